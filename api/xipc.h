@@ -1,0 +1,256 @@
+/*
+ * xipc — one API for inter-process communication on Windows and Linux.
+ *
+ * Conventions (see README.md for a tour):
+ *  - Every fallible function returns int: 0 on success or a negative XIPC_E*
+ *    code. Outputs go through pointer arguments.
+ *  - timeout_ms: -1 waits forever, 0 never blocks (XIPC_EAGAIN when it
+ *    would), > 0 waits at most that long (XIPC_ETIMEDOUT). Timeouts are
+ *    measured on a monotonic clock.
+ *  - Names of shared objects are "portable names": 1 to XIPC_NAME_MAX
+ *    characters from [A-Za-z0-9._-], not starting with '.'. Anything else is
+ *    XIPC_EINVAL (XIPC_ENAMETOOLONG when only the length is wrong).
+ *  - Strings (names, paths, argv, env) are UTF-8 on every platform.
+ *  - Handles are opaque, created by xipc_X_open-style calls and released by
+ *    xipc_X_close. Handles are not inherited by child processes.
+ *
+ * This header is C11, has no platform includes and is usable from C++.
+ */
+#ifndef XIPC_H
+#define XIPC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* Version                                                                  */
+/* ------------------------------------------------------------------------ */
+
+#define XIPC_VERSION_MAJOR 0
+#define XIPC_VERSION_MINOR 1
+#define XIPC_VERSION_PATCH 0
+
+/* "MAJOR.MINOR.PATCH" of the library that is linked (not of this header). */
+const char *xipc_version(void);
+
+/* ------------------------------------------------------------------------ */
+/* Errors                                                                   */
+/* ------------------------------------------------------------------------ */
+
+/* XX(name, value, message). Values are stable ABI: only append. */
+#define XIPC_ERRNO_MAP(XX)                                                    \
+  XX(EINVAL, -1, "invalid argument")                                          \
+  XX(ENOENT, -2, "no such object")                                            \
+  XX(EEXIST, -3, "object already exists")                                     \
+  XX(EACCES, -4, "permission denied")                                         \
+  XX(ENOMEM, -5, "not enough memory")                                         \
+  XX(ENOSPC, -6, "no space left or capacity exhausted")                       \
+  XX(ERANGE, -7, "value out of range")                                        \
+  XX(EAGAIN, -8, "resource temporarily unavailable")                          \
+  XX(ETIMEDOUT, -9, "timed out")                                              \
+  XX(ENOTSUP, -10, "operation not supported on this platform or object")      \
+  XX(EBUSY, -11, "resource busy")                                             \
+  XX(ESRCH, -12, "no such process")                                           \
+  XX(EMSGSIZE, -13, "message too long")                                       \
+  XX(ECLOSED, -14, "object has been shut down or closed")                     \
+  XX(EOWNERDEAD, -15, "previous owner died")                                  \
+  XX(ECORRUPT, -16, "shared state is corrupted")                              \
+  XX(ENAMETOOLONG, -17, "name too long")                                      \
+  XX(EIO, -18, "input/output error")                                          \
+  XX(ENOTRECOVERABLE, -19, "state not recoverable")                           \
+  XX(EPERM, -20, "operation not permitted")                                   \
+  XX(EINTR, -21, "interrupted")                                               \
+  XX(EUNKNOWN, -22, "unknown system error")
+
+typedef enum {
+#define XIPC__ERR_ENUM(name, value, msg) XIPC_##name = (value),
+  XIPC_ERRNO_MAP(XIPC__ERR_ENUM)
+#undef XIPC__ERR_ENUM
+  XIPC__ERR_LAST = -23
+} xipc_errno_t;
+
+/* Human-readable message for an XIPC_E* code ("invalid argument").
+ * Never NULL: unknown codes give "unknown error", 0 gives "success". */
+const char *xipc_strerror(int err);
+
+/* Symbolic name of an XIPC_E* code ("XIPC_EINVAL"). Never NULL: unknown codes
+ * give "XIPC_E?" and 0 gives "XIPC_OK". */
+const char *xipc_err_name(int err);
+
+/* Raw errno (POSIX) or GetLastError() (Windows) value of this thread's last
+ * xipc call that failed because of the operating system; 0 if the last
+ * failure was detected by xipc itself (bad argument, corrupted state). */
+int xipc_last_system_error(void);
+
+/* ------------------------------------------------------------------------ */
+/* Names and open flags                                                     */
+/* ------------------------------------------------------------------------ */
+
+/* Longest portable name, chosen so that every derived OS name (with
+ * xipc's private suffixes, "/" for shm_open, "Local\\" on Windows) stays
+ * within the tightest OS limit. */
+#define XIPC_NAME_MAX 200
+
+enum {
+  XIPC_CREATE = 1u << 0, /* create the object if it does not exist */
+  XIPC_EXCL = 1u << 1    /* with XIPC_CREATE: fail with XIPC_EEXIST if it does */
+};
+
+/* 0 if name is a valid portable name; XIPC_EINVAL or XIPC_ENAMETOOLONG. */
+int xipc_name_check(const char *name);
+
+/* ------------------------------------------------------------------------ */
+/* Mapping (Python mmap in C)                                               */
+/* ------------------------------------------------------------------------ */
+
+typedef struct xipc_map xipc_map;
+enum { XIPC_ACCESS_READ = 1, XIPC_ACCESS_WRITE = 2, XIPC_ACCESS_COPY = 3 };
+enum { XIPC_SEEK_SET = 0, XIPC_SEEK_CUR = 1, XIPC_SEEK_END = 2 };
+
+int xipc_map_named(xipc_map **out, const char *name, size_t length,
+                   int access, unsigned flags);
+int xipc_map_file(xipc_map **out, const char *path, size_t length,
+                  uint64_t offset, int access);
+int xipc_map_anonymous(xipc_map **out, size_t length);
+int xipc_map_close(xipc_map *m);
+int xipc_map_unlink(const char *name);
+void *xipc_map_data(xipc_map *m);
+size_t xipc_map_size(const xipc_map *m);
+size_t xipc_map_granularity(void);
+
+int xipc_map_read(xipc_map *m, void *buf, size_t n, size_t *nread);
+int xipc_map_read_byte(xipc_map *m, int *byte);
+int xipc_map_readline(xipc_map *m, void *buf, size_t cap, size_t *len);
+int xipc_map_write(xipc_map *m, const void *buf, size_t n);
+int xipc_map_write_byte(xipc_map *m, int byte);
+int xipc_map_seek(xipc_map *m, int64_t offset, int whence);
+size_t xipc_map_tell(const xipc_map *m);
+int xipc_map_find(const xipc_map *m, const void *needle, size_t n,
+                  int64_t start, int64_t end, int64_t *pos);
+int xipc_map_rfind(const xipc_map *m, const void *needle, size_t n,
+                   int64_t start, int64_t end, int64_t *pos);
+int xipc_map_move(xipc_map *m, size_t dest, size_t src, size_t count);
+int xipc_map_flush(xipc_map *m, size_t offset, size_t size);
+int xipc_map_resize(xipc_map *m, size_t new_size);
+int xipc_map_get(const xipc_map *m, size_t start, size_t stop, void *out);
+int xipc_map_set(xipc_map *m, size_t start, const void *src, size_t n);
+
+/* ------------------------------------------------------------------------ */
+/* Signals (POSIX signals / Windows console events and xipc channels)       */
+/* ------------------------------------------------------------------------ */
+
+enum {
+  XIPC_SIGINT = 1,
+  XIPC_SIGTERM,
+  XIPC_SIGKILL,
+  XIPC_SIGALRM,
+  XIPC_SIGUSR1,
+  XIPC_SIGUSR2,
+  XIPC_SIGHUP,
+  XIPC_SIGBREAK
+};
+typedef void (*xipc_signal_cb)(int sig, void *arg);
+typedef long long xipc_pid;
+
+int xipc_signal_handle(int sig, xipc_signal_cb cb, void *arg);
+int xipc_signal_ignore(int sig);
+int xipc_signal_default(int sig);
+int xipc_signal_send(xipc_pid pid, int sig);
+int xipc_signal_raise(int sig);
+int xipc_signal_wait(const int *sigs, size_t n, int timeout_ms, int *got);
+int xipc_alarm(unsigned ms);
+const char *xipc_signal_name(int sig);
+
+/* ------------------------------------------------------------------------ */
+/* Processes                                                                */
+/* ------------------------------------------------------------------------ */
+
+typedef struct xipc_proc xipc_proc;
+enum { XIPC_STDIO_INHERIT = 0, XIPC_STDIO_NULL = 1 };
+typedef struct {
+  const char *const *env; /* NULL: inherit; else "K=V" list, NULL-ended */
+  const char *cwd;        /* NULL: inherit */
+  int stdin_mode, stdout_mode, stderr_mode;
+} xipc_spawn_options;
+
+/* How a child ended.
+ *  exited = 1: the child exited by itself; exit_code is its status
+ *              (0..255 on POSIX; the full 32-bit exit code on Windows,
+ *              cast to int).
+ *  exited = 0: the child was terminated by a signal; signal is its XIPC_SIG*
+ *              number, or minus the native signal number for a POSIX signal
+ *              xipc has no name for (SIGSEGV gives -11).
+ * Windows has no signals. A process that xipc terminates on behalf of a
+ * signal (xipc_proc_kill, xipc_signal_send, a signal's default action) exits
+ * with the code XIPC_WIN_SIGNAL_EXIT_BASE + sig, which xipc_proc_wait
+ * reports as {exited = 0, signal = sig}. STATUS_CONTROL_C_EXIT (0xC000013A,
+ * what Windows uses for a process ended by Ctrl+C) is reported as
+ * XIPC_SIGINT. A program that calls exit() with one of these codes itself is
+ * reported as signalled too. */
+typedef struct {
+  int exited;
+  int exit_code;
+  int signal;
+} xipc_exit_status;
+#define XIPC_WIN_SIGNAL_EXIT_BASE 0x58495000u
+
+int xipc_proc_spawn(xipc_proc **out, const char *const argv[],
+                    const xipc_spawn_options *opts);
+xipc_pid xipc_proc_pid(const xipc_proc *p);
+xipc_pid xipc_self_pid(void);
+int xipc_proc_wait(xipc_proc *p, int timeout_ms, xipc_exit_status *st);
+int xipc_proc_kill(xipc_proc *p);
+int xipc_proc_close(xipc_proc *p);
+int xipc_exe_path(char *buf, size_t cap, size_t *len);
+int xipc_args_utf8(int argc, char **argv, char ***out);
+
+/* ------------------------------------------------------------------------ */
+/* Queue (multiprocessing.Queue across unrelated processes)                 */
+/* ------------------------------------------------------------------------ */
+
+typedef struct xipc_queue xipc_queue;
+typedef struct {
+  size_t capacity;
+  size_t max_message;
+} xipc_queue_options;
+
+int xipc_queue_open(xipc_queue **out, const char *name,
+                    const xipc_queue_options *opts, unsigned flags);
+int xipc_queue_put(xipc_queue *q, const void *msg, size_t len, int timeout_ms);
+int xipc_queue_get(xipc_queue *q, void *buf, size_t cap, size_t *len,
+                   int timeout_ms);
+int xipc_queue_count(xipc_queue *q, size_t *count);
+int xipc_queue_shutdown(xipc_queue *q);
+int xipc_queue_close(xipc_queue *q);
+int xipc_queue_unlink(const char *name);
+
+/* ------------------------------------------------------------------------ */
+/* Semaphores and mutexes                                                   */
+/* ------------------------------------------------------------------------ */
+
+typedef struct xipc_sem xipc_sem;
+typedef struct xipc_mutex xipc_mutex;
+
+int xipc_sem_open(xipc_sem **out, const char *name, unsigned initial,
+                  unsigned flags);
+int xipc_sem_wait(xipc_sem *s, int timeout_ms);
+int xipc_sem_post(xipc_sem *s);
+int xipc_sem_close(xipc_sem *s);
+int xipc_sem_unlink(const char *name);
+
+int xipc_mutex_open(xipc_mutex **out, const char *name, unsigned flags);
+int xipc_mutex_lock(xipc_mutex *m, int timeout_ms);
+int xipc_mutex_consistent(xipc_mutex *m);
+int xipc_mutex_unlock(xipc_mutex *m);
+int xipc_mutex_close(xipc_mutex *m);
+int xipc_mutex_unlink(const char *name);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* XIPC_H */

@@ -1,0 +1,144 @@
+#include "harness.h"
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <thread>
+
+namespace xt {
+
+static std::map<std::string, HelperFn> &helpers() {
+  static std::map<std::string, HelperFn> table;
+  return table;
+}
+
+HelperReg::HelperReg(const char *name, HelperFn fn) { helpers()[name] = fn; }
+
+int run_helper(const char *name, int argc, char **argv) {
+  auto it = helpers().find(name);
+  if (it == helpers().end()) {
+    std::fprintf(stderr, "unknown helper %s\n", name);
+    return 199;
+  }
+  return it->second(argc, argv);
+}
+
+static std::atomic<unsigned> counter{0};
+
+std::string unique_name(const char *tag) {
+  std::ostringstream os;
+  os << "xt" << xipc_self_pid() << "-" << counter++ << "-" << tag;
+  return os.str();
+}
+
+std::string temp_path(const char *tag) {
+  auto dir = std::filesystem::temp_directory_path();
+  return (dir / unique_name(tag)).u8string();
+}
+
+std::string self_exe() {
+  char buf[4096];
+  size_t len = 0;
+  if (xipc_exe_path(buf, sizeof buf, &len) != 0) return std::string();
+  return std::string(buf, len);
+}
+
+Child::~Child() {
+  if (proc_ == nullptr) return;
+  if (!reaped_) {
+    xipc_exit_status st;
+    if (xipc_proc_wait(proc_, 0, &st) != 0) {
+      xipc_proc_kill(proc_);
+      xipc_proc_wait(proc_, 30000, &st);
+    }
+  }
+  xipc_proc_close(proc_);
+}
+
+int Child::start(const char *helper, const std::vector<std::string> &args,
+                 const xipc_spawn_options *opts) {
+  std::string exe = self_exe();
+  std::string flag = std::string("--helper=") + helper;
+  std::vector<const char *> argv;
+  argv.push_back(exe.c_str());
+  argv.push_back(flag.c_str());
+  for (const auto &a : args) argv.push_back(a.c_str());
+  argv.push_back(nullptr);
+  return xipc_proc_spawn(&proc_, argv.data(), opts);
+}
+
+int Child::wait(int timeout_ms, xipc_exit_status *st) {
+  if (proc_ == nullptr) return XIPC_EINVAL;
+  int rc = xipc_proc_wait(proc_, timeout_ms, st);
+  if (rc == 0) reaped_ = true;
+  return rc;
+}
+
+int Child::exit_code(int timeout_ms) {
+  xipc_exit_status st;
+  int rc = wait(timeout_ms, &st);
+  if (rc != 0) return -1000 + rc;
+  if (!st.exited) return -2000 - st.signal;
+  return st.exit_code;
+}
+
+int Child::kill() { return proc_ ? xipc_proc_kill(proc_) : XIPC_EINVAL; }
+
+void ready_signal(const std::string &path) { write_file(path, "ready"); }
+
+bool ready_wait(const std::string &path, int timeout_ms, Child *child) {
+  int64_t deadline = now_ms() + timeout_ms;
+  std::error_code ec;
+  while (!std::filesystem::exists(std::filesystem::u8path(path), ec)) {
+    if (now_ms() > deadline) return false;
+    if (child != nullptr && child->proc() != nullptr) {
+      xipc_exit_status st;
+      if (xipc_proc_wait(child->proc(), 0, &st) == 0) {
+        // The child is gone; it may have signalled just before exiting.
+        return std::filesystem::exists(std::filesystem::u8path(path), ec);
+      }
+    }
+    sleep_ms(1);
+  }
+  return true;
+}
+
+std::string read_file(const std::string &path) {
+  std::ifstream f(std::filesystem::u8path(path), std::ios::binary);
+  if (!f) return std::string();
+  std::ostringstream os;
+  os << f.rdbuf();
+  return os.str();
+}
+
+bool write_file(const std::string &path, const std::string &data) {
+  std::string tmp = path + ".tmp";
+  {
+    std::ofstream f(std::filesystem::u8path(tmp), std::ios::binary | std::ios::trunc);
+    if (!f) return false;
+    f << data;
+    if (!f.good()) return false;
+  }
+  std::error_code ec;
+  std::filesystem::rename(std::filesystem::u8path(tmp), std::filesystem::u8path(path), ec);
+  return !ec;
+}
+
+void remove_file(const std::string &path) {
+  std::error_code ec;
+  std::filesystem::remove(std::filesystem::u8path(path), ec);
+}
+
+void sleep_ms(int ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
+
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace xt

@@ -1,0 +1,119 @@
+// Conformance-suite harness: helper processes, unique names, cleanup guards.
+#pragma once
+
+#include "xipc.h"
+
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace xt {
+
+// A helper is a function the test binary runs instead of GoogleTest when it
+// is started as `xipc_conformance --helper=NAME args...`. Its return value
+// is the process exit code.
+using HelperFn = int (*)(int argc, char **argv);
+struct HelperReg {
+  HelperReg(const char *name, HelperFn fn);
+};
+int run_helper(const char *name, int argc, char **argv);
+
+#define XT_HELPER(name)                                                       \
+  static int xt_helper_##name(int argc, char **argv);                         \
+  static xt::HelperReg xt_helper_reg_##name(#name, xt_helper_##name);         \
+  static int xt_helper_##name(int argc XIPC_XT_UNUSED,                        \
+                              char **argv XIPC_XT_UNUSED)
+#define XIPC_XT_UNUSED __attribute__((unused))
+
+// A name unique to this process and call: "xt<pid>-<counter>-<tag>".
+std::string unique_name(const char *tag);
+
+// A path in the system temp directory unique to this process and call. The
+// file is not created.
+std::string temp_path(const char *tag);
+
+// This test binary's own path (UTF-8).
+std::string self_exe();
+
+// Runs fn when the scope ends (also when an ASSERT fails and returns).
+class Cleanup {
+ public:
+  explicit Cleanup(std::function<void()> fn) : fn_(std::move(fn)) {}
+  ~Cleanup() {
+    if (fn_) fn_();
+  }
+  Cleanup(const Cleanup &) = delete;
+  Cleanup &operator=(const Cleanup &) = delete;
+
+ private:
+  std::function<void()> fn_;
+};
+
+// A helper child process. The destructor kills and reaps a child that is
+// still running, so no process outlives a failed test.
+class Child {
+ public:
+  Child() = default;
+  ~Child();
+  Child(const Child &) = delete;
+  Child &operator=(const Child &) = delete;
+
+  // Starts `self --helper=helper args...`. Returns the xipc result.
+  int start(const char *helper, const std::vector<std::string> &args = {},
+            const xipc_spawn_options *opts = nullptr);
+  // Waits for the exit (xipc_proc_wait semantics).
+  int wait(int timeout_ms, xipc_exit_status *st);
+  // Waits up to timeout_ms and returns the exit code, or -1000 - err on a
+  // wait failure, or -2000 - signal if the child was signalled.
+  int exit_code(int timeout_ms = 60000);
+  int kill();
+  xipc_pid pid() const { return proc_ ? xipc_proc_pid(proc_) : -1; }
+  xipc_proc *proc() { return proc_; }
+
+ private:
+  xipc_proc *proc_ = nullptr;
+  bool reaped_ = false;
+};
+
+// File-based readiness flag: the helper calls ready_signal(path) when it is
+// ready; the parent's ready_wait(path, timeout) returns true once the file
+// exists (or false after the timeout, or if `child` exits first).
+void ready_signal(const std::string &path);
+bool ready_wait(const std::string &path, int timeout_ms, Child *child = nullptr);
+
+// Reads a whole file; empty string if missing.
+std::string read_file(const std::string &path);
+// Writes a whole file atomically (write temp + rename).
+bool write_file(const std::string &path, const std::string &data);
+void remove_file(const std::string &path);
+
+// Sleeps for ms milliseconds (only for pacing loops, never for sync).
+void sleep_ms(int ms);
+// Monotonic milliseconds.
+int64_t now_ms();
+
+}  // namespace xt
+
+namespace xt {
+inline testing::AssertionResult IsOk(const char *expr, int rc) {
+  if (rc == 0) return testing::AssertionSuccess();
+  return testing::AssertionFailure()
+         << expr << " -> " << xipc_err_name(rc) << " (" << xipc_strerror(rc)
+         << ", system error " << xipc_last_system_error() << ")";
+}
+}  // namespace xt
+
+// ASSERT that an xipc call returns 0, printing the code's name otherwise.
+#define XT_OK(expr) ASSERT_PRED_FORMAT1(xt::IsOk, expr)
+// EXPECT_ variant.
+#define XT_EXPECT_OK(expr) EXPECT_PRED_FORMAT1(xt::IsOk, expr)
+
+namespace xt {
+// Platform probes used by the tests (the only platform code in the suite).
+void set_env(const char *name, const char *value);  // value NULL: unset
+std::string get_env(const char *name, bool *present = nullptr);  // UTF-8
+long open_handle_count();  // fds on POSIX, GetProcessHandleCount on Windows
+long zombie_children();    // always 0 on Windows, which has no zombies
+}  // namespace xt

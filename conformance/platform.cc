@@ -1,0 +1,98 @@
+// The few probes the suite needs that differ per platform. Tests call these
+// instead of carrying #ifdefs of their own.
+#include "harness.h"
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#ifdef _WIN32
+#include <windows.h>
+#else
+#include <dirent.h>
+#include <unistd.h>
+#endif
+
+namespace xt {
+
+#ifdef _WIN32
+static std::wstring widen(const char *s) {
+  int n = MultiByteToWideChar(CP_UTF8, 0, s, -1, nullptr, 0);
+  std::wstring w(n > 0 ? n - 1 : 0, L'\0');
+  if (n > 1) MultiByteToWideChar(CP_UTF8, 0, s, -1, &w[0], n);
+  return w;
+}
+
+static std::string narrow(const wchar_t *s) {
+  int n = WideCharToMultiByte(CP_UTF8, 0, s, -1, nullptr, 0, nullptr, nullptr);
+  std::string u(n > 0 ? n - 1 : 0, '\0');
+  if (n > 1) WideCharToMultiByte(CP_UTF8, 0, s, -1, &u[0], n, nullptr, nullptr);
+  return u;
+}
+
+void set_env(const char *name, const char *value) {
+  SetEnvironmentVariableW(widen(name).c_str(), value ? widen(value).c_str() : nullptr);
+}
+
+std::string get_env(const char *name, bool *present) {
+  wchar_t buf[32768];
+  DWORD n = GetEnvironmentVariableW(widen(name).c_str(), buf, 32768);
+  if (present) *present = n > 0 || GetLastError() != ERROR_ENVVAR_NOT_FOUND;
+  if (n == 0 || n >= 32768) return std::string();
+  return narrow(buf);
+}
+
+// Wine's GetProcessHandleCount() returns 0, so count the handle values
+// that GetHandleInformation() accepts (the table holds far fewer than 2^18).
+long open_handle_count() {
+  long n = 0;
+  DWORD flags;
+  for (uintptr_t v = 4; v < (1u << 18); v += 4)
+    if (GetHandleInformation(reinterpret_cast<HANDLE>(v), &flags)) n++;
+  return n;
+}
+
+long zombie_children() { return 0; }
+#else
+void set_env(const char *name, const char *value) {
+  if (value)
+    setenv(name, value, 1);
+  else
+    unsetenv(name);
+}
+
+std::string get_env(const char *name, bool *present) {
+  const char *v = getenv(name);
+  if (present) *present = v != nullptr;
+  return v ? std::string(v) : std::string();
+}
+
+long open_handle_count() {
+  long n = 0;
+  DIR *d = opendir("/proc/self/fd");
+  if (!d) return -1;
+  while (readdir(d)) n++;
+  closedir(d);
+  return n;
+}
+
+long zombie_children() {
+  long n = 0;
+  std::string self = std::to_string(getpid());
+  for (auto &e : std::filesystem::directory_iterator("/proc")) {
+    std::ifstream f(e.path() / "stat");
+    std::string line;
+    if (!f || !std::getline(f, line)) continue;
+    auto rp = line.rfind(')');
+    if (rp == std::string::npos || rp + 4 > line.size()) continue;
+    char state = line[rp + 2];
+    std::string rest = line.substr(rp + 4);
+    std::string ppid = rest.substr(0, rest.find(' '));
+    if (ppid == self && state == 'Z') n++;
+  }
+  return n;
+}
+#endif
+
+}  // namespace xt
