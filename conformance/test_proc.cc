@@ -127,6 +127,17 @@ TEST(Proc, MissingProgramIsENOENT) {
   EXPECT_EQ(nullptr, p);
 }
 
+TEST(Proc, MissingCwdIsENOENT) {
+  xipc_proc *p = nullptr;
+  std::string exe = xt::self_exe();
+  std::string dir = xt::temp_path("no-such-dir");
+  const char *argv[] = {exe.c_str(), "--helper=exit_with", "0", nullptr};
+  xipc_spawn_options o = {};
+  o.cwd = dir.c_str();
+  EXPECT_EQ(XIPC_ENOENT, xipc_proc_spawn(&p, argv, &o));
+  EXPECT_EQ(nullptr, p);
+}
+
 TEST(Proc, ExitCodesComeBack) {
   for (int code : {0, 1, 42, 255}) {
     xt::Child c;

@@ -13,8 +13,11 @@ int xipc__translate_error(int sys) {
   case ERROR_INVALID_NAME:
   case ERROR_BAD_PATHNAME:
   case ERROR_NO_UNICODE_TRANSLATION:
-  case ERROR_DIRECTORY:
     return XIPC_EINVAL;
+  /* CreateProcess reports a missing working directory as ERROR_DIRECTORY;
+   * POSIX says ENOENT. */
+  case ERROR_DIRECTORY:
+    return XIPC_ENOENT;
   case ERROR_FILE_NOT_FOUND:
   case ERROR_PATH_NOT_FOUND:
   case ERROR_MOD_NOT_FOUND:
