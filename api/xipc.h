@@ -198,14 +198,61 @@ typedef struct {
 } xipc_exit_status;
 #define XIPC_WIN_SIGNAL_EXIT_BASE 0x58495000u
 
+/* Starts argv[0] with arguments argv (NULL-ended, UTF-8). A program name
+ * without a directory separator is searched on PATH. opts may be NULL
+ * (inherit environment, directory and stdio).
+ * The child inherits no handles or descriptors of the parent except its
+ * three stdio streams; on POSIX it starts with every signal at its default
+ * action and none blocked.
+ * Errors: XIPC_EINVAL (NULL out/argv, empty argv or argv[0], a bad stdio
+ * mode, invalid UTF-8 on Windows, an env entry without '='), XIPC_ENOENT
+ * (program or cwd not found), XIPC_EACCES (not executable), XIPC_ENOMEM,
+ * XIPC_ENOSPC (process or descriptor limits).
+ * Windows: the command line is quoted so that CommandLineToArgvW and the
+ * MSVCRT/UCRT/MinGW start-up code give the child exactly argv; argv[0] may
+ * not contain '"' (XIPC_EINVAL). PATH search is CreateProcess's (the
+ * application directory, the current directory, the system directories,
+ * then PATH; ".exe" is appended when missing). */
 int xipc_proc_spawn(xipc_proc **out, const char *const argv[],
                     const xipc_spawn_options *opts);
+
+/* The child's process id, or -1 for NULL. */
 xipc_pid xipc_proc_pid(const xipc_proc *p);
+
+/* The calling process's id. */
 xipc_pid xipc_self_pid(void);
+
+/* Waits for the child to end and stores how it ended in *st (st may be
+ * NULL). timeout_ms: -1 forever, 0 polls, > 0 at most that long. Waiting
+ * again after success returns the same status.
+ * Errors: XIPC_EINVAL (NULL p, timeout_ms < -1), XIPC_EAGAIN (timeout 0 and
+ * still running), XIPC_ETIMEDOUT (still running after timeout_ms). */
 int xipc_proc_wait(xipc_proc *p, int timeout_ms, xipc_exit_status *st);
+
+/* Terminates the child at once: SIGKILL on POSIX; on Windows
+ * TerminateProcess with exit code XIPC_WIN_SIGNAL_EXIT_BASE + XIPC_SIGKILL,
+ * so both report {exited = 0, signal = XIPC_SIGKILL}. A child that has
+ * already ended is left alone and the call succeeds. Unlike
+ * xipc_signal_send it acts on the handle, so a reused pid is never hit.
+ * Errors: XIPC_EINVAL (NULL p), XIPC_EACCES/XIPC_EPERM from the OS. */
 int xipc_proc_kill(xipc_proc *p);
+
+/* Releases the handle. A child that is still running is not stopped; on
+ * POSIX xipc reaps it in the background when it exits, so it never stays
+ * a zombie. Errors: XIPC_EINVAL (NULL p). */
 int xipc_proc_close(xipc_proc *p);
+
+/* Writes the path of the running executable (UTF-8, NUL-terminated) to buf
+ * and its length without the NUL to *len (len may be NULL).
+ * Errors: XIPC_EINVAL (buf NULL with cap > 0), XIPC_ERANGE (cap too small;
+ * *len still gets the length needed), OS errors. */
 int xipc_exe_path(char *buf, size_t cap, size_t *len);
+
+/* Gives main()'s arguments as UTF-8 in *out. POSIX: argv itself. Windows:
+ * the wide command line parsed by CommandLineToArgvW and converted, because
+ * the CRT's argv is in the ANSI code page and loses characters; the array
+ * lives until the process exits. Pass main's argc and argv.
+ * Errors: XIPC_EINVAL (argc < 0 or NULL pointers), XIPC_ENOMEM. */
 int xipc_args_utf8(int argc, char **argv, char ***out);
 
 /* ------------------------------------------------------------------------ */
