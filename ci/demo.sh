@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# xipc's demo command (README):
+#
+#   bash ci/demo.sh [--linux-only | --mingw-only]
+#
+# Installs what is missing like ci/test.sh, builds the library and the
+# programs in examples/ natively (preset `linux`) and runs each of them, then
+# builds them with MinGW-w64 (preset `mingw`) and runs the same programs under
+# Wine. Each example starts its own second process and exits 0 on success;
+# each run is bounded by XIPC_DEMO_TIMEOUT seconds (default 120).
+set -uo pipefail
+cd "$(dirname "$0")/.." || exit 1
+exec </dev/null
+# shellcheck source=ci/lib.sh
+. ci/lib.sh
+
+want_linux=1 want_mingw=1
+for arg in "$@"; do
+  case $arg in
+    --linux-only) want_mingw=0 ;;
+    --mingw-only) want_linux=0 ;;
+    -h|--help) sed -n '2,10s/^# \{0,1\}//p' "$0"; exit 0 ;;
+    *) echo "unknown option: $arg (see --help)" >&2; exit 2 ;;
+  esac
+done
+limit=${XIPC_DEMO_TIMEOUT:-120}
+logs=build/test-logs
+
+pkgs="$XIPC_PKGS_COMMON"
+[ $want_linux = 1 ] && pkgs="$pkgs $XIPC_PKGS_LINUX"
+[ $want_mingw = 1 ] && pkgs="$pkgs $XIPC_PKGS_MINGW"
+# shellcheck disable=SC2086
+xipc_ensure_packages $pkgs
+
+examples=()
+for src in examples/*.c; do
+  [ -e "$src" ] && examples+=("$(basename "$src" .c)")
+done
+[ ${#examples[@]} -gt 0 ] || xipc_die "no examples/*.c to run"
+
+results=()
+failed=0
+
+# run_examples LEG BUILD [RUNNER]: runs every example of BUILD, through
+# RUNNER (Wine) when given, each bounded by the time limit.
+run_examples() {
+  local leg=$1 build=$2 runner=${3:-} name exe rc
+  for name in "${examples[@]}"; do
+    exe="$build/$name"
+    [ -n "$runner" ] && exe="$exe.exe"
+    xipc_log "[$leg] $name"
+    if [ ! -x "$exe" ]; then
+      rc="not built"
+    else
+      # shellcheck disable=SC2086 # runner is one path or empty
+      timeout -k 5 "$limit" $runner "$exe"
+      rc=$?
+      [ "$rc" = 124 ] && rc="timed out after ${limit}s"
+    fi
+    if [ "$rc" = 0 ]; then
+      results+=("[$leg] $name: OK")
+    else
+      results+=("[$leg] $name: FAILED ($rc)"); failed=1
+    fi
+  done
+}
+
+if [ $want_linux = 1 ]; then
+  if xipc_build linux "$logs/demo-linux-build.log" "${examples[@]}"; then
+    run_examples linux build/linux
+  else
+    results+=("[linux] build FAILED"); failed=1
+  fi
+fi
+if [ $want_mingw = 1 ]; then
+  trap xipc_wine_stop EXIT
+  xipc_wine_env build/mingw
+  if ! xipc_build mingw "$logs/demo-mingw-build.log" "${examples[@]}"; then
+    results+=("[mingw] build FAILED"); failed=1
+  elif ! (xipc_wine_start build/mingw); then
+    results+=("[mingw] FAILED: Wine could not run, the Windows demos did not run"); failed=1
+  else
+    run_examples "mingw/Wine" build/mingw build/mingw/wine-run.sh
+  fi
+  xipc_wine_stop
+fi
+
+printf '\n================ xipc demo summary ================\n'
+printf '%s\n' "${results[@]}"
+if [ $failed = 0 ]; then echo "RESULT: PASS"; else echo "RESULT: FAIL"; fi
+exit $failed

@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# xipc's test command (README, .ci/run, GitHub Actions):
+#
+#   bash ci/test.sh [--linux-only | --mingw-only] [--build-only] [--asan]
+#
+# On Debian 12 as root it first installs what is missing with apt-get (as
+# another user it prints the exact apt-get line and stops). Then it builds and
+# runs the conformance suite natively (preset `linux`, build/linux) and as a
+# MinGW-w64 cross build under Wine (preset `mingw`, build/mingw, Wine prefix
+# inside build/mingw), checks that both legs list the same test names, and
+# prints both ctest summaries last. It exits non-zero if a leg fails, if the
+# builds print a warning, or if the Windows leg cannot run.
+#
+#   --linux-only / --mingw-only   run one leg (what the GitHub jobs do)
+#   --build-only                  configure and build, run no tests
+#   --asan                        also run the suite under ASan+UBSan (build/asan)
+# Environment: XIPC_CTEST_JOBS (default 2) parallel tests per leg.
+set -uo pipefail
+cd "$(dirname "$0")/.." || exit 1
+exec </dev/null
+# shellcheck source=ci/lib.sh
+. ci/lib.sh
+
+want_linux=1 want_mingw=1 want_asan=0 build_only=0
+for arg in "$@"; do
+  case $arg in
+    --linux-only) want_mingw=0 ;;
+    --mingw-only) want_linux=0 ;;
+    --build-only) build_only=1 ;;
+    --asan) want_asan=1 ;;
+    -h|--help) sed -n '2,17s/^# \{0,1\}//p' "$0"; exit 0 ;;
+    *) echo "unknown option: $arg (see --help)" >&2; exit 2 ;;
+  esac
+done
+[ $want_linux = 1 ] || [ $want_mingw = 1 ] || xipc_die "--linux-only and --mingw-only exclude each other"
+
+start=$(date +%s)
+logs=build/test-logs
+mkdir -p "$logs"
+rm -f "$logs"/*-names.txt
+jobs=${XIPC_CTEST_JOBS:-2}
+
+pkgs="$XIPC_PKGS_COMMON $XIPC_PKGS_CHECKS"
+[ $want_linux = 1 ] || [ $want_asan = 1 ] && pkgs="$pkgs $XIPC_PKGS_LINUX"
+[ $want_mingw = 1 ] && pkgs="$pkgs $XIPC_PKGS_MINGW"
+# shellcheck disable=SC2086
+xipc_ensure_packages $pkgs
+cmake --version | head -1
+
+declare -A verdict summary
+legs=()
+failed=0
+
+# The workflow is kept in ci/ and installed in .github/workflows/.
+check_workflow() {
+  xipc_log "workflow: ci/github-workflow.yml"
+  cmp -s ci/github-workflow.yml .github/workflows/ci.yml \
+    || { echo "ERROR: .github/workflows/ci.yml differs from ci/github-workflow.yml (cp ci/github-workflow.yml .github/workflows/ci.yml)"; return 1; }
+  python3 -c 'import sys, yaml; d = yaml.safe_load(open(sys.argv[1])); assert set(d["jobs"]) >= {"linux", "mingw", "windows"}, d["jobs"].keys()' \
+    ci/github-workflow.yml || { echo "ERROR: ci/github-workflow.yml is not valid"; return 1; }
+  echo "valid YAML, installed copy identical"
+}
+if ! check_workflow; then failed=1; fi
+
+# run_leg NAME PRESET: build, then ctest with the preset (output on failure,
+# error when no test is found); records the verdict and ctest's summary.
+run_leg() {
+  local name=$1 preset=$2 log="$logs/$1-ctest.log"
+  legs+=("$name")
+  if ! xipc_build "$preset" "$logs/$name-build.log"; then
+    verdict[$name]="FAIL (build)"; summary[$name]="build failed: see $logs/$name-build.log"
+    return 1
+  fi
+  if [ $build_only = 1 ]; then
+    verdict[$name]="BUILT"; summary[$name]="tests not run (--build-only)"
+    return 0
+  fi
+  if [ "$name" = mingw ]; then
+    xipc_wine_env "build/$preset"
+    if ! (xipc_wine_start "build/$preset"); then
+      verdict[$name]="FAIL (Wine)"; summary[$name]="the Windows leg could not run: Wine did not start"
+      return 1
+    fi
+  fi
+  xipc_log "ctest: preset $preset, -j$jobs"
+  ctest --preset "$preset" -j"$jobs" 2>&1 | tee "$log"
+  local rc=${PIPESTATUS[0]}
+  summary[$name]=$(sed -n '/% tests passed/,$p' "$log")
+  [ -n "${summary[$name]}" ] || summary[$name]=$(tail -n 5 "$log")
+  if [ "$rc" = 0 ]; then verdict[$name]=PASS; else verdict[$name]="FAIL (ctest exit $rc)"; fi
+  # Both legs must list the same tests (ctest -N runs the discovery again).
+  ctest --test-dir "build/$preset" -N 2>/dev/null \
+    | sed -n 's/^ *Test *#[0-9]*: //p' | sort >"$logs/$name-names.txt"
+  [ "$rc" = 0 ]
+}
+
+if [ $want_linux = 1 ]; then run_leg linux linux || failed=1; fi
+if [ $want_mingw = 1 ]; then
+  trap xipc_wine_stop EXIT
+  run_leg mingw mingw || failed=1
+  xipc_wine_stop
+fi
+if [ $want_asan = 1 ]; then run_leg asan asan || failed=1; fi
+
+names_line=""
+if [ $build_only = 0 ] && [ -s "$logs/linux-names.txt" ] && [ -s "$logs/mingw-names.txt" ]; then
+  nl=$(wc -l <"$logs/linux-names.txt") nm=$(wc -l <"$logs/mingw-names.txt")
+  if [ "$nl" -gt 0 ] && cmp -s "$logs/linux-names.txt" "$logs/mingw-names.txt"; then
+    names_line="same $nl test names on linux and mingw"
+  else
+    names_line="FAIL: test names differ (linux $nl, mingw $nm; < linux only, > mingw only):
+$(diff "$logs/linux-names.txt" "$logs/mingw-names.txt" | grep '^[<>]')"
+    failed=1
+  fi
+elif [ $build_only = 0 ] && [ $want_linux = 1 ] && [ $want_mingw = 1 ]; then
+  names_line="not compared: a leg did not list its tests"
+fi
+
+elapsed=$(( $(date +%s) - start ))
+printf '\n================ xipc test summary ================\n'
+for name in "${legs[@]}"; do
+  label=$name
+  [ "$name" = mingw ] && label="mingw (Windows build under Wine)"
+  printf '[%s] %s\n' "$label" "${verdict[$name]}"
+  printf '%s\n' "${summary[$name]}" | sed 's/^/    /'
+done
+[ $want_mingw = 1 ] || echo "[mingw] not run (--linux-only)"
+[ $want_linux = 1 ] || echo "[linux] not run (--mingw-only)"
+[ -z "$names_line" ] || echo "[names] $names_line"
+if [ $failed = 0 ]; then
+  echo "RESULT: PASS in ${elapsed}s"
+else
+  echo "RESULT: FAIL in ${elapsed}s (logs in $logs/)"
+fi
+exit $failed

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Runs the Windows binaries cross-built by the mingw leg (statically linked,
+# no DLLs needed) natively on Windows: the GitHub `windows` job, in Git Bash.
+#
+#   bash ci/windows-native.sh DIR
+#
+# DIR holds conformance/xipc_conformance.exe and the examples' *.exe. The
+# suite is run without ctest (one process, every test), its report goes to
+# DIR/conformance.xml; then each example runs, bounded by a timeout.
+set -uo pipefail
+dir=${1:?usage: bash ci/windows-native.sh DIR}
+suite="$dir/conformance/xipc_conformance.exe"
+[ -f "$suite" ] || { echo "ERROR: $suite not found" >&2; exit 1; }
+failed=0 results=()
+
+echo "==> conformance suite (native Windows)"
+if "$suite" --gtest_output="xml:$dir/conformance.xml"; then
+  results+=("conformance: PASS")
+else
+  results+=("conformance: FAIL"); failed=1
+fi
+for exe in "$dir"/*.exe; do
+  [ -e "$exe" ] || continue
+  echo "==> $(basename "$exe")"
+  if timeout 120 "$exe"; then
+    results+=("$(basename "$exe"): OK")
+  else
+    results+=("$(basename "$exe"): FAILED ($?)"); failed=1
+  fi
+done
+printf '\n================ native Windows summary ================\n'
+printf '%s\n' "${results[@]}"
+exit $failed
