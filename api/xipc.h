@@ -143,6 +143,51 @@ int xipc_map_set(xipc_map *m, size_t start, const void *src, size_t n);
 /* Signals (POSIX signals / Windows console events and xipc channels)       */
 /* ------------------------------------------------------------------------ */
 
+/*
+ * Model. Handlers never run in async-signal context: xipc starts one
+ * dispatcher thread per process on first use (xipc_signal_handle, a wait,
+ * xipc_alarm), and every handler runs on it, one at a time, so a handler
+ * may lock, allocate and call any xipc function. Each signal has one
+ * disposition: default (the initial state), ignored, or a handler. A
+ * signal that reaches the process goes
+ *   1. to a thread blocked in xipc_signal_wait for it, if there is one
+ *      (exactly one such thread takes it, and no handler runs), else
+ *   2. to its handler, else
+ *   3. nowhere if it is ignored, else
+ *   4. to its default action: the process terminates and a parent's
+ *      xipc_proc_wait reports {exited = 0, signal = sig}.
+ * Coalescing: signals of the same number that arrive while one of them is
+ * still pending (not yet taken by the dispatcher) coalesce into one, as
+ * POSIX does for standard signals. A burst of N sends runs the handler
+ * between 1 and N times, never 0. Different signals are not merged.
+ *
+ * POSIX: the XIPC_SIG* numbers are SIGINT, SIGTERM, SIGKILL, SIGALRM,
+ * SIGUSR1, SIGUSR2, SIGHUP, and XIPC_SIGBREAK is SIGQUIT (Ctrl+\, the
+ * nearest to Ctrl+Break; its default action may dump core). xipc installs a
+ * sigaction() catcher (SA_RESTART; it writes to an O_CLOEXEC self-pipe)
+ * while a signal is handled or waited for, SIG_IGN while it is ignored and
+ * SIG_DFL otherwise, so real signals from other programs (kill -USR1,
+ * Python's os.kill) reach xipc handlers. The catcher runs on whatever
+ * thread the kernel picks: system calls there that SA_RESTART does not
+ * restart (poll, nanosleep, ...) may fail with EINTR. xipc assumes it owns
+ * the dispositions of these signals; other signals are untouched. Child
+ * processes spawned by xipc_proc_spawn start with all signals at default.
+ *
+ * Windows: console control events are mapped by a SetConsoleCtrlHandler
+ * routine into the same dispatcher: CTRL_C_EVENT -> XIPC_SIGINT,
+ * CTRL_BREAK_EVENT -> XIPC_SIGBREAK, CTRL_CLOSE_EVENT -> XIPC_SIGHUP,
+ * CTRL_LOGOFF_EVENT and CTRL_SHUTDOWN_EVENT -> XIPC_SIGTERM. For CLOSE,
+ * LOGOFF and SHUTDOWN Windows ends the process once the routine returns
+ * (after about 5 s for CLOSE, whatever happens): xipc waits up to 4.5 s for
+ * the handler, then lets Windows proceed. Other processes reach a process
+ * through its channels: while a process handles or waits for sig, it owns
+ * the auto-reset named event "Local\xipc.sig.<pid>.<sig>" (sig is the
+ * XIPC_SIG* number, default DACL, not inheritable), and while it ignores
+ * sig, the event "Local\xipc.sigign.<pid>.<sig>". Any program may signal an
+ * xipc process by setting its channel event. Before xipc starts, Windows'
+ * own console default applies (Ctrl+C and Ctrl+Break end the process with
+ * STATUS_CONTROL_C_EXIT, reported as XIPC_SIGINT).
+ */
 enum {
   XIPC_SIGINT = 1,
   XIPC_SIGTERM,
@@ -153,16 +198,73 @@ enum {
   XIPC_SIGHUP,
   XIPC_SIGBREAK
 };
+/* A handler: runs on the dispatcher thread with the signal's number. */
 typedef void (*xipc_signal_cb)(int sig, void *arg);
 typedef long long xipc_pid;
 
+/* Installs cb (called as cb(sig, arg)) as sig's handler, replacing any
+ * disposition. When another thread calls it while sig's old handler runs,
+ * it returns after that handler has returned, so the old arg is no longer
+ * in use. XIPC_EINVAL: sig unknown or XIPC_SIGKILL, or cb NULL. May fail
+ * with an OS error when the dispatcher or a channel cannot be created
+ * (XIPC_ENOMEM, XIPC_ENOSPC, XIPC_EACCES). */
 int xipc_signal_handle(int sig, xipc_signal_cb cb, void *arg);
+
+/* Ignores sig: it is discarded when it arrives (unless a thread waits for
+ * it), and xipc_signal_send from another process leaves this process
+ * alone. XIPC_EINVAL: sig unknown or XIPC_SIGKILL. */
 int xipc_signal_ignore(int sig);
+
+/* Restores sig's default action (terminate). XIPC_SIGKILL is accepted and
+ * changes nothing. XIPC_EINVAL: sig unknown. */
 int xipc_signal_default(int sig);
+
+/* Sends sig to process pid (which may be this process). POSIX: kill().
+ * Windows: XIPC_SIGKILL is TerminateProcess with exit code
+ * XIPC_WIN_SIGNAL_EXIT_BASE + XIPC_SIGKILL; any other signal sets the
+ * target's channel event if it handles or waits for sig, does nothing if it
+ * ignores sig, and otherwise carries out the default action from outside
+ * (TerminateProcess with XIPC_WIN_SIGNAL_EXIT_BASE + sig, so the parent's
+ * wait reports the signal). The target may be any process, xipc or not.
+ * Returns once the signal is sent, not when it is handled.
+ * XIPC_EINVAL: pid <= 0 or sig unknown. XIPC_ESRCH: no such process (also
+ * one that has exited, even before its parent reaped it on Windows).
+ * XIPC_EACCES: not permitted to signal it (POSIX EPERM). */
 int xipc_signal_send(xipc_pid pid, int sig);
+
+/* Delivers sig to the calling process, synchronously: with a handler it
+ * returns after the handler has run (called from a handler, it only queues
+ * sig, which is dispatched after the current handler returns); with a
+ * waiter, after a waiter has been given sig; ignored, it does nothing;
+ * otherwise (and always for XIPC_SIGKILL) the process terminates by sig
+ * (Windows: TerminateProcess(self, XIPC_WIN_SIGNAL_EXIT_BASE + sig)).
+ * XIPC_EINVAL: sig unknown. */
 int xipc_signal_raise(int sig);
+
+/* Waits until one of the n signals in sigs arrives and stores it in *got
+ * (got may be NULL). While a thread waits for a signal, that signal goes
+ * to a waiter whatever its disposition (see the model above); a signal that
+ * arrives while nobody waits for it is handled, ignored or acted upon as
+ * usual, and is not kept for a later wait. To wait for a signal without
+ * risking its default action before the wait starts, ignore it (or handle
+ * it) first. With timeout_ms == 0 only a signal already handed to waiters
+ * and not yet taken is returned (so it is usually XIPC_EAGAIN).
+ * XIPC_EINVAL: sigs NULL, n 0, a signal unknown or XIPC_SIGKILL, or
+ * timeout_ms < -1. XIPC_EAGAIN / XIPC_ETIMEDOUT: nothing arrived.
+ * XIPC_EBUSY: called from a handler (the dispatcher would wait for
+ * itself). */
 int xipc_signal_wait(const int *sigs, size_t n, int timeout_ms, int *got);
+
+/* Delivers XIPC_SIGALRM to this process once, ms milliseconds from now
+ * (never earlier, on a monotonic clock), through the dispatcher (on both
+ * platforms; POSIX alarm() and its timer are not used). A new call replaces
+ * a pending alarm; 0 cancels it. With no handler, no waiter and no ignore,
+ * the alarm terminates the process by XIPC_SIGALRM, as on POSIX. Returns 0,
+ * or an OS error if the dispatcher cannot be started. */
 int xipc_alarm(unsigned ms);
+
+/* "SIGINT", "SIGTERM", "SIGKILL", "SIGALRM", "SIGUSR1", "SIGUSR2",
+ * "SIGHUP", "SIGBREAK"; "SIG?" for anything else. Never NULL. */
 const char *xipc_signal_name(int sig);
 
 /* ------------------------------------------------------------------------ */

@@ -1,0 +1,525 @@
+// Signals: handlers on the dispatcher thread, sending between processes,
+// default actions, ignore, SIGKILL, alarm, synchronous wait, coalescing and
+// the Windows console-event mapping.
+#include "harness.h"
+#include "internal.h"
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+// Records handler runs; waiters block on it with a timeout.
+struct Recorder {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<int> sigs;
+  std::thread::id thread;
+  int64_t when_us = 0;
+
+  static void cb(int sig, void *arg) {
+    auto *r = static_cast<Recorder *>(arg);
+    int64_t now = std::chrono::duration_cast<std::chrono::microseconds>(
+                      std::chrono::steady_clock::now().time_since_epoch())
+                      .count();
+    std::lock_guard<std::mutex> lk(r->mu);
+    r->sigs.push_back(sig);
+    r->thread = std::this_thread::get_id();
+    r->when_us = now;
+    r->cv.notify_all();
+  }
+  bool wait_count(size_t n, int timeout_ms) {
+    std::unique_lock<std::mutex> lk(mu);
+    return cv.wait_for(lk, std::chrono::milliseconds(timeout_ms),
+                       [&] { return sigs.size() >= n; });
+  }
+  size_t count() {
+    std::lock_guard<std::mutex> lk(mu);
+    return sigs.size();
+  }
+};
+
+int64_t now_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// Restores a signal's default disposition when the scope ends.
+struct Restore {
+  std::vector<int> sigs;
+  explicit Restore(std::vector<int> s) : sigs(std::move(s)) {}
+  ~Restore() {
+    xipc_alarm(0);
+    for (int s : sigs) xipc_signal_default(s);
+  }
+};
+
+void wait_for_file(const char *path, int timeout_ms) {
+  int64_t deadline = xt::now_ms() + timeout_ms;
+  while (!std::filesystem::exists(std::filesystem::u8path(path)) &&
+         xt::now_ms() < deadline)
+    xt::sleep_ms(2);
+}
+
+const int kCatchable[] = {XIPC_SIGINT,  XIPC_SIGTERM, XIPC_SIGALRM, XIPC_SIGUSR1,
+                          XIPC_SIGUSR2, XIPC_SIGHUP,  XIPC_SIGBREAK};
+
+// ---- helpers -------------------------------------------------------------
+
+// Args: sig ready. Handles sig; exits 0 once the handler ran with sig on a
+// thread other than main, 3 if it never ran, 4 on a wrong number, 5 if it
+// ran on the main thread.
+XT_HELPER(sig_handle_one) {
+  if (argc < 2) return 2;
+  int sig = std::atoi(argv[0]);
+  Recorder r;
+  if (xipc_signal_handle(sig, Recorder::cb, &r) != 0) return 6;
+  xt::ready_signal(argv[1]);
+  if (!r.wait_count(1, 60000)) return 3;
+  std::lock_guard<std::mutex> lk(r.mu);
+  if (r.sigs[0] != sig) return 4;
+  return r.thread == std::this_thread::get_id() ? 5 : 0;
+}
+
+// Args: go ready. Touches no signal API; exits 7 once go exists.
+XT_HELPER(sig_plain) {
+  if (argc < 2) return 2;
+  xt::ready_signal(argv[1]);
+  wait_for_file(argv[0], 60000);
+  return 7;
+}
+
+// Args: sig go ready. Ignores sig; exits 0 once go exists.
+XT_HELPER(sig_ignore) {
+  if (argc < 3) return 2;
+  if (xipc_signal_ignore(std::atoi(argv[0])) != 0) return 6;
+  xt::ready_signal(argv[2]);
+  wait_for_file(argv[1], 60000);
+  return 0;
+}
+
+// Args: ready. Handles every signal that can be handled, then idles.
+XT_HELPER(sig_handle_all) {
+  if (argc < 1) return 2;
+  Recorder r;
+  for (int s : kCatchable)
+    if (xipc_signal_handle(s, Recorder::cb, &r) != 0) return 6;
+  xt::ready_signal(argv[0]);
+  xt::sleep_ms(60000);
+  return 3;
+}
+
+// Args: sig. Raises sig with its default disposition; 3 if that returns.
+XT_HELPER(sig_raise) {
+  if (argc < 1) return 2;
+  Recorder r;  // start the dispatcher through another signal first
+  if (xipc_signal_handle(XIPC_SIGUSR2, Recorder::cb, &r) != 0) return 6;
+  xipc_signal_raise(std::atoi(argv[0]));
+  return 3;
+}
+
+// Sets an alarm with no handler; 3 if it survives.
+XT_HELPER(sig_alarm_default) {
+  if (xipc_alarm(50) != 0) return 6;
+  xt::sleep_ms(30000);
+  return 3;
+}
+
+// Args: ready. Ignores USR1 (so an early one is harmless), then waits for
+// USR1 or USR2 and exits with the number it got (100 - err on failure).
+XT_HELPER(sig_waiter) {
+  if (argc < 1) return 2;
+  if (xipc_signal_ignore(XIPC_SIGUSR1) != 0) return 6;
+  xt::ready_signal(argv[0]);
+  const int set[] = {XIPC_SIGUSR1, XIPC_SIGUSR2};
+  int got = 0;
+  int rc = xipc_signal_wait(set, 2, 60000, &got);
+  return rc == 0 ? got : 100 - rc;
+}
+
+// Args: countfile ready. Counts USR1 (writing the count to countfile after
+// each run) until TERM; exits with the count.
+struct BurstState {
+  std::string file;
+  std::atomic<int> count{0};
+  Recorder term;
+};
+XT_HELPER(sig_burst) {
+  if (argc < 2) return 2;
+  static BurstState s;
+  s.file = argv[0];
+  auto on_usr1 = [](int, void *) {
+    int n = ++s.count;
+    xt::write_file(s.file, std::to_string(n));
+  };
+  if (xipc_signal_handle(XIPC_SIGUSR1, on_usr1, nullptr) != 0) return 6;
+  if (xipc_signal_handle(XIPC_SIGTERM, Recorder::cb, &s.term) != 0) return 6;
+  xt::ready_signal(argv[1]);
+  if (!s.term.wait_count(1, 60000)) return 250;
+  return s.count.load();
+}
+
+// Starts helper with args + a ready file and waits until it is ready.
+::testing::AssertionResult start_ready(xt::Child &c, const char *helper,
+                                       std::vector<std::string> args,
+                                       const std::string &ready) {
+  args.push_back(ready);
+  int rc = c.start(helper, args);
+  if (rc != 0) return ::testing::AssertionFailure() << "start: " << xipc_err_name(rc);
+  if (!xt::ready_wait(ready, 60000, &c))
+    return ::testing::AssertionFailure() << helper << " never got ready";
+  return ::testing::AssertionSuccess();
+}
+
+std::string signame(const ::testing::TestParamInfo<int> &info) {
+  return xipc_signal_name(info.param);
+}
+
+}  // namespace
+
+// ---- names and arguments -------------------------------------------------
+
+TEST(Signal, Names) {
+  EXPECT_STREQ("SIGINT", xipc_signal_name(XIPC_SIGINT));
+  EXPECT_STREQ("SIGTERM", xipc_signal_name(XIPC_SIGTERM));
+  EXPECT_STREQ("SIGKILL", xipc_signal_name(XIPC_SIGKILL));
+  EXPECT_STREQ("SIGALRM", xipc_signal_name(XIPC_SIGALRM));
+  EXPECT_STREQ("SIGUSR1", xipc_signal_name(XIPC_SIGUSR1));
+  EXPECT_STREQ("SIGUSR2", xipc_signal_name(XIPC_SIGUSR2));
+  EXPECT_STREQ("SIGHUP", xipc_signal_name(XIPC_SIGHUP));
+  EXPECT_STREQ("SIGBREAK", xipc_signal_name(XIPC_SIGBREAK));
+  EXPECT_STREQ("SIG?", xipc_signal_name(0));
+  EXPECT_STREQ("SIG?", xipc_signal_name(99));
+  EXPECT_STREQ("SIG?", xipc_signal_name(-1));
+}
+
+TEST(Signal, BadInput) {
+  Recorder r;
+  for (int bad : {0, -1, 9, 1000}) {
+    EXPECT_EQ(XIPC_EINVAL, xipc_signal_handle(bad, Recorder::cb, &r)) << bad;
+    EXPECT_EQ(XIPC_EINVAL, xipc_signal_ignore(bad)) << bad;
+    EXPECT_EQ(XIPC_EINVAL, xipc_signal_default(bad)) << bad;
+    EXPECT_EQ(XIPC_EINVAL, xipc_signal_raise(bad)) << bad;
+    EXPECT_EQ(XIPC_EINVAL, xipc_signal_send(xipc_self_pid(), bad)) << bad;
+  }
+  EXPECT_EQ(XIPC_EINVAL, xipc_signal_handle(XIPC_SIGUSR1, nullptr, nullptr));
+  EXPECT_EQ(XIPC_EINVAL, xipc_signal_send(0, XIPC_SIGTERM));
+  EXPECT_EQ(XIPC_EINVAL, xipc_signal_send(-1, XIPC_SIGTERM));
+  int got = 0;
+  const int usr1[] = {XIPC_SIGUSR1};
+  const int bad_set[] = {XIPC_SIGUSR1, 42};
+  EXPECT_EQ(XIPC_EINVAL, xipc_signal_wait(nullptr, 1, 0, &got));
+  EXPECT_EQ(XIPC_EINVAL, xipc_signal_wait(usr1, 0, 0, &got));
+  EXPECT_EQ(XIPC_EINVAL, xipc_signal_wait(bad_set, 2, 0, &got));
+  EXPECT_EQ(XIPC_EINVAL, xipc_signal_wait(usr1, 1, -2, &got));
+}
+
+TEST(Signal, KillCannotBeHandledOrIgnored) {
+  Recorder r;
+  EXPECT_EQ(XIPC_EINVAL, xipc_signal_handle(XIPC_SIGKILL, Recorder::cb, &r));
+  EXPECT_EQ(XIPC_EINVAL, xipc_signal_ignore(XIPC_SIGKILL));
+  const int kill_set[] = {XIPC_SIGKILL};
+  int got = 0;
+  EXPECT_EQ(XIPC_EINVAL, xipc_signal_wait(kill_set, 1, 0, &got));
+  XT_EXPECT_OK(xipc_signal_default(XIPC_SIGKILL)) << "already the default";
+}
+
+// ---- in-process delivery -------------------------------------------------
+
+TEST(Signal, RaiseRunsHandlerOnDispatcherThreadBeforeReturning) {
+  Restore restore({XIPC_SIGUSR2});
+  Recorder r;
+  XT_OK(xipc_signal_handle(XIPC_SIGUSR2, Recorder::cb, &r));
+  XT_OK(xipc_signal_raise(XIPC_SIGUSR2));
+  ASSERT_EQ(1u, r.count()) << "raise returns after the handler ran";
+  EXPECT_EQ(XIPC_SIGUSR2, r.sigs[0]);
+  EXPECT_NE(std::this_thread::get_id(), r.thread);
+  XT_OK(xipc_signal_raise(XIPC_SIGUSR2));
+  EXPECT_EQ(2u, r.count());
+  XT_OK(xipc_signal_ignore(XIPC_SIGUSR2));
+  XT_OK(xipc_signal_raise(XIPC_SIGUSR2)) << "ignored: nothing happens";
+  EXPECT_EQ(2u, r.count());
+}
+
+// A handler may call any xipc function, including raise and wait.
+TEST(Signal, HandlerMayCallXipc) {
+  Restore restore({XIPC_SIGUSR1, XIPC_SIGUSR2});
+  static Recorder usr2;
+  static int wait_rc;
+  auto on_usr1 = [](int, void *) {
+    const int set[] = {XIPC_SIGHUP};
+    wait_rc = xipc_signal_wait(set, 1, 1000, nullptr);
+    xipc_signal_raise(XIPC_SIGUSR2);  // queued behind this handler
+  };
+  XT_OK(xipc_signal_handle(XIPC_SIGUSR2, Recorder::cb, &usr2));
+  XT_OK(xipc_signal_handle(XIPC_SIGUSR1, on_usr1, nullptr));
+  XT_OK(xipc_signal_raise(XIPC_SIGUSR1));
+  EXPECT_EQ(XIPC_EBUSY, wait_rc) << "the dispatcher cannot wait for itself";
+  EXPECT_TRUE(usr2.wait_count(1, 10000));
+}
+
+TEST(Signal, SendToSelfRunsHandler) {
+  Restore restore({XIPC_SIGHUP});
+  Recorder r;
+  XT_OK(xipc_signal_handle(XIPC_SIGHUP, Recorder::cb, &r));
+  XT_OK(xipc_signal_send(xipc_self_pid(), XIPC_SIGHUP));
+  ASSERT_TRUE(r.wait_count(1, 10000));
+  EXPECT_EQ(XIPC_SIGHUP, r.sigs[0]);
+}
+
+TEST(Signal, WaitTimesOut) {
+  Restore restore({XIPC_SIGUSR2});
+  XT_OK(xipc_signal_ignore(XIPC_SIGUSR2));
+  const int set[] = {XIPC_SIGUSR2};
+  int got = -1;
+  EXPECT_EQ(XIPC_EAGAIN, xipc_signal_wait(set, 1, 0, &got));
+  int64_t t0 = xt::now_ms();
+  EXPECT_EQ(XIPC_ETIMEDOUT, xipc_signal_wait(set, 1, 150, &got));
+  EXPECT_GE(xt::now_ms() - t0, 150);
+  EXPECT_EQ(-1, got);
+}
+
+// A waiter takes the signal; the handler does not run for it.
+TEST(Signal, WaitTakesPrecedenceOverHandler) {
+  Restore restore({XIPC_SIGUSR1});
+  Recorder r;
+  XT_OK(xipc_signal_handle(XIPC_SIGUSR1, Recorder::cb, &r));
+  std::atomic<int> got{0}, rc{1};
+  std::thread waiter([&] {
+    const int set[] = {XIPC_SIGUSR1};
+    int g = 0;
+    rc = xipc_signal_wait(set, 1, 30000, &g);
+    got = g;
+  });
+  // Until the waiter is registered the handler takes the signals.
+  while (got == 0 && rc == 1) {
+    XT_EXPECT_OK(xipc_signal_raise(XIPC_SIGUSR1));
+    xt::sleep_ms(5);
+  }
+  waiter.join();
+  XT_EXPECT_OK(rc.load());
+  EXPECT_EQ(XIPC_SIGUSR1, got.load());
+  size_t before = r.count();
+  XT_OK(xipc_signal_raise(XIPC_SIGUSR1));
+  EXPECT_EQ(before + 1, r.count()) << "without a waiter the handler runs again";
+}
+
+// ---- alarm ---------------------------------------------------------------
+
+TEST(Signal, AlarmFiresOnceAndNotEarly) {
+  Restore restore({XIPC_SIGALRM});
+  Recorder r;
+  XT_OK(xipc_signal_handle(XIPC_SIGALRM, Recorder::cb, &r));
+  int64_t t0 = now_us();
+  XT_OK(xipc_alarm(200));
+  ASSERT_TRUE(r.wait_count(1, 20000)) << "the alarm never fired";
+  int64_t elapsed = r.when_us - t0;
+  EXPECT_GE(elapsed, 200000) << "fired early";
+  EXPECT_LT(elapsed, 10000000) << "fired very late";
+  EXPECT_EQ(XIPC_SIGALRM, r.sigs[0]);
+  xt::sleep_ms(400);  // checking for absence: a second alarm would be a bug
+  EXPECT_EQ(1u, r.count()) << "the alarm fires once";
+}
+
+TEST(Signal, AlarmCancel) {
+  Restore restore({XIPC_SIGALRM});
+  XT_OK(xipc_signal_ignore(XIPC_SIGALRM));
+  XT_OK(xipc_alarm(100));
+  XT_OK(xipc_alarm(0));
+  const int set[] = {XIPC_SIGALRM};
+  int got = 0;
+  EXPECT_EQ(XIPC_ETIMEDOUT, xipc_signal_wait(set, 1, 500, &got));
+  XT_OK(xipc_alarm(0)) << "cancelling with none pending is fine";
+}
+
+TEST(Signal, AlarmReplace) {
+  Restore restore({XIPC_SIGALRM});
+  XT_OK(xipc_signal_ignore(XIPC_SIGALRM));
+  XT_OK(xipc_alarm(60000));
+  int64_t t0 = now_us();
+  XT_OK(xipc_alarm(100));
+  const int set[] = {XIPC_SIGALRM};
+  int got = 0;
+  XT_OK(xipc_signal_wait(set, 1, 20000, &got));
+  int64_t elapsed = now_us() - t0;
+  EXPECT_EQ(XIPC_SIGALRM, got);
+  EXPECT_GE(elapsed, 100000) << "fired early";
+  EXPECT_LT(elapsed, 10000000);
+  XT_OK(xipc_alarm(300));
+  XT_OK(xipc_alarm(50));
+  XT_OK(xipc_signal_wait(set, 1, 20000, &got));
+  EXPECT_EQ(XIPC_ETIMEDOUT, xipc_signal_wait(set, 1, 500, &got))
+      << "the replaced alarm does not fire too";
+}
+
+// ---- console control events (Windows) ------------------------------------
+
+TEST(Signal, ConsoleEventsMapToSignals) {
+  Restore restore({XIPC_SIGINT, XIPC_SIGBREAK, XIPC_SIGHUP, XIPC_SIGTERM});
+  Recorder r;
+  for (int s : {XIPC_SIGINT, XIPC_SIGBREAK, XIPC_SIGHUP, XIPC_SIGTERM})
+    XT_OK(xipc_signal_handle(s, Recorder::cb, &r));
+  int rc = xipc__sig_console_event_for_testing(XIPC__CTRL_C);
+  if (rc == XIPC_ENOTSUP) GTEST_SKIP() << "POSIX has no console control events";
+  EXPECT_EQ(1, rc) << "the routine reports the event handled";
+  const unsigned events[] = {XIPC__CTRL_BREAK, XIPC__CTRL_CLOSE,
+                             XIPC__CTRL_LOGOFF, XIPC__CTRL_SHUTDOWN};
+  for (unsigned e : events) EXPECT_EQ(1, xipc__sig_console_event_for_testing(e));
+  EXPECT_EQ(XIPC_EINVAL, xipc__sig_console_event_for_testing(3));
+  ASSERT_TRUE(r.wait_count(5, 10000));
+  std::vector<int> want = {XIPC_SIGINT, XIPC_SIGBREAK, XIPC_SIGHUP, XIPC_SIGTERM,
+                           XIPC_SIGTERM};
+  EXPECT_EQ(want, r.sigs);
+  // Ignored: handled (TRUE) without running anything.
+  XT_OK(xipc_signal_ignore(XIPC_SIGINT));
+  EXPECT_EQ(1, xipc__sig_console_event_for_testing(XIPC__CTRL_C));
+  EXPECT_EQ(5u, r.count());
+}
+
+// ---- between processes ---------------------------------------------------
+
+class SignalDelivered : public ::testing::TestWithParam<int> {};
+
+TEST_P(SignalDelivered, HandlerRunsAndHelperExitsNormally) {
+  std::string ready = xt::temp_path("ready");
+  xt::Cleanup rm([&] { xt::remove_file(ready); });
+  xt::Child c;
+  ASSERT_TRUE(start_ready(c, "sig_handle_one", {std::to_string(GetParam())}, ready));
+  XT_OK(xipc_signal_send(c.pid(), GetParam()));
+  xipc_exit_status st = {-1, -1, -1};
+  XT_OK(c.wait(60000, &st));
+  EXPECT_EQ(1, st.exited) << "killed by " << st.signal;
+  EXPECT_EQ(0, st.exit_code) << "3: handler never ran, 4: wrong sig, 5: main thread";
+}
+
+INSTANTIATE_TEST_SUITE_P(Signal, SignalDelivered,
+                         ::testing::Values(XIPC_SIGINT, XIPC_SIGTERM, XIPC_SIGHUP,
+                                           XIPC_SIGUSR1, XIPC_SIGUSR2, XIPC_SIGALRM),
+                         signame);
+
+class SignalDefault : public ::testing::TestWithParam<int> {};
+
+TEST_P(SignalDefault, TerminatesAndWaitReportsSignal) {
+  std::string ready = xt::temp_path("ready"), go = xt::temp_path("go");
+  xt::Cleanup rm([&] {
+    xt::remove_file(ready);
+    xt::remove_file(go);
+  });
+  xt::Child c;
+  ASSERT_TRUE(start_ready(c, "sig_plain", {go}, ready));
+  XT_OK(xipc_signal_send(c.pid(), GetParam()));
+  xipc_exit_status st = {-1, -1, -1};
+  XT_OK(c.wait(60000, &st));
+  EXPECT_EQ(0, st.exited) << "exit code " << st.exit_code;
+  EXPECT_EQ(GetParam(), st.signal);
+}
+
+INSTANTIATE_TEST_SUITE_P(Signal, SignalDefault,
+                         ::testing::Values(XIPC_SIGTERM, XIPC_SIGINT), signame);
+
+TEST(Signal, RaiseWithoutHandlerTerminates) {
+  xt::Child c;
+  XT_OK(c.start("sig_raise", {std::to_string(XIPC_SIGTERM)}));
+  xipc_exit_status st = {-1, -1, -1};
+  XT_OK(c.wait(60000, &st));
+  EXPECT_EQ(0, st.exited) << "exit code " << st.exit_code;
+  EXPECT_EQ(XIPC_SIGTERM, st.signal);
+}
+
+TEST(Signal, AlarmWithoutHandlerTerminates) {
+  xt::Child c;
+  XT_OK(c.start("sig_alarm_default"));
+  xipc_exit_status st = {-1, -1, -1};
+  XT_OK(c.wait(60000, &st));
+  EXPECT_EQ(0, st.exited) << "exit code " << st.exit_code;
+  EXPECT_EQ(XIPC_SIGALRM, st.signal);
+}
+
+TEST(Signal, IgnoredTermIsSurvived) {
+  std::string ready = xt::temp_path("ready"), go = xt::temp_path("go");
+  xt::Cleanup rm([&] {
+    xt::remove_file(ready);
+    xt::remove_file(go);
+  });
+  xt::Child c;
+  ASSERT_TRUE(start_ready(c, "sig_ignore", {std::to_string(XIPC_SIGTERM), go}, ready));
+  XT_OK(xipc_signal_send(c.pid(), XIPC_SIGTERM));
+  XT_OK(xipc_signal_send(c.pid(), XIPC_SIGTERM));
+  xipc_exit_status st;
+  EXPECT_EQ(XIPC_ETIMEDOUT, c.wait(200, &st)) << "still running";
+  ASSERT_TRUE(xt::write_file(go, "go"));
+  XT_OK(c.wait(60000, &st));
+  EXPECT_EQ(1, st.exited) << "killed by " << st.signal;
+  EXPECT_EQ(0, st.exit_code);
+}
+
+TEST(Signal, KillTerminatesEvenWhenEverythingIsHandled) {
+  std::string ready = xt::temp_path("ready");
+  xt::Cleanup rm([&] { xt::remove_file(ready); });
+  xt::Child c;
+  ASSERT_TRUE(start_ready(c, "sig_handle_all", {}, ready));
+  XT_OK(xipc_signal_send(c.pid(), XIPC_SIGKILL));
+  xipc_exit_status st = {-1, -1, -1};
+  XT_OK(c.wait(60000, &st));
+  EXPECT_EQ(0, st.exited);
+  EXPECT_EQ(XIPC_SIGKILL, st.signal);
+}
+
+TEST(Signal, WaitReceivesSentSignal) {
+  std::string ready = xt::temp_path("ready");
+  xt::Cleanup rm([&] { xt::remove_file(ready); });
+  xt::Child c;
+  ASSERT_TRUE(start_ready(c, "sig_waiter", {}, ready));
+  // The helper ignores USR1 until its wait starts, which the parent cannot
+  // observe; so it sends until the helper has taken one.
+  xipc_exit_status st = {-1, -1, -1};
+  int64_t deadline = xt::now_ms() + 60000;
+  int rc;
+  do {
+    XT_OK(xipc_signal_send(c.pid(), XIPC_SIGUSR1));
+    rc = c.wait(20, &st);
+  } while (rc == XIPC_ETIMEDOUT && xt::now_ms() < deadline);
+  XT_OK(rc);
+  EXPECT_EQ(1, st.exited) << "killed by " << st.signal;
+  EXPECT_EQ(XIPC_SIGUSR1, st.exit_code);
+}
+
+TEST(Signal, BurstIsCoalescedButNeverLost) {
+  const int kBurst = 50;
+  std::string ready = xt::temp_path("ready"), count = xt::temp_path("count");
+  xt::Cleanup rm([&] {
+    xt::remove_file(ready);
+    xt::remove_file(count);
+  });
+  xt::Child c;
+  ASSERT_TRUE(start_ready(c, "sig_burst", {count}, ready));
+  for (int i = 0; i < kBurst; i++) XT_OK(xipc_signal_send(c.pid(), XIPC_SIGUSR1));
+  ASSERT_TRUE(xt::ready_wait(count, 60000, &c)) << "no handler run for the burst";
+  XT_OK(xipc_signal_send(c.pid(), XIPC_SIGTERM));
+  xipc_exit_status st = {-1, -1, -1};
+  XT_OK(c.wait(60000, &st));
+  ASSERT_EQ(1, st.exited) << "killed by " << st.signal;
+  EXPECT_GE(st.exit_code, 1);
+  EXPECT_LE(st.exit_code, kBurst) << "more handler runs than signals sent";
+  std::printf("[   INFO   ] %d sends gave %d handler runs\n", kBurst, st.exit_code);
+}
+
+TEST(Signal, SendToExitedPidIsESRCH) {
+  xt::Child c;
+  XT_OK(c.start("sig_raise", {"0"}));  // exits 3 at once
+  EXPECT_EQ(3, c.exit_code());
+  // Just reaped: on POSIX the pid is free but not yet reused (pids are handed
+  // out in order); on Windows the open handle keeps it from being reused.
+  EXPECT_EQ(XIPC_ESRCH, xipc_signal_send(c.pid(), XIPC_SIGTERM));
+  EXPECT_EQ(XIPC_ESRCH, xipc_signal_send(c.pid(), XIPC_SIGKILL));
+  EXPECT_EQ(XIPC_ESRCH, xipc_signal_send(0x7fffffffffffLL, XIPC_SIGTERM));
+}

@@ -1,0 +1,161 @@
+/*
+ * Signals, the POSIX side: a sigaction() catcher that only records the
+ * signal in an atomic bitmask and writes one byte to a self-pipe; the
+ * dispatcher thread (api/signal.c) sleeps in poll() on that pipe. Nothing
+ * but the catcher runs in async-signal context.
+ */
+#include "posix.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* The catcher may only touch lock-free atomics. */
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2, "atomic unsigned must be lock-free");
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
+static int wake_pipe[2] = {-1, -1};
+static atomic_uint arrived;
+
+void xipc__sig_lock(void) { pthread_mutex_lock(&lock); }
+
+void xipc__sig_unlock(void) { pthread_mutex_unlock(&lock); }
+
+void xipc__sig_broadcast(void) { pthread_cond_broadcast(&cond); }
+
+int64_t xipc__sig_clock_us(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int xipc__sig_cond_wait(int64_t deadline_us) {
+  if (deadline_us < 0) {
+    pthread_cond_wait(&cond, &lock);
+    return 0;
+  }
+  struct timespec ts = {(time_t)(deadline_us / 1000000),
+                        (long)(deadline_us % 1000000) * 1000};
+  /* A statically initialised condition uses CLOCK_REALTIME for
+   * pthread_cond_timedwait; clockwait takes the monotonic clock here. */
+  int rc = pthread_cond_clockwait(&cond, &lock, CLOCK_MONOTONIC, &ts);
+  return rc == ETIMEDOUT ? XIPC_ETIMEDOUT : 0;
+}
+
+/* Async-signal context: only errno-preserving write() and atomics. */
+static void catcher(int native) {
+  int saved = errno;
+  int sig = xipc__sig_from_native(native);
+  if (sig > 0)
+    atomic_fetch_or(&arrived, 1u << sig);
+  /* A full pipe already holds a wake-up, so a failed write loses nothing. */
+  ssize_t n = write(wake_pipe[1], "", 1);
+  (void)n;
+  errno = saved;
+}
+
+void xipc__sig_wake(void) {
+  ssize_t n = write(wake_pipe[1], "", 1);
+  (void)n;
+}
+
+static void *dispatcher_thread(void *unused) {
+  sigset_t none;
+  (void)unused;
+  /* Do not inherit a mask the starting thread may have set. */
+  sigemptyset(&none);
+  pthread_sigmask(SIG_SETMASK, &none, NULL);
+  xipc__sig_dispatcher_main();
+  return NULL;
+}
+
+int xipc__sig_start(void) {
+  pthread_t t;
+  pthread_attr_t attr;
+  if (pipe2(wake_pipe, O_CLOEXEC | O_NONBLOCK) != 0)
+    return xipc__fail_os();
+  int rc = pthread_attr_init(&attr);
+  if (rc == 0) {
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    rc = pthread_create(&t, &attr, dispatcher_thread, NULL);
+    pthread_attr_destroy(&attr);
+  }
+  if (rc != 0) {
+    close(wake_pipe[0]);
+    close(wake_pipe[1]);
+    wake_pipe[0] = wake_pipe[1] = -1;
+    return xipc__fail_sys(rc);
+  }
+  return 0;
+}
+
+int xipc__sig_os_mode(int sig, int mode) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sigfillset(&sa.sa_mask);
+  if (mode == XIPC__SIG_OS_CATCH) {
+    sa.sa_handler = catcher;
+    /* Restart interrupted system calls in the threads the kernel picks to
+     * run the catcher: the handler proper runs elsewhere. */
+    sa.sa_flags = SA_RESTART;
+  } else {
+    sa.sa_handler = mode == XIPC__SIG_OS_IGNORE ? SIG_IGN : SIG_DFL;
+  }
+  if (sigaction(xipc__sig_to_native(sig), &sa, NULL) != 0)
+    return xipc__fail_os();
+  return 0;
+}
+
+unsigned xipc__sig_os_wait(int timeout_ms) {
+  struct pollfd pfd = {.fd = wake_pipe[0], .events = POLLIN};
+  char buf[64];
+  (void)poll(&pfd, 1, timeout_ms); /* EINTR: a catcher ran on this thread */
+  /* Drain before taking the bits: a signal after the drain leaves a byte
+   * in the pipe and so wakes the next poll. */
+  while (read(wake_pipe[0], buf, sizeof buf) > 0) {
+  }
+  return atomic_exchange(&arrived, 0);
+}
+
+void xipc__sig_terminate(int sig) {
+  int native = xipc__sig_to_native(sig);
+  struct sigaction sa;
+  sigset_t set;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = SIG_DFL;
+  sigaction(native, &sa, NULL);
+  sigemptyset(&set);
+  sigaddset(&set, native);
+  pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+  /* raise() targets this thread, which now neither blocks nor catches the
+   * signal, so the kernel ends the process before raise() returns. */
+  raise(native);
+  _exit(128 + native);
+}
+
+int xipc__sig_send(xipc_pid pid, int sig) {
+  if (pid > INT_MAX)
+    return xipc__fail(XIPC_ESRCH); /* no pid_t names it */
+  if (kill((pid_t)pid, xipc__sig_to_native(sig)) == 0)
+    return 0;
+  if (errno == EPERM) {
+    /* EPERM -> EACCES, to match Windows' ERROR_ACCESS_DENIED. */
+    (void)xipc__fail_os();
+    return XIPC_EACCES;
+  }
+  return xipc__fail_os();
+}
+
+int xipc__sig_console_event_for_testing(unsigned ctrl_type) {
+  (void)ctrl_type;
+  return xipc__fail(XIPC_ENOTSUP);
+}
