@@ -10,7 +10,7 @@ XIPC_PKGS_LINUX="gcc g++ libboost-dev"
 XIPC_PKGS_MINGW="gcc-mingw-w64-x86-64-posix g++-mingw-w64-x86-64-posix wine wine64"
 XIPC_PKGS_CHECKS="python3-yaml"
 
-xipc_log() { printf '\n==> %s\n' "$*"; }
+xipc_log() { printf '\n==> [%dm%02ds] %s\n' $((SECONDS / 60)) $((SECONDS % 60)) "$*"; }
 xipc_die() { printf '\nERROR: %s\n' "$*" >&2; exit 1; }
 
 # Prints the packages of "$@" that dpkg does not list as installed.
@@ -86,7 +86,7 @@ xipc_wine_tool() { # NAME: wineboot/wineserver next to the wine CMake found
 # wineserver for the whole run instead of one per test process.
 xipc_wine_env() {
   XIPC_WINE_BUILD=$1
-  export WINEPREFIX="$PWD/$1/wineprefix" WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
+  export WINEPREFIX="$PWD/$1/wineprefix" WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml=;winemenubuilder.exe=d"
 }
 xipc_wine_start() {
   xipc_wine_env "$1"

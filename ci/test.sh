@@ -1,19 +1,22 @@
 #!/usr/bin/env bash
 # xipc's test command (README, .ci/run, GitHub Actions):
 #
-#   bash ci/test.sh [--linux-only | --mingw-only] [--build-only] [--asan]
+#   bash ci/test.sh [--linux-only | --mingw-only] [--no-asan] [--build-only]
 #
 # On Debian 12 as root it first installs what is missing with apt-get (as
 # another user it prints the exact apt-get line and stops). Then it builds and
 # runs the conformance suite natively (preset `linux`, build/linux) and as a
 # MinGW-w64 cross build under Wine (preset `mingw`, build/mingw, Wine prefix
-# inside build/mingw), checks that both legs list the same test names, and
-# prints both ctest summaries last. It exits non-zero if a leg fails, if the
-# builds print a warning, or if the Windows leg cannot run.
+# inside build/mingw), then natively again with AddressSanitizer and
+# UndefinedBehaviorSanitizer (preset `asan`, build/asan). It checks that the
+# Linux and Windows legs list the same test names and prints every ctest
+# summary last. It exits non-zero if a leg fails, if a build prints a
+# warning, or if the Windows leg cannot run.
 #
-#   --linux-only / --mingw-only   run one leg (what the GitHub jobs do)
-#   --build-only                  configure and build, run no tests
-#   --asan                        also run the suite under ASan+UBSan (build/asan)
+#   --linux-only    only the Linux legs: linux and asan (GitHub `linux` job)
+#   --mingw-only    only the Windows leg under Wine (GitHub `mingw` job)
+#   --no-asan       skip the sanitizer leg
+#   --build-only    configure and build, run no tests
 # Environment: XIPC_CTEST_JOBS (default 2) parallel tests per leg.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
@@ -21,14 +24,14 @@ exec </dev/null
 # shellcheck source=ci/lib.sh
 . ci/lib.sh
 
-want_linux=1 want_mingw=1 want_asan=0 build_only=0
+want_linux=1 want_mingw=1 want_asan=1 build_only=0
 for arg in "$@"; do
   case $arg in
     --linux-only) want_mingw=0 ;;
-    --mingw-only) want_linux=0 ;;
+    --mingw-only) want_linux=0 want_asan=0 ;;
+    --no-asan) want_asan=0 ;;
     --build-only) build_only=1 ;;
-    --asan) want_asan=1 ;;
-    -h|--help) sed -n '2,17s/^# \{0,1\}//p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,21s/^# \{0,1\}//p' "$0"; exit 0 ;;
     *) echo "unknown option: $arg (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -121,11 +124,13 @@ printf '\n================ xipc test summary ================\n'
 for name in "${legs[@]}"; do
   label=$name
   [ "$name" = mingw ] && label="mingw (Windows build under Wine)"
+  [ "$name" = asan ] && label="asan (Linux, ASan+UBSan)"
   printf '[%s] %s\n' "$label" "${verdict[$name]}"
   printf '%s\n' "${summary[$name]}" | sed 's/^/    /'
 done
 [ $want_mingw = 1 ] || echo "[mingw] not run (--linux-only)"
 [ $want_linux = 1 ] || echo "[linux] not run (--mingw-only)"
+[ $want_asan = 1 ] || echo "[asan] not run (--no-asan or --mingw-only)"
 [ -z "$names_line" ] || echo "[names] $names_line"
 if [ $failed = 0 ]; then
   echo "RESULT: PASS in ${elapsed}s"
