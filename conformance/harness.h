@@ -116,4 +116,8 @@ void set_env(const char *name, const char *value);  // value NULL: unset
 std::string get_env(const char *name, bool *present = nullptr);  // UTF-8
 long open_handle_count();  // fds on POSIX, GetProcessHandleCount on Windows
 long zombie_children();    // always 0 on Windows, which has no zombies
+// POSIX, running as root: permanently become user "nobody" (65534) and
+// return true. False if not root, or on Windows (where every process of the
+// session belongs to the same user).
+bool drop_root();
 }  // namespace xt

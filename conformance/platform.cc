@@ -54,6 +54,8 @@ long open_handle_count() {
 }
 
 long zombie_children() { return 0; }
+
+bool drop_root() { return false; }
 #else
 void set_env(const char *name, const char *value) {
   if (value)
@@ -92,6 +94,12 @@ long zombie_children() {
     if (ppid == self && state == 'Z') n++;
   }
   return n;
+}
+
+bool drop_root() {
+  if (geteuid() != 0) return false;
+  if (setgid(65534) != 0 || setuid(65534) != 0) return false;
+  return geteuid() != 0 && getuid() != 0;
 }
 #endif
 
