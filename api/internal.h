@@ -115,6 +115,12 @@ enum {
  * reports the event handled (TRUE), 0 if not; XIPC_EINVAL for an unknown
  * type; XIPC_ENOTSUP on POSIX, which has no console control events. */
 int xipc__sig_console_event_for_testing(unsigned ctrl_type);
+/* Tree, test hook: give this process a console of its own (Windows:
+ * FreeConsole + AllocConsole) and have Windows raise ctrl_type on it with
+ * GenerateConsoleCtrlEvent; the handler then runs as for a real Ctrl+C.
+ * Meant for a helper process, since it replaces the process's console.
+ * XIPC_ENOTSUP on POSIX and where no console can be had. */
+int xipc__sig_console_generate_for_testing(unsigned ctrl_type);
 
 #ifdef __cplusplus
 }

@@ -159,3 +159,8 @@ int xipc__sig_console_event_for_testing(unsigned ctrl_type) {
   (void)ctrl_type;
   return xipc__fail(XIPC_ENOTSUP);
 }
+
+int xipc__sig_console_generate_for_testing(unsigned ctrl_type) {
+  (void)ctrl_type;
+  return xipc__fail(XIPC_ENOTSUP);
+}

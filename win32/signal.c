@@ -245,6 +245,23 @@ int xipc__sig_console_event_for_testing(unsigned ctrl_type) {
   return console_routine(ctrl_type) ? 1 : 0;
 }
 
+int xipc__sig_console_generate_for_testing(unsigned ctrl_type) {
+  if (sig_of_ctrl(ctrl_type) == 0 || ctrl_type > CTRL_BREAK_EVENT)
+    return xipc__fail(XIPC_EINVAL); /* only C and BREAK can be generated */
+  FreeConsole();
+  if (!AllocConsole()) {
+    (void)xipc__fail_os();
+    return XIPC_ENOTSUP;
+  }
+  /* Process group 0: every process attached to this console, which is
+   * only this one. */
+  if (!GenerateConsoleCtrlEvent(ctrl_type, 0)) {
+    (void)xipc__fail_os();
+    return XIPC_ENOTSUP;
+  }
+  return 0;
+}
+
 /* ---- sending ------------------------------------------------------------ */
 
 static bool has_exited(HANDLE process) {
