@@ -10,6 +10,14 @@ XIPC_PKGS_LINUX="gcc g++ libboost-dev"
 XIPC_PKGS_MINGW="gcc-mingw-w64-x86-64-posix g++-mingw-w64-x86-64-posix wine wine64"
 XIPC_PKGS_CHECKS="python3-yaml"
 
+# Wine stores Windows file names in the charset of the Unix locale, so
+# without a UTF-8 locale (CI containers set none) non-ASCII file names fail.
+# C.UTF-8 is built into Debian's glibc.
+case "$(locale charmap 2>/dev/null)" in
+  UTF-8) ;;
+  *) export LC_ALL=C.UTF-8 ;;
+esac
+
 xipc_log() { printf '\n==> [%dm%02ds] %s\n' $((SECONDS / 60)) $((SECONDS % 60)) "$*"; }
 xipc_die() { printf '\nERROR: %s\n' "$*" >&2; exit 1; }
 
