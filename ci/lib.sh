@@ -88,14 +88,17 @@ xipc_wine_tool() { # NAME: wineboot/wineserver next to the wine CMake found
   return 1
 }
 
-# xipc_wine_start BUILD: boots the prefix once (wineboot -i, then a server
-# restart so the registry is on disk and wine-run.sh sees a booted prefix)
-# so that test discovery does not pay for it, then keeps one persistent
-# wineserver for the whole run instead of one per test process.
+# xipc_wine_env BUILD: the environment of BUILD's Wine prefix.
 xipc_wine_env() {
   XIPC_WINE_BUILD=$1
   export WINEPREFIX="$PWD/$1/wineprefix" WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml=;winemenubuilder.exe=d"
 }
+
+# xipc_wine_start BUILD: boots the prefix once (so that test discovery does
+# not pay for it), then keeps one persistent wineserver for the whole run
+# instead of one per test process. Any server of this prefix is ended first:
+# that writes the fresh registry to disk (wine-run.sh then sees a booted
+# prefix) and drops a server left over from an earlier run.
 xipc_wine_start() {
   xipc_wine_env "$1"
   local boot server
@@ -107,9 +110,9 @@ xipc_wine_start() {
   if [ ! -f "$WINEPREFIX/system.reg" ]; then
     xipc_log "booting Wine prefix $WINEPREFIX"
     "$boot" -i </dev/null >/dev/null 2>&1 || xipc_die "wineboot -i failed: the Windows leg cannot run"
-    "$server" -k 2>/dev/null || true
-    "$server" -w
   fi
+  "$server" -k 2>/dev/null || true
+  "$server" -w
   "$server" -p || xipc_die "cannot start wineserver"
   "$1/wine-run.sh" cmd /c exit 0 </dev/null \
     || xipc_die "Wine cannot run a program in $WINEPREFIX: the Windows leg cannot run"
