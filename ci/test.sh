@@ -97,6 +97,11 @@ run_leg() {
   [ "$rc" = 0 ]
 }
 
+# Named objects the suite leaves behind (its names start with "xt"; see
+# xt::unique_name) show up as new entries of /dev/shm.
+shm_list() { find /dev/shm -maxdepth 1 -name 'xt*' -printf '%f\n' 2>/dev/null | sort; }
+shm_list >"$logs/shm-before.txt"
+
 if [ $want_linux = 1 ]; then run_leg linux linux || failed=1; fi
 if [ $want_mingw = 1 ]; then
   trap xipc_wine_stop EXIT
@@ -119,6 +124,8 @@ elif [ $build_only = 0 ] && [ $want_linux = 1 ] && [ $want_mingw = 1 ]; then
   names_line="not compared: a leg did not list its tests"
 fi
 
+shm_left=$(shm_list | comm -13 "$logs/shm-before.txt" -)
+
 elapsed=$(( $(date +%s) - start ))
 printf '\n================ xipc test summary ================\n'
 for name in "${legs[@]}"; do
@@ -132,6 +139,7 @@ done
 [ $want_linux = 1 ] || echo "[linux] not run (--mingw-only)"
 [ $want_asan = 1 ] || echo "[asan] not run (--no-asan or --mingw-only)"
 [ -z "$names_line" ] || echo "[names] $names_line"
+[ -z "$shm_left" ] || printf '[shm] WARNING: left in /dev/shm (or made by another run at the same time):\n%s\n' "$shm_left"
 if [ $failed = 0 ]; then
   echo "RESULT: PASS in ${elapsed}s"
 else
