@@ -94,6 +94,11 @@ int xipc__sig_send(xipc_pid pid, int sig);
 
 /* Portable: the body of the dispatcher thread; never returns. */
 void xipc__sig_dispatcher_main(void);
+/* Portable: in the child of fork(), with the lock held (the tree takes it
+ * around fork): forget what belonged to threads the child does not have
+ * (waiters, a running handler) and the alarm, which POSIX does not carry
+ * into a child either. */
+void xipc__sig_reset_after_fork(void);
 /* Portable: true on the dispatcher thread. */
 bool xipc__sig_on_dispatcher(void);
 /* Portable: queue sig for dispatch (any thread, not async-signal context)

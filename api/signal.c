@@ -334,6 +334,16 @@ int xipc_signal_wait(const int *sigs, size_t n, int timeout_ms, int *got) {
   return rc;
 }
 
+void xipc__sig_reset_after_fork(void) {
+  st.for_waiters = 0;
+  st.running = 0;
+  st.alarm_set = false;
+  for (int sig = XIPC_SIGINT; sig <= XIPC_SIGBREAK; sig++) {
+    st.slot[sig].waiters = 0;
+    (void)sync_os_mode(sig);
+  }
+}
+
 /* ---- alarm -------------------------------------------------------------- */
 
 int xipc_alarm(unsigned ms) {

@@ -120,4 +120,8 @@ long zombie_children();    // always 0 on Windows, which has no zombies
 // return true. False if not root, or on Windows (where every process of the
 // session belongs to the same user).
 bool drop_root();
+// POSIX: fork(); the child runs fn and _exit()s with its result. Returns
+// the child's exit code, or -1000 - signal if it was killed. Windows has no
+// fork(): returns -1 without running fn.
+int fork_and_run(const std::function<int()> &fn);
 }  // namespace xt

@@ -11,7 +11,10 @@
 #include <windows.h>
 #else
 #include <dirent.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <cerrno>
 #endif
 
 namespace xt {
@@ -56,6 +59,8 @@ long open_handle_count() {
 long zombie_children() { return 0; }
 
 bool drop_root() { return false; }
+
+int fork_and_run(const std::function<int()> &) { return -1; }
 #else
 void set_env(const char *name, const char *value) {
   if (value)
@@ -100,6 +105,16 @@ bool drop_root() {
   if (geteuid() != 0) return false;
   if (setgid(65534) != 0 || setuid(65534) != 0) return false;
   return geteuid() != 0 && getuid() != 0;
+}
+
+int fork_and_run(const std::function<int()> &fn) {
+  pid_t pid = fork();
+  if (pid == 0) _exit(fn());
+  if (pid < 0) return -1;
+  int ws = 0;
+  while (waitpid(pid, &ws, 0) < 0 && errno == EINTR) {
+  }
+  return WIFEXITED(ws) ? WEXITSTATUS(ws) : -1000 - WTERMSIG(ws);
 }
 #endif
 

@@ -54,7 +54,9 @@ int64_t now_us() {
       .count();
 }
 
-// Restores a signal's default disposition when the scope ends.
+// Cancels the alarm and restores the signals' default dispositions when the
+// scope ends. Declared after the state a handler uses, so that it runs
+// first: once xipc_signal_default returns, no handler uses that state.
 struct Restore {
   std::vector<int> sigs;
   explicit Restore(std::vector<int> s) : sigs(std::move(s)) {}
@@ -326,8 +328,8 @@ TEST(Signal, KillCannotBeHandledOrIgnored) {
 // ---- in-process delivery -------------------------------------------------
 
 TEST(Signal, RaiseRunsHandlerOnDispatcherThreadBeforeReturning) {
-  Restore restore({XIPC_SIGUSR2});
   Recorder r;
+  Restore restore({XIPC_SIGUSR2});
   XT_OK(xipc_signal_handle(XIPC_SIGUSR2, Recorder::cb, &r));
   XT_OK(xipc_signal_raise(XIPC_SIGUSR2));
   ASSERT_EQ(1u, r.count()) << "raise returns after the handler ran";
@@ -342,8 +344,8 @@ TEST(Signal, RaiseRunsHandlerOnDispatcherThreadBeforeReturning) {
 
 // A handler may call any xipc function, including raise and wait.
 TEST(Signal, HandlerMayCallXipc) {
+  Recorder usr2;
   Restore restore({XIPC_SIGUSR1, XIPC_SIGUSR2});
-  static Recorder usr2;
   static int wait_rc;
   auto on_usr1 = [](int, void *) {
     const int set[] = {XIPC_SIGHUP};
@@ -358,8 +360,8 @@ TEST(Signal, HandlerMayCallXipc) {
 }
 
 TEST(Signal, SendToSelfRunsHandler) {
-  Restore restore({XIPC_SIGHUP});
   Recorder r;
+  Restore restore({XIPC_SIGHUP});
   XT_OK(xipc_signal_handle(XIPC_SIGHUP, Recorder::cb, &r));
   XT_OK(xipc_signal_send(xipc_self_pid(), XIPC_SIGHUP));
   ASSERT_TRUE(r.wait_count(1, 10000));
@@ -380,8 +382,8 @@ TEST(Signal, WaitTimesOut) {
 
 // A waiter takes the signal; the handler does not run for it.
 TEST(Signal, WaitTakesPrecedenceOverHandler) {
-  Restore restore({XIPC_SIGUSR1});
   Recorder r;
+  Restore restore({XIPC_SIGUSR1});
   XT_OK(xipc_signal_handle(XIPC_SIGUSR1, Recorder::cb, &r));
   std::atomic<int> got{0}, rc{1};
   std::thread waiter([&] {
@@ -403,11 +405,29 @@ TEST(Signal, WaitTakesPrecedenceOverHandler) {
   EXPECT_EQ(before + 1, r.count()) << "without a waiter the handler runs again";
 }
 
+// A child made by fork() (not exec) gets a dispatcher of its own: its
+// handlers run in it, and its signals do not wake the parent's dispatcher.
+TEST(Signal, ForkedChildHasItsOwnDispatcher) {
+  Recorder r;
+  Restore restore({XIPC_SIGUSR1});
+  XT_OK(xipc_signal_handle(XIPC_SIGUSR1, Recorder::cb, &r));
+  int code = xt::fork_and_run([&r] {
+    if (xipc_signal_raise(XIPC_SIGUSR1) != 0) return 4;
+    if (xipc_signal_send(xipc_self_pid(), XIPC_SIGUSR1) != 0) return 5;
+    return r.wait_count(2, 10000) ? 0 : 3;
+  });
+  if (code == -1) GTEST_SKIP() << "Windows has no fork()";
+  EXPECT_EQ(0, code) << "3: the handler did not run twice in the child";
+  EXPECT_EQ(0u, r.count()) << "the child's signals ran handlers in the parent";
+  XT_OK(xipc_signal_raise(XIPC_SIGUSR1));
+  EXPECT_EQ(1u, r.count()) << "the parent's dispatcher still works";
+}
+
 // ---- alarm ---------------------------------------------------------------
 
 TEST(Signal, AlarmFiresOnceAndNotEarly) {
-  Restore restore({XIPC_SIGALRM});
   Recorder r;
+  Restore restore({XIPC_SIGALRM});
   XT_OK(xipc_signal_handle(XIPC_SIGALRM, Recorder::cb, &r));
   int64_t t0 = now_us();
   XT_OK(xipc_alarm(200));
@@ -454,8 +474,8 @@ TEST(Signal, AlarmReplace) {
 // ---- console control events (Windows) ------------------------------------
 
 TEST(Signal, ConsoleEventsMapToSignals) {
-  Restore restore({XIPC_SIGINT, XIPC_SIGBREAK, XIPC_SIGHUP, XIPC_SIGTERM});
   Recorder r;
+  Restore restore({XIPC_SIGINT, XIPC_SIGBREAK, XIPC_SIGHUP, XIPC_SIGTERM});
   for (int s : {XIPC_SIGINT, XIPC_SIGBREAK, XIPC_SIGHUP, XIPC_SIGTERM})
     XT_OK(xipc_signal_handle(s, Recorder::cb, &r));
   int rc = xipc__sig_console_event_for_testing(XIPC__CTRL_C);
@@ -656,8 +676,8 @@ TEST(Signal, NotPermittedIsEACCES) {
 // Handling, ignoring and restoring a signal many times leaks no handles
 // (Windows: channel and marker events; POSIX: nothing after the first use).
 TEST(Signal, DispositionChangesLeakNoHandles) {
-  Restore restore({XIPC_SIGUSR1, XIPC_SIGUSR2});
   Recorder r;
+  Restore restore({XIPC_SIGUSR1, XIPC_SIGUSR2});
   auto cycle = [&] {
     for (int s : {XIPC_SIGUSR1, XIPC_SIGUSR2}) {
       ASSERT_EQ(0, xipc_signal_handle(s, Recorder::cb, &r));

@@ -78,7 +78,7 @@ static void *dispatcher_thread(void *unused) {
   return NULL;
 }
 
-int xipc__sig_start(void) {
+static int start_dispatcher(void) {
   pthread_t t;
   pthread_attr_t attr;
   if (pipe2(wake_pipe, O_CLOEXEC | O_NONBLOCK) != 0)
@@ -96,6 +96,37 @@ int xipc__sig_start(void) {
     return xipc__fail_sys(rc);
   }
   return 0;
+}
+
+/* fork() copies only the calling thread: the child has no dispatcher, and
+ * its catchers would write into the pipe the parent reads. Hold the lock
+ * across fork() so the state is consistent, then give the child a pipe and
+ * a dispatcher of its own. */
+static void before_fork(void) { xipc__sig_lock(); }
+
+static void after_fork_parent(void) { xipc__sig_unlock(); }
+
+static void after_fork_child(void) {
+  pthread_cond_init(&cond, NULL); /* waiters of other threads are gone */
+  if (wake_pipe[0] >= 0) {
+    close(wake_pipe[0]);
+    close(wake_pipe[1]);
+    atomic_store(&arrived, 0);
+    (void)start_dispatcher();
+  }
+  xipc__sig_reset_after_fork();
+  xipc__sig_unlock();
+}
+
+int xipc__sig_start(void) {
+  static bool atfork_done;
+  if (!atfork_done) {
+    int rc = pthread_atfork(before_fork, after_fork_parent, after_fork_child);
+    if (rc != 0)
+      return xipc__fail_sys(rc);
+    atfork_done = true;
+  }
+  return start_dispatcher();
 }
 
 int xipc__sig_os_mode(int sig, int mode) {
