@@ -172,6 +172,8 @@ int xipc_map_set(xipc_map *m, size_t start, const void *src, size_t n);
  * restart (poll, nanosleep, ...) may fail with EINTR. xipc assumes it owns
  * the dispositions of these signals; other signals are untouched. Child
  * processes spawned by xipc_proc_spawn start with all signals at default.
+ * A child made by fork() without exec keeps the handlers and gets its own
+ * self-pipe and dispatcher; waiters and a pending alarm are not inherited.
  *
  * Windows: console control events are mapped by a SetConsoleCtrlHandler
  * routine into the same dispatcher: CTRL_C_EVENT -> XIPC_SIGINT,
