@@ -228,7 +228,10 @@ int xipc_signal_default(int sig);
  * ignores sig, and otherwise carries out the default action from outside
  * (TerminateProcess with XIPC_WIN_SIGNAL_EXIT_BASE + sig, so the parent's
  * wait reports the signal). The target may be any process, xipc or not.
- * Returns once the signal is sent, not when it is handled.
+ * xipc does not send with GenerateConsoleCtrlEvent, which reaches every
+ * process on a console, not one pid. The Windows checks are not atomic: a
+ * target that starts handling sig while the send is in progress may still
+ * be terminated. Returns once the signal is sent, not when it is handled.
  * XIPC_EINVAL: pid <= 0 or sig unknown. XIPC_ESRCH: no such process (also
  * one that has exited, even before its parent reaped it on Windows).
  * XIPC_EACCES: not permitted to signal it (POSIX EPERM). */
