@@ -47,6 +47,55 @@ int xipc__fail(int err);
 /* Portable: the same check as xipc_name_check(). */
 int xipc__check_name(const char *name);
 
+/* ---- mapping (api/map.c, <tree>/map.c, <tree>/shm.c) ------------------- */
+
+enum { XIPC__MAP_ANON = 1, XIPC__MAP_FILE = 2, XIPC__MAP_NAMED = 3 };
+
+/* Tree-private part of a mapping (posix/map.h and win32/map.h define it). */
+struct xipc__map_os;
+
+/* The portable part of a mapping: api/map.c implements the cursor API on
+ * data/size/pos; the tree fills data and size and owns os. */
+struct xipc_map {
+  unsigned char *data; /* first byte the user sees */
+  size_t size;         /* bytes the user sees */
+  size_t pos;          /* cursor, 0..size */
+  int access;          /* XIPC_ACCESS_* */
+  int kind;            /* XIPC__MAP_* */
+  bool created;        /* named: this handle created the object */
+  struct xipc__map_os *os;
+};
+
+/* Tree: the arguments are checked (m zeroed except access/kind; name
+ * valid; length <= PTRDIFF_MAX; CREATE implies length > 0; opts non-NULL).
+ * On success fill m->data, m->size, m->os (and m->created). */
+int xipc__map_named_open(xipc_map *m, const char *name, size_t length,
+                         unsigned flags, const xipc_map_options *opts);
+/* Tree: remove the name (name is valid). */
+int xipc__map_named_unlink(const char *name);
+/* Tree: path non-NULL, flags valid for access. */
+int xipc__map_file_open(xipc_map *m, const char *path, size_t length,
+                        uint64_t offset, unsigned flags,
+                        const xipc_map_options *opts);
+/* Tree: 0 < length <= PTRDIFF_MAX. */
+int xipc__map_anon_open(xipc_map *m, size_t length);
+/* Tree: unmap and release m->os (and apply the lifetime rule for named
+ * mappings). Does not free m. */
+int xipc__map_release(xipc_map *m);
+/* Tree: [offset, offset + size) lies inside the mapping, size > 0, and the
+ * mapping is file-backed, named or anonymous with WRITE access. */
+int xipc__map_flush(xipc_map *m, size_t offset, size_t size);
+/* Tree: file or anonymous mapping with WRITE access, 0 < new_size <=
+ * PTRDIFF_MAX. Updates data and size. */
+int xipc__map_resize(xipc_map *m, size_t new_size);
+/* Tree: the OS's offset alignment for file views. */
+size_t xipc__map_granularity(void);
+/* Portable: Python's rules for mapping `*length` bytes at `offset` of an
+ * object of `object_size` bytes: empty with length 0 -> XIPC_EINVAL ("cannot
+ * mmap an empty file"), offset or length past the end -> XIPC_ERANGE, more
+ * than PTRDIFF_MAX -> XIPC_ENOMEM. Sets *length when it was 0. */
+int xipc__map_fit(uint64_t object_size, size_t *length, uint64_t offset);
+
 /* ---- signals (api/signal.c, posix/signal.c, win32/signal.c) ------------ */
 
 /* The portable layer (api/signal.c) owns the dispositions, the dispatcher
@@ -126,6 +175,60 @@ int xipc__sig_console_event_for_testing(unsigned ctrl_type);
  * Meant for a helper process, since it replaces the process's console.
  * XIPC_ENOTSUP on POSIX and where no console can be had. */
 int xipc__sig_console_generate_for_testing(unsigned ctrl_type);
+
+/* ---- queue (api/queue.c; posix/qwait.c, win32/qwait.c) ------------------
+ * The queue algorithm is portable; each tree provides only a way to sleep
+ * until a 32-bit word in the shared mapping changes and to wake sleepers.
+ * A queue has channels 0..n-1 (0: "data" for consumers, 1+i: "space in
+ * ring i" for its producer). Linux sleeps with a shared futex on `word`;
+ * Windows ignores `word` and uses one named semaphore per channel, so its
+ * sleeps may return spuriously (the caller always re-checks). */
+typedef struct xipc__qwait xipc__qwait;
+
+/* Tree: per-handle waiting state for the queue called name. */
+int xipc__qwait_open(xipc__qwait **out, const char *name, uint32_t channels);
+void xipc__qwait_close(xipc__qwait *w);
+/* Tree: sleep on channel ch while *word == seen, at most timeout_ns (-1:
+ * forever). 0 on wake-up, timeout or spurious return; <0 on OS failure. */
+int xipc__qwait_sleep(xipc__qwait *w, uint32_t ch, void *word, uint32_t seen,
+                      int64_t timeout_ns);
+/* Tree: wake every sleeper of channel ch (word has been changed); n is
+ * how many are registered (Windows releases that many tokens). */
+void xipc__qwait_wake(xipc__qwait *w, uint32_t ch, void *word, uint32_t n);
+/* Tree: monotonic clock in nanoseconds. */
+uint64_t xipc__qwait_now_ns(void);
+/* Tree: give the CPU away for about a millisecond. */
+void xipc__qwait_nap(void);
+/* Tree: false if no process with this id exists (or it has exited). */
+bool xipc__qwait_pid_alive(uint64_t pid);
+
+/* ---- sync: semaphores and mutexes (api/sync.c, posix/sync.c, win32/sync.c) */
+
+/* Private suffixes of the derived object names; each is
+ * XIPC_NAME_MAX - XIPC_SYNC_NAME_MAX characters long. */
+#define XIPC__SEM_SUFFIX ".xsem"
+#define XIPC__MUTEX_SUFFIX ".xmtx"
+#define XIPC__MUTEX_STATE_SUFFIX ".xmst" /* Windows: the mutex state mapping */
+
+/* Portable: writes name followed by suffix into buf, which must hold
+ * XIPC_NAME_MAX + 1 bytes; name has passed the sync name check. */
+void xipc__sync_name(char *buf, const char *name, const char *suffix);
+
+/* Tree: the public functions after api/sync.c checked the arguments (handle
+ * not NULL, name valid and at most XIPC_SYNC_NAME_MAX long, flags valid,
+ * initial <= XIPC_SEM_VALUE_MAX, timeout_ms >= -1). */
+int xipc__sem_open(xipc_sem **out, const char *name, unsigned initial,
+                   unsigned flags);
+int xipc__sem_wait(xipc_sem *s, int timeout_ms);
+int xipc__sem_post(xipc_sem *s);
+int xipc__sem_close(xipc_sem *s);
+int xipc__sem_unlink(const char *name);
+int xipc__mutex_open(xipc_mutex **out, const char *name, unsigned flags);
+int xipc__mutex_lock(xipc_mutex *m, int timeout_ms);
+int xipc__mutex_consistent(xipc_mutex *m);
+int xipc__mutex_unlock(xipc_mutex *m);
+int xipc__mutex_close(xipc_mutex *m);
+int xipc__mutex_unlink(const char *name);
 
 #ifdef __cplusplus
 }

@@ -107,36 +107,212 @@ int xipc_name_check(const char *name);
 /* Mapping (Python mmap in C)                                               */
 /* ------------------------------------------------------------------------ */
 
+/* A mapping is a block of memory with a cursor, like Python's mmap object:
+ * named shared memory, a file (or part of one), or anonymous memory. The
+ * cursor functions below behave like CPython's mmap methods byte for byte.
+ *
+ * Lifetime of named mappings, the same on both platforms: a named mapping
+ * lives while any xipc handle to it is open, in any process, and is gone
+ * after the last xipc_map_close. A process that dies (even killed) counts as
+ * having closed its handles. Windows does this natively. On POSIX every
+ * xipc handle holds flock(LOCK_SH) on its descriptor and the last closer
+ * (the one that gets LOCK_EX) calls shm_unlink; an object left without
+ * holders by a crash is removed by the next xipc open of that name.
+ * xipc only ever removes objects that xipc created: it marks them with the
+ * S_ISVTX mode bit at creation (atomically, before the name appears), and
+ * an object made by another program (Python's SharedMemory, shm_open) is
+ * never removed by a close, only by an explicit xipc_map_unlink.
+ *
+ * Names: "<name>" maps to shm_open("/<name>") on POSIX and to the kernel
+ * object "<name>" (Local namespace) on Windows, so Python's
+ * multiprocessing.shared_memory.SharedMemory(name=...) and, on Windows,
+ * mmap.mmap(-1, n, tagname=...) see the same memory.
+ *
+ * Handles are for one thread at a time (the cursor is not locked), are not
+ * inherited by child processes and must not be used in both halves of a
+ * fork(). */
 typedef struct xipc_map xipc_map;
 enum { XIPC_ACCESS_READ = 1, XIPC_ACCESS_WRITE = 2, XIPC_ACCESS_COPY = 3 };
 enum { XIPC_SEEK_SET = 0, XIPC_SEEK_CUR = 1, XIPC_SEEK_END = 2 };
 
+/* Extra flags for xipc_map_named_ex() and xipc_map_file_ex(). */
+enum {
+  /* Named: the object outlives its last close and stays until
+   * xipc_map_unlink() (POSIX only: XIPC_ENOTSUP on Windows, where kernel
+   * objects always die with their last handle). */
+  XIPC_MAP_PERSIST = 1u << 8,
+  /* File: grow the file with zeros to offset + length if it is shorter, so
+   * callers need not write length bytes first. */
+  XIPC_MAP_EXTEND = 1u << 9
+};
+
+/* Namespace of named mappings on Windows. Local: the session ("Local\\",
+ * what a bare name means). Global: every session ("Global\\"; creating
+ * needs SeCreateGlobalPrivilege). POSIX has one namespace per machine (per
+ * IPC namespace) and accepts both values with the same meaning. */
+enum { XIPC_MAP_NS_LOCAL = 0, XIPC_MAP_NS_GLOBAL = 1 };
+
+typedef struct {
+  /* POSIX permission bits (0777 mask) of a created object or file; 0 means
+   * owner-only 0600. Windows ignores it: objects and files get the default
+   * DACL of the creator's token (the owner, SYSTEM and administrators). */
+  unsigned mode;
+  int ns; /* XIPC_MAP_NS_LOCAL (default, 0) or XIPC_MAP_NS_GLOBAL */
+} xipc_map_options;
+
+/* Maps the named shared memory object `name` (a portable name) with access
+ * READ, WRITE or COPY (private copy-on-write view of the shared object).
+ * flags: XIPC_CREATE creates the object with `length` zero bytes if it does
+ * not exist; with XIPC_EXCL it must not exist. Without XIPC_CREATE the
+ * object must exist. length 0 opens an existing object at its full size;
+ * length > 0 on an existing object maps its first `length` bytes.
+ * xipc_map_size() is the creator's exact length on both platforms.
+ * Errors: XIPC_EINVAL (NULL out, bad name, bad access or flags, CREATE
+ * with length 0, length > PTRDIFF_MAX, existing object of size 0),
+ * XIPC_ENAMETOOLONG, XIPC_ENOENT (missing and no CREATE), XIPC_EEXIST
+ * (CREATE|EXCL and it exists), XIPC_ERANGE (length larger than the existing
+ * object), XIPC_EACCES (permissions), XIPC_ENOMEM / XIPC_ENOSPC. */
 int xipc_map_named(xipc_map **out, const char *name, size_t length,
                    int access, unsigned flags);
+
+/* xipc_map_named() with XIPC_MAP_PERSIST allowed in flags and options
+ * (opts may be NULL). XIPC_MAP_PERSIST on Windows: XIPC_ENOTSUP. */
+int xipc_map_named_ex(xipc_map **out, const char *name, size_t length,
+                      int access, unsigned flags, const xipc_map_options *opts);
+
+/* Maps `length` bytes of the file at `path` (UTF-8) from byte `offset`
+ * with access READ, WRITE or COPY (changes stay private, never reach the
+ * file). length 0 maps to the end of the file. Any offset is accepted: the
+ * alignment to xipc_map_granularity() is done inside.
+ * Errors: XIPC_EINVAL (NULL, bad access, empty file or nothing left after
+ * offset with length 0, length > PTRDIFF_MAX), XIPC_ENOENT, XIPC_EACCES,
+ * XIPC_ERANGE (offset + length past the end of the file, or offset past
+ * the end), XIPC_ENOMEM. */
 int xipc_map_file(xipc_map **out, const char *path, size_t length,
                   uint64_t offset, int access);
+
+/* xipc_map_file() with flags: XIPC_CREATE creates a missing file (mode
+ * from opts, 0600 by default; needs WRITE access), XIPC_EXCL with it fails
+ * with XIPC_EEXIST on an existing file, XIPC_MAP_EXTEND grows the file to
+ * offset + length (needs WRITE access and length > 0). opts may be NULL. */
+int xipc_map_file_ex(xipc_map **out, const char *path, size_t length,
+                     uint64_t offset, int access, unsigned flags,
+                     const xipc_map_options *opts);
+
+/* Private anonymous read-write memory of `length` zero bytes with the
+ * cursor API. Errors: XIPC_EINVAL (NULL out, length 0 or > PTRDIFF_MAX),
+ * XIPC_ENOMEM. */
 int xipc_map_anonymous(xipc_map **out, size_t length);
+
+/* Unmaps and releases the handle (NULL: XIPC_EINVAL). Does not flush file
+ * mappings to disk (the OS writes them back later; use xipc_map_flush for
+ * durability). For a named mapping this may be the last close, which
+ * removes the object (see the lifetime rule above). */
 int xipc_map_close(xipc_map *m);
+
+/* Removes the name of a named mapping early. POSIX: shm_unlink; open
+ * handles keep working, new opens without CREATE get XIPC_ENOENT, and a new
+ * CREATE makes a different object. Works on objects from other programs too.
+ * Windows cannot remove a kernel object's name: returns XIPC_ENOTSUP if the
+ * object exists (it goes away after its last handle closes) and XIPC_ENOENT
+ * if it does not. Errors: XIPC_EINVAL / XIPC_ENAMETOOLONG (bad name),
+ * XIPC_ENOENT, XIPC_EACCES, XIPC_ENOTSUP (Windows). */
 int xipc_map_unlink(const char *name);
+
+/* First byte of the mapping (NULL for a NULL handle). Stays valid until
+ * xipc_map_resize() or xipc_map_close(). */
 void *xipc_map_data(xipc_map *m);
+
+/* Bytes in the mapping (0 for a NULL handle). For a named mapping: the
+ * creator's exact length on both platforms. Windows fallback for objects
+ * that xipc did not create (no xipc metadata beside them): the size rounded
+ * up to the page, as Windows reports it. */
 size_t xipc_map_size(const xipc_map *m);
+
+/* Offset alignment the OS needs for file views: the page size on POSIX,
+ * the allocation granularity (64 KiB) on Windows. Informational: xipc
+ * accepts any offset. */
 size_t xipc_map_granularity(void);
 
+/* 1 if this handle created its named object, 0 if it opened an existing
+ * one or is not a named mapping (or is NULL). Useful to decide who
+ * initialises shared state; the new object is always zero-filled. */
+int xipc_map_created(const xipc_map *m);
+
+/* Reads up to n bytes from the cursor into buf and advances the cursor;
+ * stops at the end (*nread 0 at the end). nread may be NULL. n = SIZE_MAX
+ * reads the rest. Errors: XIPC_EINVAL (NULL m, NULL buf with n > 0). */
 int xipc_map_read(xipc_map *m, void *buf, size_t n, size_t *nread);
+
+/* Reads one byte (0..255) at the cursor and advances it.
+ * Errors: XIPC_EINVAL (NULL), XIPC_ERANGE (cursor at the end). */
 int xipc_map_read_byte(xipc_map *m, int *byte);
+
+/* Copies from the cursor up to and including the next '\n', at most cap
+ * bytes (like fgets, but with no terminating NUL), and advances the cursor
+ * past them; *len is the count (0 at the end, as Python returns b"").
+ * Errors: XIPC_EINVAL (NULL m or len, NULL buf with cap > 0). */
 int xipc_map_readline(xipc_map *m, void *buf, size_t cap, size_t *len);
+
+/* Writes n bytes at the cursor and advances it. Writes nothing if the bytes
+ * do not fit before the end. Errors: XIPC_EINVAL (NULL m, NULL buf with
+ * n > 0), XIPC_EACCES (READ mapping), XIPC_ERANGE (past the end). */
 int xipc_map_write(xipc_map *m, const void *buf, size_t n);
+
+/* Writes one byte (0..255) at the cursor and advances it. Errors:
+ * XIPC_EINVAL (NULL, byte outside 0..255), XIPC_EACCES, XIPC_ERANGE. */
 int xipc_map_write_byte(xipc_map *m, int byte);
+
+/* Moves the cursor to offset relative to the start, the cursor or the end
+ * (XIPC_SEEK_*). Errors: XIPC_EINVAL (NULL, bad whence), XIPC_ERANGE (the
+ * new position is outside [0, size]; the cursor does not move). */
 int xipc_map_seek(xipc_map *m, int64_t offset, int whence);
+
+/* The cursor (0 for a NULL handle). */
 size_t xipc_map_tell(const xipc_map *m);
+
+/* Lowest index of needle in the slice [start:end] with Python's slice
+ * rules (negative counts from the end, values are clamped to [0, size];
+ * INT64_MAX means the end), or -1 in *pos. An empty needle is found at the
+ * clamped start if start <= end. Errors: XIPC_EINVAL (NULL m or pos, NULL
+ * needle with n > 0). */
 int xipc_map_find(const xipc_map *m, const void *needle, size_t n,
                   int64_t start, int64_t end, int64_t *pos);
+
+/* Highest index of needle in the slice [start:end], as xipc_map_find. An
+ * empty needle is found at the clamped end if start <= end. */
 int xipc_map_rfind(const xipc_map *m, const void *needle, size_t n,
                    int64_t start, int64_t end, int64_t *pos);
+
+/* memmove of count bytes from src to dest inside the mapping (overlap is
+ * fine). Errors: XIPC_EINVAL (NULL), XIPC_EACCES (READ mapping),
+ * XIPC_ERANGE (either range leaves the mapping). */
 int xipc_map_move(xipc_map *m, size_t dest, size_t src, size_t count);
+
+/* Writes [offset, offset + size) back to the file (size 0: to the end),
+ * like msync(MS_SYNC) / FlushViewOfFile + FlushFileBuffers. Any offset is
+ * accepted. A no-op that returns 0 for READ and COPY mappings, as in
+ * Python. Errors: XIPC_EINVAL (NULL), XIPC_ERANGE (the range leaves the
+ * mapping), XIPC_EIO. */
 int xipc_map_flush(xipc_map *m, size_t offset, size_t size);
+
+/* Changes the size of a file-backed mapping (the file is truncated or
+ * extended to offset + new_size) or of an anonymous mapping (contents kept
+ * up to the smaller size). The data pointer may change; the cursor is
+ * clamped to the new size. Named mappings: XIPC_ENOTSUP on both platforms,
+ * because other processes could not follow the change. Errors: XIPC_EINVAL
+ * (NULL, new_size 0 or > PTRDIFF_MAX), XIPC_EACCES (READ or COPY
+ * mapping, as Python), XIPC_ENOTSUP (named), XIPC_ENOMEM. */
 int xipc_map_resize(xipc_map *m, size_t new_size);
+
+/* Copies the slice [start, stop) into out; does not move the cursor.
+ * Errors: XIPC_EINVAL (NULL m, NULL out with stop > start), XIPC_ERANGE
+ * (stop < start or stop > size). */
 int xipc_map_get(const xipc_map *m, size_t start, size_t stop, void *out);
+
+/* Copies n bytes from src to [start, start + n); does not move the cursor.
+ * Errors: XIPC_EINVAL (NULL m, NULL src with n > 0), XIPC_EACCES (READ
+ * mapping), XIPC_ERANGE (past the end). */
 int xipc_map_set(xipc_map *m, size_t start, const void *src, size_t n);
 
 /* ------------------------------------------------------------------------ */
@@ -366,41 +542,227 @@ int xipc_args_utf8(int argc, char **argv, char ***out);
 /* Queue (multiprocessing.Queue across unrelated processes)                 */
 /* ------------------------------------------------------------------------ */
 
+/* A named queue of variable-length messages in shared memory: any number of
+ * processes open it by name and put or get; FIFO per producer handle.
+ *
+ * Storage: the queue is the named mapping called `name` itself (see the
+ * Mapping section: it lives while any handle is open, crashed holders count
+ * as closed). Each producer handle owns one ring of `capacity` bytes from
+ * its first put until it is closed, so up to XIPC_QUEUE_MAX_PRODUCERS
+ * handles can put at the same time; a ring whose owner process died is
+ * taken over by the next producer that needs one, after its queued messages
+ * (they stay and are delivered). Consumers take from every ring.
+ *
+ * Crashes: a producer killed in a put loses only the message it was
+ * writing (a message is published by one store after its bytes are
+ * written, so a half-written message is never delivered). A consumer killed
+ * before its get claimed a message leaves it queued; one killed after the
+ * claim but before get returned loses that one message: delivery is at
+ * most once, never twice.
+ *
+ * Blocking: a waiter spins for a few microseconds, then sleeps (Linux: a
+ * futex on a word in the mapping; Windows: named semaphores
+ * "<name>.xq<N>" created on first use). Wake-up system calls are made only
+ * when someone sleeps. Every value read from the mapping is validated; a
+ * queue whose header or indices another process scribbled on gives
+ * XIPC_ECORRUPT, never a crash or an access out of bounds.
+ *
+ * A handle is for one thread at a time; open one handle per thread (they
+ * are cheap). Handles are not inherited by child processes. */
 typedef struct xipc_queue xipc_queue;
 typedef struct {
+  /* Bytes each producer handle may have queued (0: 256 KiB), rounded up to
+   * a power of two (at least 64, at most 64 MiB). A message of n bytes uses
+   * 8 + n rounded up to 8. The mapping is about 32 x capacity (pages are
+   * touched only when used). */
   size_t capacity;
+  /* Largest message (0: min(64 KiB, capacity - 8)); at most capacity - 8. */
   size_t max_message;
 } xipc_queue_options;
 
+/* Producer rings per queue: at most this many handles put at once. */
+#define XIPC_QUEUE_MAX_PRODUCERS 32
+
+/* Opens the queue called name; with XIPC_CREATE creates it if missing (with
+ * XIPC_EXCL: only creates). opts (NULL: defaults) is used only when this
+ * call creates the queue; an existing queue keeps its own parameters.
+ * An opener waits up to 1 s for a creator still initializing the header.
+ * Errors: XIPC_EINVAL (NULL out, bad name or flags, max_message larger than
+ * capacity - 8), XIPC_ERANGE (capacity above 64 MiB), XIPC_ENOENT (missing,
+ * no XIPC_CREATE), XIPC_EEXIST (XIPC_CREATE|XIPC_EXCL and it exists),
+ * XIPC_ECORRUPT (the mapping is not a valid queue of this version),
+ * XIPC_EACCES, XIPC_ENOMEM, XIPC_ENOSPC. */
 int xipc_queue_open(xipc_queue **out, const char *name,
                     const xipc_queue_options *opts, unsigned flags);
+/* Copies len bytes (0 allowed) to the end of this handle's ring, waiting up
+ * to timeout_ms for space. Errors: XIPC_EINVAL (NULL q, NULL msg with
+ * len > 0, timeout < -1), XIPC_EMSGSIZE (len > max_message), XIPC_EAGAIN
+ * (timeout 0 and full), XIPC_ETIMEDOUT, XIPC_ECLOSED (shut down, also while
+ * waiting), XIPC_ENOSPC (XIPC_QUEUE_MAX_PRODUCERS live producer handles
+ * already), XIPC_ECORRUPT. */
 int xipc_queue_put(xipc_queue *q, const void *msg, size_t len, int timeout_ms);
+/* Takes one message into buf (cap bytes; buf may be NULL if cap is 0) and
+ * stores its length in *len, waiting up to timeout_ms for one. Messages of
+ * one producer come in the order they were put.
+ * Errors: XIPC_EINVAL, XIPC_EMSGSIZE (the message is larger than cap: it
+ * stays queued and *len is the size needed), XIPC_EAGAIN, XIPC_ETIMEDOUT,
+ * XIPC_ECLOSED (shut down and nothing left: getters drain first),
+ * XIPC_ECORRUPT. */
 int xipc_queue_get(xipc_queue *q, void *buf, size_t cap, size_t *len,
                    int timeout_ms);
+/* Number of queued messages (Python's qsize): exact while nobody puts or
+ * gets, a snapshot otherwise. Errors: XIPC_EINVAL, XIPC_ECORRUPT,
+ * XIPC_EAGAIN (rings recycled faster than they could be counted). */
 int xipc_queue_count(xipc_queue *q, size_t *count);
+/* Shuts the queue down for every process: later puts fail with
+ * XIPC_ECLOSED, gets return what is queued and then XIPC_ECLOSED, and
+ * blocked putters and getters wake up. Irreversible for this queue.
+ * Errors: XIPC_EINVAL, XIPC_ECORRUPT. */
 int xipc_queue_shutdown(xipc_queue *q);
+/* Releases the handle (and its producer ring; queued messages stay). The
+ * queue is destroyed when its last handle closes. Errors: XIPC_EINVAL. */
 int xipc_queue_close(xipc_queue *q);
+/* Removes the name now (xipc_map_unlink on the queue's mapping): handles
+ * already open keep working. Errors: as xipc_map_unlink. */
 int xipc_queue_unlink(const char *name);
 
 /* ------------------------------------------------------------------------ */
 /* Semaphores and mutexes                                                   */
 /* ------------------------------------------------------------------------ */
 
+/*
+ * Named counting semaphores and robust named mutexes.
+ *
+ * Names follow the portable name rule, with one restriction: xipc derives
+ * private object names by appending a 5-character suffix (".xsem" for a
+ * semaphore, ".xmtx" for a mutex, and on Windows ".xmst" for a mutex's
+ * state), so a name may be at most XIPC_SYNC_NAME_MAX characters; longer
+ * names give XIPC_ENAMETOOLONG. Semaphores and mutexes therefore never clash
+ * with each other or with a mapping of the same name; names ending in these
+ * suffixes are reserved. If the derived name is already taken by an object
+ * that is not of the expected kind, or whose shared header fails validation,
+ * opening gives XIPC_ECORRUPT (on Windows a damaged mutex state is found,
+ * and reported the same way, by xipc_mutex_lock).
+ *
+ * Lifetime: like named mappings, a semaphore or mutex lives while any xipc
+ * handle to it is open, in any process, and is gone after the last close; a
+ * process that crashed or was killed counts as having closed its handles.
+ * Objects are created owner-only (POSIX mode 0600; on Windows the default
+ * DACL of the creator's token) and handles are never inherited.
+ *
+ * Implementation: on POSIX the state (a process-shared sem_t, or a robust
+ * error-checking pthread mutex) lives in a private named mapping opened with
+ * xipc_map_named(), which provides the lifetime. On Windows they are native
+ * semaphore and mutex kernel objects; a mutex also has a small named state
+ * mapping that carries the owner-died / not-recoverable state. Timeouts are
+ * measured on a monotonic clock (CLOCK_MONOTONIC; Windows waits are
+ * relative), and a timed wait never returns XIPC_ETIMEDOUT before the
+ * timeout has fully elapsed.
+ */
+
 typedef struct xipc_sem xipc_sem;
 typedef struct xipc_mutex xipc_mutex;
 
+/* Longest name accepted by xipc_sem_open/xipc_mutex_open and their unlink
+ * functions: XIPC_NAME_MAX minus the private suffix. */
+#define XIPC_SYNC_NAME_MAX (XIPC_NAME_MAX - 5)
+
+/* Largest count a semaphore can hold (INT32_MAX on both platforms). */
+#define XIPC_SEM_VALUE_MAX 0x7fffffffu
+
+/* Opens the named counting semaphore `name`.
+ * flags: 0 opens an existing semaphore; XIPC_CREATE creates it if missing;
+ * XIPC_CREATE | XIPC_EXCL creates it and fails if it exists. `initial` is
+ * the count of a newly created semaphore and is ignored when an existing
+ * one is opened.
+ * Errors: XIPC_EINVAL (out NULL, bad name, unknown flags, XIPC_EXCL without
+ * XIPC_CREATE), XIPC_ENAMETOOLONG (name longer than XIPC_SYNC_NAME_MAX),
+ * XIPC_ERANGE (initial > XIPC_SEM_VALUE_MAX), XIPC_ENOENT (missing and no
+ * XIPC_CREATE), XIPC_EEXIST (exists and XIPC_EXCL), XIPC_ECORRUPT (the name
+ * holds something that is not a valid xipc semaphore), XIPC_EACCES,
+ * XIPC_ENOMEM, XIPC_ENOSPC. */
 int xipc_sem_open(xipc_sem **out, const char *name, unsigned initial,
                   unsigned flags);
+
+/* Decrements the count, waiting while it is 0: timeout_ms -1 forever, 0
+ * never blocks, > 0 at most that long (monotonic clock).
+ * Errors: XIPC_EINVAL (s NULL, timeout_ms < -1), XIPC_EAGAIN (timeout 0 and
+ * the count is 0), XIPC_ETIMEDOUT (the timeout passed, after at least
+ * timeout_ms). Signals do not interrupt the wait. */
 int xipc_sem_wait(xipc_sem *s, int timeout_ms);
+
+/* Increments the count, waking one waiter.
+ * Errors: XIPC_EINVAL (s NULL), XIPC_ERANGE (the count is already
+ * XIPC_SEM_VALUE_MAX; the count is unchanged). */
 int xipc_sem_post(xipc_sem *s);
+
+/* Closes the handle (the semaphore goes away with its last handle).
+ * Waiting on a handle while another thread closes it is undefined.
+ * Errors: XIPC_EINVAL (s NULL). */
 int xipc_sem_close(xipc_sem *s);
+
+/* Removes the name of semaphore `name` early, like xipc_map_unlink: on
+ * POSIX open handles keep working, new opens without XIPC_CREATE get
+ * XIPC_ENOENT and a new XIPC_CREATE makes a different semaphore. Windows
+ * cannot remove a kernel object's name: XIPC_ENOTSUP if it exists (it goes
+ * away after its last handle closes).
+ * Errors: XIPC_EINVAL / XIPC_ENAMETOOLONG (bad name), XIPC_ENOENT,
+ * XIPC_EACCES, XIPC_ENOTSUP (Windows). */
 int xipc_sem_unlink(const char *name);
 
+/* Opens the named robust mutex `name`; flags as for xipc_sem_open.
+ * A new mutex is unlocked.
+ * Errors: XIPC_EINVAL (out NULL, bad name, unknown flags, XIPC_EXCL without
+ * XIPC_CREATE), XIPC_ENAMETOOLONG, XIPC_ENOENT, XIPC_EEXIST, XIPC_ECORRUPT,
+ * XIPC_EACCES, XIPC_ENOMEM, XIPC_ENOSPC. */
 int xipc_mutex_open(xipc_mutex **out, const char *name, unsigned flags);
+
+/* Locks the mutex for the calling thread through this handle (timeout_ms as
+ * for xipc_sem_wait). The mutex is not recursive on either platform.
+ * Returns 0 when locked, or:
+ *  XIPC_EOWNERDEAD  the lock IS now held by the caller, but its previous
+ *                   owner (thread or process) died while holding it, so the
+ *                   data it protects may be inconsistent. Repair the data,
+ *                   then call xipc_mutex_consistent() before unlocking. If
+ *                   the caller unlocks (or dies) without that, the mutex
+ *                   becomes unusable for good: every later lock in every
+ *                   process returns XIPC_ENOTRECOVERABLE (if the caller
+ *                   dies, the next locker gets XIPC_EOWNERDEAD again).
+ *  XIPC_ENOTRECOVERABLE  the mutex was left inconsistent; it is not locked.
+ *                   It stays so until every handle is closed.
+ *  XIPC_EBUSY       the calling thread already holds the mutex (through
+ *                   this or another handle); nothing changes. POSIX reports
+ *                   EDEADLK here and Windows mutexes would recurse: both
+ *                   are mapped to this one answer.
+ *  XIPC_EAGAIN (timeout 0), XIPC_ETIMEDOUT, XIPC_EINVAL (m NULL,
+ *  timeout_ms < -1), XIPC_ECORRUPT (Windows: the shared state mapping was
+ *  damaged; the mutex is not locked). */
 int xipc_mutex_lock(xipc_mutex *m, int timeout_ms);
+
+/* Marks a mutex that xipc_mutex_lock returned XIPC_EOWNERDEAD for as
+ * consistent again; the caller still holds it and unlocks it as usual.
+ * Errors: XIPC_EINVAL (m NULL, or the mutex is not in the owner-died
+ * state), XIPC_EPERM (the calling thread does not hold the mutex through
+ * this handle). */
 int xipc_mutex_consistent(xipc_mutex *m);
+
+/* Unlocks the mutex. Only the thread that locked it, through the same
+ * handle, may unlock it.
+ * Errors: XIPC_EINVAL (m NULL), XIPC_EPERM (the caller does not hold it
+ * through this handle: never locked, locked by another thread or process,
+ * or through another handle). */
 int xipc_mutex_unlock(xipc_mutex *m);
+
+/* Closes the handle (the mutex goes away with its last handle).
+ * Errors: XIPC_EINVAL (m NULL), XIPC_EBUSY (the mutex is locked through
+ * this handle: unlock it first; the handle stays open. If the thread that
+ * locked it exited without unlocking, lock it again, which gives
+ * XIPC_EOWNERDEAD, and unlock it). */
 int xipc_mutex_close(xipc_mutex *m);
+
+/* Removes the name of mutex `name` early, as xipc_sem_unlink.
+ * Errors: XIPC_EINVAL / XIPC_ENAMETOOLONG (bad name), XIPC_ENOENT,
+ * XIPC_EACCES, XIPC_ENOTSUP (Windows). */
 int xipc_mutex_unlink(const char *name);
 
 #ifdef __cplusplus

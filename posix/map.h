@@ -1,0 +1,32 @@
+/* Private state of a mapping in the POSIX tree (posix/map.c, posix/shm.c). */
+#ifndef XIPC_POSIX_MAP_H
+#define XIPC_POSIX_MAP_H
+
+#include "posix.h"
+
+#include <sys/types.h>
+
+struct xipc__map_os {
+  void *base;       /* what mmap returned; data = base + delta */
+  size_t len;       /* bytes mapped from base */
+  size_t delta;     /* offset of the user's first byte from base */
+  uint64_t offset;  /* file offset of base (a multiple of the page size) */
+  int fd;           /* file or shm descriptor; -1 for anonymous memory */
+  bool managed;     /* named: xipc's lifetime rule applies (flock held) */
+  dev_t dev;        /* named: identity of the object behind the name */
+  ino_t ino;
+  char *name;       /* named: the portable name */
+};
+
+/* Maps `length` bytes of fd from `offset` (any offset) with m->access and
+ * fills m->data, m->size and m->os's base/len/delta/offset. m->os must be
+ * allocated. */
+int xipc__map_fd(xipc_map *m, int fd, size_t length, uint64_t offset);
+
+/* Unmaps m->os's view (if any). */
+void xipc__map_unmap(xipc_map *m);
+
+/* Named mappings (posix/shm.c): the lifetime rule on close. */
+void xipc__shm_release(xipc_map *m);
+
+#endif
