@@ -124,4 +124,9 @@ bool drop_root();
 // the child's exit code, or -1000 - signal if it was killed. Windows has no
 // fork(): returns -1 without running fn.
 int fork_and_run(const std::function<int()> &fn);
+// Sends sig to pid the way a program without xipc would: POSIX runs the
+// system's `kill -USR1 <pid>` (SIGBREAK is QUIT); Windows sets the
+// documented channel event "Local\xipc.sig.<pid>.<sig>" as Python's ctypes
+// could. 0 on success.
+int foreign_send(xipc_pid pid, int sig);
 }  // namespace xt

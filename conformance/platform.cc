@@ -61,6 +61,15 @@ long zombie_children() { return 0; }
 bool drop_root() { return false; }
 
 int fork_and_run(const std::function<int()> &) { return -1; }
+
+int foreign_send(xipc_pid pid, int sig) {
+  std::wstring name = L"Local\\xipc.sig." + std::to_wstring(pid) + L"." + std::to_wstring(sig);
+  HANDLE ev = OpenEventW(EVENT_MODIFY_STATE, FALSE, name.c_str());
+  if (ev == nullptr) return -1;
+  BOOL ok = SetEvent(ev);
+  CloseHandle(ev);
+  return ok ? 0 : -1;
+}
 #else
 void set_env(const char *name, const char *value) {
   if (value)
@@ -115,6 +124,18 @@ int fork_and_run(const std::function<int()> &fn) {
   while (waitpid(pid, &ws, 0) < 0 && errno == EINTR) {
   }
   return WIFEXITED(ws) ? WEXITSTATUS(ws) : -1000 - WTERMSIG(ws);
+}
+
+int foreign_send(xipc_pid pid, int sig) {
+  std::string name = sig == XIPC_SIGBREAK ? "QUIT" : xipc_signal_name(sig) + 3;
+  std::string cmd = "kill -" + name + " " + std::to_string(pid);
+  const char *argv[] = {"/bin/sh", "-c", cmd.c_str(), nullptr};
+  xipc_proc *p = nullptr;
+  xipc_exit_status st = {0, -1, 0};
+  if (xipc_proc_spawn(&p, argv, nullptr) != 0) return -1;
+  int rc = xipc_proc_wait(p, 60000, &st);
+  xipc_proc_close(p);
+  return rc == 0 && st.exited ? st.exit_code : -1;
 }
 #endif
 

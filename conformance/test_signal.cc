@@ -327,6 +327,17 @@ TEST(Signal, KillCannotBeHandledOrIgnored) {
 
 // ---- in-process delivery -------------------------------------------------
 
+// Interop: a program without xipc reaches an xipc handler (POSIX: the
+// system's kill command; Windows: setting the documented channel event).
+TEST(Signal, ForeignSenderRunsHandler) {
+  Recorder r;
+  Restore restore({XIPC_SIGUSR1});
+  XT_OK(xipc_signal_handle(XIPC_SIGUSR1, Recorder::cb, &r));
+  ASSERT_EQ(0, xt::foreign_send(xipc_self_pid(), XIPC_SIGUSR1));
+  ASSERT_TRUE(r.wait_count(1, 10000)) << "the foreign signal did not reach the handler";
+  EXPECT_EQ(XIPC_SIGUSR1, r.sigs[0]);
+}
+
 TEST(Signal, RaiseRunsHandlerOnDispatcherThreadBeforeReturning) {
   Recorder r;
   Restore restore({XIPC_SIGUSR2});
@@ -543,7 +554,8 @@ TEST_P(SignalDelivered, HandlerRunsAndHelperExitsNormally) {
 
 INSTANTIATE_TEST_SUITE_P(Signal, SignalDelivered,
                          ::testing::Values(XIPC_SIGINT, XIPC_SIGTERM, XIPC_SIGHUP,
-                                           XIPC_SIGUSR1, XIPC_SIGUSR2, XIPC_SIGALRM),
+                                           XIPC_SIGUSR1, XIPC_SIGUSR2, XIPC_SIGALRM,
+                                           XIPC_SIGBREAK),
                          signame);
 
 class SignalDefault : public ::testing::TestWithParam<int> {};
