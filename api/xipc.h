@@ -184,10 +184,12 @@ int xipc_map_named_ex(xipc_map **out, const char *name, size_t length,
  * with access READ, WRITE or COPY (changes stay private, never reach the
  * file). length 0 maps to the end of the file. Any offset is accepted: the
  * alignment to xipc_map_granularity() is done inside.
- * Errors: XIPC_EINVAL (NULL, bad access, empty file or nothing left after
- * offset with length 0, length > PTRDIFF_MAX), XIPC_ENOENT, XIPC_EACCES,
- * XIPC_ERANGE (offset + length past the end of the file, or offset past
- * the end), XIPC_ENOMEM. */
+ * Errors, with Python's messages: XIPC_EINVAL (NULL, empty path, bad
+ * access, length > PTRDIFF_MAX; an empty file with length 0: "cannot mmap
+ * an empty file"), XIPC_ERANGE (offset + length past the end of the file:
+ * "mmap length is greater than file size"; with length 0 an offset at or
+ * past the end: "mmap offset is greater than file size"), XIPC_ENOENT,
+ * XIPC_EACCES, XIPC_ENOMEM. */
 int xipc_map_file(xipc_map **out, const char *path, size_t length,
                   uint64_t offset, int access);
 

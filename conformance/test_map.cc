@@ -271,3 +271,410 @@ TEST(Map, NamedBadInput) {
   EXPECT_EQ(0u, xipc_map_size(nullptr));
   EXPECT_EQ(0, xipc_map_created(nullptr));
 }
+
+// ---- file mappings ---------------------------------------------------------
+
+namespace {
+
+// A temp file holding `content`, removed at the end of the test.
+struct TempFile {
+  std::string path;
+  explicit TempFile(const std::string &content, const char *tag = "file")
+      : path(xt::temp_path(tag)) {
+    xt::write_file(path, content);
+  }
+  ~TempFile() { xt::remove_file(path); }
+};
+
+std::string pattern(size_t n) {
+  std::string s(n, '\0');
+  for (size_t i = 0; i < n; i++) s[i] = static_cast<char>('a' + (i * 7 + i / 26) % 26);
+  return s;
+}
+
+}  // namespace
+
+TEST(Map, FileWritesReachTheFileAfterFlushAndClose) {
+  TempFile f(std::string(10000, '.'));
+  MapHandle h;
+  XT_OK(xipc_map_file(&h.m, f.path.c_str(), 0, 0, XIPC_ACCESS_WRITE));
+  ASSERT_EQ(10000u, xipc_map_size(h.m));
+  XT_OK(xipc_map_set(h.m, 0, "head", 4));
+  XT_OK(xipc_map_set(h.m, 9996, "tail", 4));
+  XT_OK(xipc_map_flush(h.m, 0, 0));
+  XT_OK(xipc_map_seek(h.m, 5000, XIPC_SEEK_SET));
+  XT_OK(xipc_map_write(h.m, "middle", 6));
+  XT_OK(xipc_map_flush(h.m, 5001, 3));  // any offset is fine
+  h.reset();
+  std::string got = xt::read_file(f.path);
+  ASSERT_EQ(10000u, got.size());
+  EXPECT_EQ("head", got.substr(0, 4));
+  EXPECT_EQ("middle", got.substr(5000, 6));
+  EXPECT_EQ("tail", got.substr(9996));
+  EXPECT_EQ('.', got[4]);
+}
+
+TEST(Map, FileCopyNeverChangesTheFile) {
+  TempFile f("original content");
+  MapHandle h;
+  XT_OK(xipc_map_file(&h.m, f.path.c_str(), 0, 0, XIPC_ACCESS_COPY));
+  XT_OK(xipc_map_write(h.m, "CHANGED!", 8));
+  XT_OK(xipc_map_flush(h.m, 0, 0));
+  EXPECT_EQ("CHANGED! content", h.str());
+  EXPECT_EQ(XIPC_EACCES, xipc_map_resize(h.m, 100));
+  h.reset();
+  EXPECT_EQ("original content", xt::read_file(f.path));
+}
+
+TEST(Map, FileOffsetsNeedNoAlignment) {
+  size_t g = xipc_map_granularity();
+  ASSERT_GE(g, 4096u);
+  ASSERT_EQ(0u, g & (g - 1));
+  std::string content = pattern(2 * g + 1000);
+  TempFile f(content);
+  const uint64_t offsets[] = {1, 7, 4095, 4097, g - 1, g, g + 13, 2 * g + 999};
+  for (uint64_t off : offsets) {
+    SCOPED_TRACE(off);
+    MapHandle h;
+    XT_OK(xipc_map_file(&h.m, f.path.c_str(), 0, off, XIPC_ACCESS_READ));
+    EXPECT_EQ(content.substr(off), h.str());
+    h.reset();
+    XT_OK(xipc_map_file(&h.m, f.path.c_str(), 1, off, XIPC_ACCESS_WRITE));
+    XT_OK(xipc_map_write_byte(h.m, '#'));
+    EXPECT_EQ(XIPC_ERANGE, xipc_map_write_byte(h.m, '#'));
+    h.reset();
+    content[off] = '#';
+    EXPECT_EQ(content, xt::read_file(f.path));
+  }
+}
+
+TEST(Map, FileLengthAndOffsetLimits) {
+  TempFile f(std::string(100, 'x'));
+  TempFile empty("", "empty");
+  xipc_map *m = nullptr;
+  const char *p = f.path.c_str();
+  EXPECT_EQ(XIPC_ERANGE, xipc_map_file(&m, p, 101, 0, XIPC_ACCESS_READ));
+  EXPECT_EQ(XIPC_ERANGE, xipc_map_file(&m, p, 2, 99, XIPC_ACCESS_READ));
+  EXPECT_EQ(XIPC_ERANGE, xipc_map_file(&m, p, 0, 100, XIPC_ACCESS_READ));
+  EXPECT_EQ(XIPC_ERANGE, xipc_map_file(&m, p, 0, 101, XIPC_ACCESS_READ));
+  EXPECT_EQ(XIPC_ERANGE, xipc_map_file(&m, p, 1, UINT64_MAX, XIPC_ACCESS_READ));
+  EXPECT_EQ(XIPC_EINVAL, xipc_map_file(&m, empty.path.c_str(), 0, 0, XIPC_ACCESS_READ));
+  EXPECT_EQ(XIPC_ERANGE, xipc_map_file(&m, empty.path.c_str(), 1, 0, XIPC_ACCESS_WRITE));
+  EXPECT_EQ(XIPC_ENOENT,
+            xipc_map_file(&m, xt::temp_path("missing").c_str(), 0, 0, XIPC_ACCESS_READ));
+  EXPECT_EQ(nullptr, m);
+  MapHandle h;
+  XT_OK(xipc_map_file(&h.m, p, 1, 99, XIPC_ACCESS_READ));
+  EXPECT_EQ("x", h.str());
+}
+
+TEST(Map, FileCreateAndExtend) {
+  std::string path = xt::temp_path("new");
+  xt::Cleanup rm([&] { xt::remove_file(path); });
+  xipc_map *m = nullptr;
+  EXPECT_EQ(XIPC_ENOENT, xipc_map_file_ex(&m, path.c_str(), 10, 0, XIPC_ACCESS_WRITE,
+                                          XIPC_MAP_EXTEND, nullptr));
+  MapHandle h;
+  XT_OK(xipc_map_file_ex(&h.m, path.c_str(), 10, 5, XIPC_ACCESS_WRITE,
+                         XIPC_CREATE | XIPC_EXCL | XIPC_MAP_EXTEND, nullptr));
+  EXPECT_EQ(10u, xipc_map_size(h.m));
+  EXPECT_EQ(std::string(10, '\0'), h.str());
+  XT_OK(xipc_map_write(h.m, "0123456789", 10));
+  h.reset();
+  EXPECT_EQ(std::string(5, '\0') + "0123456789", xt::read_file(path));
+  EXPECT_EQ(XIPC_EEXIST, xipc_map_file_ex(&m, path.c_str(), 10, 0, XIPC_ACCESS_WRITE,
+                                          XIPC_CREATE | XIPC_EXCL, nullptr));
+  // Extending never shrinks.
+  XT_OK(xipc_map_file_ex(&h.m, path.c_str(), 3, 0, XIPC_ACCESS_WRITE, XIPC_MAP_EXTEND, nullptr));
+  h.reset();
+  EXPECT_EQ(15u, xt::read_file(path).size());
+  XT_OK(xipc_map_file_ex(&h.m, path.c_str(), 20, 0, XIPC_ACCESS_WRITE, XIPC_MAP_EXTEND, nullptr));
+  h.reset();
+  EXPECT_EQ(20u, xt::read_file(path).size());
+}
+
+TEST(Map, FileResizeFollowsTheFile) {
+  TempFile f(pattern(5000));
+  MapHandle h;
+  XT_OK(xipc_map_file(&h.m, f.path.c_str(), 0, 3, XIPC_ACCESS_WRITE));
+  XT_OK(xipc_map_seek(h.m, 0, XIPC_SEEK_END));
+  XT_OK(xipc_map_resize(h.m, 70000));
+  EXPECT_EQ(70000u, xipc_map_size(h.m));
+  EXPECT_EQ(4997u, xipc_map_tell(h.m));
+  EXPECT_EQ(pattern(5000).substr(3), h.str().substr(0, 4997));
+  XT_OK(xipc_map_set(h.m, 69999, "Z", 1));
+  XT_OK(xipc_map_resize(h.m, 10));
+  EXPECT_EQ(10u, xipc_map_tell(h.m));  // clamped
+  EXPECT_EQ(pattern(13).substr(3), h.str());
+  h.reset();
+  EXPECT_EQ(pattern(13), xt::read_file(f.path));
+}
+
+TEST(Map, FileReadAccess) {
+  TempFile f("read only");
+  MapHandle h;
+  XT_OK(xipc_map_file(&h.m, f.path.c_str(), 0, 0, XIPC_ACCESS_READ));
+  EXPECT_EQ(XIPC_EACCES, xipc_map_write(h.m, "x", 1));
+  EXPECT_EQ(XIPC_EACCES, xipc_map_write_byte(h.m, 'x'));
+  EXPECT_EQ(XIPC_EACCES, xipc_map_set(h.m, 0, "x", 1));
+  EXPECT_EQ(XIPC_EACCES, xipc_map_move(h.m, 0, 1, 1));
+  EXPECT_EQ(XIPC_EACCES, xipc_map_resize(h.m, 4));
+  XT_OK(xipc_map_flush(h.m, 0, 0));
+  EXPECT_EQ(0u, xipc_map_tell(h.m));
+  EXPECT_EQ("read only", h.str());
+}
+
+TEST(Map, FileBadInput) {
+  TempFile f("data");
+  xipc_map *m = nullptr;
+  const char *p = f.path.c_str();
+  EXPECT_EQ(XIPC_EINVAL, xipc_map_file(nullptr, p, 0, 0, XIPC_ACCESS_READ));
+  EXPECT_EQ(XIPC_EINVAL, xipc_map_file(&m, nullptr, 0, 0, XIPC_ACCESS_READ));
+  EXPECT_EQ(XIPC_EINVAL, xipc_map_file(&m, "", 0, 0, XIPC_ACCESS_READ));
+  EXPECT_EQ(XIPC_EINVAL, xipc_map_file(&m, p, 0, 0, 0));
+  EXPECT_EQ(XIPC_EINVAL, xipc_map_file(&m, p, SIZE_MAX, 0, XIPC_ACCESS_READ));
+  EXPECT_EQ(XIPC_EINVAL, xipc_map_file_ex(&m, p, 0, 0, XIPC_ACCESS_READ, 0x4000, nullptr));
+  EXPECT_EQ(XIPC_EINVAL, xipc_map_file_ex(&m, p, 4, 0, XIPC_ACCESS_READ, XIPC_MAP_EXTEND, nullptr));
+  EXPECT_EQ(XIPC_EINVAL, xipc_map_file_ex(&m, p, 0, 0, XIPC_ACCESS_WRITE, XIPC_MAP_EXTEND, nullptr));
+  EXPECT_EQ(XIPC_EINVAL, xipc_map_file_ex(&m, p, 4, 0, XIPC_ACCESS_WRITE, XIPC_EXCL, nullptr));
+  EXPECT_EQ(XIPC_EINVAL, xipc_map_file_ex(&m, p, 4, 0, XIPC_ACCESS_WRITE, XIPC_MAP_PERSIST, nullptr));
+  EXPECT_EQ(nullptr, m);
+  EXPECT_EQ("data", xt::read_file(f.path));
+}
+
+// ---- anonymous memory --------------------------------------------------------
+
+TEST(Map, AnonymousIsZeroedAndResizes) {
+  MapHandle h;
+  XT_OK(xipc_map_anonymous(&h.m, 100));
+  EXPECT_EQ(std::string(100, '\0'), h.str());
+  XT_OK(xipc_map_write(h.m, "keep me", 7));
+  XT_OK(xipc_map_resize(h.m, 300000));
+  EXPECT_EQ(300000u, xipc_map_size(h.m));
+  EXPECT_EQ("keep me", h.str().substr(0, 7));
+  EXPECT_EQ(std::string(300000 - 7, '\0'), h.str().substr(7));
+  XT_OK(xipc_map_resize(h.m, 4));
+  EXPECT_EQ("keep", h.str());
+  EXPECT_EQ(4u, xipc_map_tell(h.m));
+  XT_OK(xipc_map_flush(h.m, 0, 0));
+  xipc_map *m = nullptr;
+  EXPECT_EQ(XIPC_EINVAL, xipc_map_anonymous(nullptr, 10));
+  EXPECT_EQ(XIPC_EINVAL, xipc_map_anonymous(&m, 0));
+  EXPECT_EQ(XIPC_EINVAL, xipc_map_anonymous(&m, SIZE_MAX));
+  EXPECT_EQ(nullptr, m);
+  EXPECT_EQ(XIPC_EINVAL, xipc_map_resize(h.m, 0));
+  EXPECT_EQ(XIPC_EINVAL, xipc_map_resize(h.m, SIZE_MAX));
+  EXPECT_EQ(XIPC_EINVAL, xipc_map_resize(nullptr, 10));
+  EXPECT_EQ("keep", h.str());
+}
+
+// ---- the cursor API, with expected values from CPython's mmap ---------------
+
+namespace {
+
+const int64_t kEnd = INT64_MAX;
+
+// A WRITE anonymous mapping holding `s`, cursor at 0.
+void fill(MapHandle &h, const std::string &s) {
+  ASSERT_EQ(0, xipc_map_anonymous(&h.m, s.size()));
+  ASSERT_EQ(0, xipc_map_set(h.m, 0, s.data(), s.size()));
+}
+
+}  // namespace
+
+TEST(Map, CursorFindAndRfindFollowPython) {
+  struct Case {
+    const char *needle;
+    int64_t start, end, find, rfind;
+  };
+  // m = mmap(-1, 10); m.write(b"abcabcab\nc"); m.find(needle, start, end)
+  const Case cases[] = {
+      {"ab", 0, kEnd, 0, 6},       {"ab", 1, kEnd, 3, 6},
+      {"ab", -4, kEnd, 6, 6},      {"ab", -100, -1, 0, 6},
+      {"ab", 0, -3, 0, 3},         {"ab", 3, 5, 3, 3},
+      {"ab", 3, 4, -1, -1},        {"c", -1, kEnd, 9, 9},
+      {"c", -2, -1, -1, -1},       {"", 0, kEnd, 0, 10},
+      {"", 4, 2, -1, -1},          {"", 20, 30, 10, 10},
+      {"", -3, 100, 7, 10},        {"", -3, -3, 7, 7},
+      {"abcabcab\nc", 0, kEnd, 0, 0}, {"abcabcab\nc!", 0, kEnd, -1, -1},
+      {"x", 0, kEnd, -1, -1},      {"\n", 0, kEnd, 8, 8},
+      {"bc", -9, -5, 1, 1},        {"ca", 2, -1, 2, 5},
+      {"a", kEnd, kEnd, -1, -1},   {"a", INT64_MIN, 2, 0, 0},
+  };
+  MapHandle h;
+  fill(h, "abcabcab\nc");
+  for (const Case &c : cases) {
+    SCOPED_TRACE(std::string("needle '") + c.needle + "' start " + std::to_string(c.start) +
+                 " end " + std::to_string(c.end));
+    int64_t pos = -99;
+    XT_EXPECT_OK(xipc_map_find(h.m, c.needle, std::strlen(c.needle), c.start, c.end, &pos));
+    EXPECT_EQ(c.find, pos);
+    XT_EXPECT_OK(xipc_map_rfind(h.m, c.needle, std::strlen(c.needle), c.start, c.end, &pos));
+    EXPECT_EQ(c.rfind, pos);
+  }
+  EXPECT_EQ(0u, xipc_map_tell(h.m));
+}
+
+TEST(Map, CursorSeekFollowsPython) {
+  struct Case {
+    size_t from;
+    int64_t offset;
+    int whence, rc;
+    size_t pos;
+  };
+  const Case cases[] = {
+      {3, 0, XIPC_SEEK_SET, 0, 0},   {3, 10, XIPC_SEEK_SET, 0, 10},
+      {3, 11, XIPC_SEEK_SET, XIPC_ERANGE, 3}, {3, -1, XIPC_SEEK_SET, XIPC_ERANGE, 3},
+      {3, 2, XIPC_SEEK_CUR, 0, 5},   {3, -3, XIPC_SEEK_CUR, 0, 0},
+      {3, -4, XIPC_SEEK_CUR, XIPC_ERANGE, 3}, {3, 7, XIPC_SEEK_CUR, 0, 10},
+      {3, 8, XIPC_SEEK_CUR, XIPC_ERANGE, 3}, {3, 0, XIPC_SEEK_END, 0, 10},
+      {3, -10, XIPC_SEEK_END, 0, 0}, {3, -11, XIPC_SEEK_END, XIPC_ERANGE, 3},
+      {3, 1, XIPC_SEEK_END, XIPC_ERANGE, 3}, {3, INT64_MAX, XIPC_SEEK_CUR, XIPC_ERANGE, 3},
+      {3, INT64_MIN, XIPC_SEEK_END, XIPC_ERANGE, 3}, {3, 0, 3, XIPC_EINVAL, 3},
+  };
+  MapHandle h;
+  fill(h, "0123456789");
+  for (const Case &c : cases) {
+    SCOPED_TRACE(std::to_string(c.offset) + " whence " + std::to_string(c.whence));
+    ASSERT_EQ(0, xipc_map_seek(h.m, static_cast<int64_t>(c.from), XIPC_SEEK_SET));
+    EXPECT_EQ(c.rc, xipc_map_seek(h.m, c.offset, c.whence));
+    EXPECT_EQ(c.pos, xipc_map_tell(h.m));
+  }
+}
+
+TEST(Map, CursorReadlineReadAndReadByte) {
+  MapHandle h;
+  fill(h, "line1\nline2\n\nlast");
+  // Python: [m.readline() for _ in range(6)]
+  const char *lines[] = {"line1\n", "line2\n", "\n", "last", "", ""};
+  char buf[64];
+  size_t len = 99;
+  for (const char *want : lines) {
+    XT_OK(xipc_map_readline(h.m, buf, sizeof buf, &len));
+    EXPECT_EQ(want, std::string(buf, len));
+  }
+  // cap bounds a line like fgets; the rest comes next.
+  XT_OK(xipc_map_seek(h.m, 0, XIPC_SEEK_SET));
+  XT_OK(xipc_map_readline(h.m, buf, 3, &len));
+  EXPECT_EQ("lin", std::string(buf, len));
+  XT_OK(xipc_map_readline(h.m, buf, 3, &len));
+  EXPECT_EQ("e1\n", std::string(buf, len));
+  XT_OK(xipc_map_readline(h.m, nullptr, 0, &len));
+  EXPECT_EQ(0u, len);
+  EXPECT_EQ(6u, xipc_map_tell(h.m));
+  // read stops at the end: m.read(4), m.read(100), m.read(5)
+  XT_OK(xipc_map_seek(h.m, 0, XIPC_SEEK_SET));
+  size_t n = 0;
+  XT_OK(xipc_map_read(h.m, buf, 4, &n));
+  EXPECT_EQ("line", std::string(buf, n));
+  XT_OK(xipc_map_read(h.m, buf, sizeof buf, &n));
+  EXPECT_EQ("1\nline2\n\nlast", std::string(buf, n));
+  XT_OK(xipc_map_read(h.m, buf, 5, &n));
+  EXPECT_EQ(0u, n);
+  int byte = -1;
+  EXPECT_EQ(XIPC_ERANGE, xipc_map_read_byte(h.m, &byte));  // "read byte out of range"
+  XT_OK(xipc_map_seek(h.m, -4, XIPC_SEEK_END));
+  XT_OK(xipc_map_read_byte(h.m, &byte));
+  EXPECT_EQ('l', byte);
+  XT_OK(xipc_map_read(h.m, buf, SIZE_MAX, nullptr));
+  EXPECT_EQ(17u, xipc_map_tell(h.m));
+}
+
+TEST(Map, CursorWriteAndMoveFollowPython) {
+  struct Case {
+    size_t dest, src, count;
+    int rc;
+    const char *after;
+  };
+  // m = mmap(-1, 10); m.write(b"0123456789"); m.move(dest, src, count)
+  const Case cases[] = {
+      {2, 0, 5, 0, "0101234789"},           {0, 3, 7, 0, "3456789789"},
+      {5, 5, 5, 0, "0123456789"},           {0, 0, 10, 0, "0123456789"},
+      {9, 0, 2, XIPC_ERANGE, "0123456789"}, {0, 9, 2, XIPC_ERANGE, "0123456789"},
+      {10, 0, 0, 0, "0123456789"},          {11, 0, 0, XIPC_ERANGE, "0123456789"},
+      {0, 10, 0, 0, "0123456789"},          {0, 1, SIZE_MAX, XIPC_ERANGE, "0123456789"},
+  };
+  for (const Case &c : cases) {
+    SCOPED_TRACE(std::to_string(c.dest) + "," + std::to_string(c.src) + "," +
+                 std::to_string(c.count));
+    MapHandle h;
+    fill(h, "0123456789");
+    EXPECT_EQ(c.rc, xipc_map_move(h.m, c.dest, c.src, c.count));
+    EXPECT_EQ(c.after, h.str());
+  }
+  // A write past the end writes nothing and keeps the cursor.
+  MapHandle h;
+  fill(h, "0123456789");
+  XT_OK(xipc_map_seek(h.m, 8, XIPC_SEEK_SET));
+  EXPECT_EQ(XIPC_ERANGE, xipc_map_write(h.m, "xyz", 3));
+  EXPECT_EQ(8u, xipc_map_tell(h.m));
+  EXPECT_EQ("0123456789", h.str());
+  XT_OK(xipc_map_write(h.m, "xy", 2));
+  XT_OK(xipc_map_write(h.m, "", 0));  // an empty write at the end is fine
+  EXPECT_EQ(XIPC_ERANGE, xipc_map_write_byte(h.m, 'z'));
+  EXPECT_EQ("01234567xy", h.str());
+  XT_OK(xipc_map_seek(h.m, 0, XIPC_SEEK_SET));
+  XT_OK(xipc_map_write_byte(h.m, 255));
+  EXPECT_EQ(1u, xipc_map_tell(h.m));
+  EXPECT_EQ(XIPC_EINVAL, xipc_map_write_byte(h.m, 256));
+  EXPECT_EQ(XIPC_EINVAL, xipc_map_write_byte(h.m, -1));
+  EXPECT_EQ("\xff" "1234567xy", h.str());
+}
+
+TEST(Map, CursorSlicesGetAndSet) {
+  MapHandle h;
+  fill(h, "0123456789");
+  char buf[16] = {};
+  XT_OK(xipc_map_get(h.m, 2, 5, buf));
+  EXPECT_EQ("234", std::string(buf, 3));
+  XT_OK(xipc_map_get(h.m, 10, 10, nullptr));
+  EXPECT_EQ(XIPC_ERANGE, xipc_map_get(h.m, 5, 2, buf));
+  EXPECT_EQ(XIPC_ERANGE, xipc_map_get(h.m, 0, 11, buf));
+  XT_OK(xipc_map_set(h.m, 7, "abc", 3));
+  EXPECT_EQ(XIPC_ERANGE, xipc_map_set(h.m, 8, "abc", 3));
+  EXPECT_EQ(XIPC_ERANGE, xipc_map_set(h.m, SIZE_MAX, "a", 1));
+  XT_OK(xipc_map_set(h.m, 10, nullptr, 0));
+  EXPECT_EQ("0123456abc", h.str());
+  EXPECT_EQ(0u, xipc_map_tell(h.m));
+  EXPECT_EQ(XIPC_ERANGE, xipc_map_flush(h.m, 11, 0));
+  EXPECT_EQ(XIPC_ERANGE, xipc_map_flush(h.m, 5, 6));
+  EXPECT_EQ(XIPC_ERANGE, xipc_map_flush(h.m, 1, SIZE_MAX));
+}
+
+TEST(Map, CursorBadInput) {
+  MapHandle h;
+  fill(h, "abc");
+  char buf[4];
+  size_t n;
+  int b;
+  int64_t pos;
+  EXPECT_EQ(XIPC_EINVAL, xipc_map_read(nullptr, buf, 1, &n));
+  EXPECT_EQ(XIPC_EINVAL, xipc_map_read(h.m, nullptr, 1, &n));
+  EXPECT_EQ(XIPC_EINVAL, xipc_map_read_byte(nullptr, &b));
+  EXPECT_EQ(XIPC_EINVAL, xipc_map_read_byte(h.m, nullptr));
+  EXPECT_EQ(XIPC_EINVAL, xipc_map_readline(nullptr, buf, 4, &n));
+  EXPECT_EQ(XIPC_EINVAL, xipc_map_readline(h.m, nullptr, 4, &n));
+  EXPECT_EQ(XIPC_EINVAL, xipc_map_readline(h.m, buf, 4, nullptr));
+  EXPECT_EQ(XIPC_EINVAL, xipc_map_write(nullptr, "a", 1));
+  EXPECT_EQ(XIPC_EINVAL, xipc_map_write(h.m, nullptr, 1));
+  EXPECT_EQ(XIPC_EINVAL, xipc_map_write_byte(nullptr, 'a'));
+  EXPECT_EQ(XIPC_EINVAL, xipc_map_seek(nullptr, 0, XIPC_SEEK_SET));
+  EXPECT_EQ(XIPC_EINVAL, xipc_map_seek(h.m, 0, -1));
+  EXPECT_EQ(0u, xipc_map_tell(nullptr));
+  EXPECT_EQ(XIPC_EINVAL, xipc_map_find(nullptr, "a", 1, 0, kEnd, &pos));
+  EXPECT_EQ(XIPC_EINVAL, xipc_map_find(h.m, nullptr, 1, 0, kEnd, &pos));
+  EXPECT_EQ(XIPC_EINVAL, xipc_map_find(h.m, "a", 1, 0, kEnd, nullptr));
+  EXPECT_EQ(XIPC_EINVAL, xipc_map_rfind(nullptr, "a", 1, 0, kEnd, &pos));
+  EXPECT_EQ(XIPC_EINVAL, xipc_map_rfind(h.m, nullptr, 1, 0, kEnd, &pos));
+  EXPECT_EQ(XIPC_EINVAL, xipc_map_rfind(h.m, "a", 1, 0, kEnd, nullptr));
+  XT_OK(xipc_map_find(h.m, nullptr, 0, 1, kEnd, &pos));
+  EXPECT_EQ(1, pos);
+  EXPECT_EQ(XIPC_EINVAL, xipc_map_move(nullptr, 0, 0, 0));
+  EXPECT_EQ(XIPC_EINVAL, xipc_map_flush(nullptr, 0, 0));
+  EXPECT_EQ(XIPC_EINVAL, xipc_map_get(nullptr, 0, 1, buf));
+  EXPECT_EQ(XIPC_EINVAL, xipc_map_get(h.m, 0, 1, nullptr));
+  EXPECT_EQ(XIPC_EINVAL, xipc_map_set(nullptr, 0, "a", 1));
+  EXPECT_EQ(XIPC_EINVAL, xipc_map_set(h.m, 0, nullptr, 1));
+  EXPECT_EQ("abc", h.str());
+  EXPECT_EQ(0u, xipc_map_tell(h.m));
+}
