@@ -253,6 +253,8 @@ int xipc__sig_console_generate_for_testing(unsigned ctrl_type) {
     (void)xipc__fail_os();
     return XIPC_ENOTSUP;
   }
+  /* A parent may have passed on "ignore Ctrl+C"; undo that for this test. */
+  SetConsoleCtrlHandler(NULL, FALSE);
   /* Process group 0: every process attached to this console, which is
    * only this one. */
   if (!GenerateConsoleCtrlEvent(ctrl_type, 0)) {
