@@ -127,7 +127,8 @@ int64_t xipc__sig_clock_us(void);
  * before the first XIPC__SIG_OS_CATCH. */
 int xipc__sig_start(void);
 /* Tree: apply an XIPC__SIG_OS_* mode for sig (never XIPC_SIGKILL). Called
- * with the lock held, and only when the mode changes. */
+ * with the lock held, and only when the mode changes. It may release the
+ * lock while it waits, but only after its last step that can fail. */
 int xipc__sig_os_mode(int sig, int mode);
 /* Tree (dispatcher thread only): block until a signal arrives through the
  * OS, xipc__sig_wake is called or timeout_ms passes (-1: forever). Returns

@@ -83,16 +83,21 @@ static int wanted_mode(int sig) {
 
 static int sync_os_mode(int sig) {
   int mode = wanted_mode(sig);
-  if (mode == st.slot[sig].os_mode)
+  int old = st.slot[sig].os_mode;
+  if (mode == old)
     return 0;
   if (mode == XIPC__SIG_OS_CATCH) {
     int rc = ensure_started();
     if (rc != 0)
       return rc;
   }
+  /* Recorded before the tree applies it: the tree may release the lock
+   * while it waits (Windows, removing a channel), and a thread that changes
+   * the same signal meanwhile must compare against the new mode. */
+  st.slot[sig].os_mode = mode;
   int rc = xipc__sig_os_mode(sig, mode);
-  if (rc == 0)
-    st.slot[sig].os_mode = mode;
+  if (rc != 0)
+    st.slot[sig].os_mode = old;
   return rc;
 }
 

@@ -416,6 +416,39 @@ TEST(Signal, WaitTakesPrecedenceOverHandler) {
   EXPECT_EQ(before + 1, r.count()) << "without a waiter the handler runs again";
 }
 
+// Threads switching a signal between handled, ignored and waited for never
+// leave a moment where a sender would find it at its default action (which
+// would terminate this process), and the handler state stays consistent.
+TEST(Signal, ConcurrentChangesNeverExposeTheDefault) {
+  Recorder r;
+  Restore restore({XIPC_SIGUSR1});
+  XT_OK(xipc_signal_handle(XIPC_SIGUSR1, Recorder::cb, &r));
+  std::atomic<bool> stop{false};
+  std::atomic<int> errors{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 3; t++)
+    threads.emplace_back([&] {
+      while (!stop)
+        if (xipc_signal_ignore(XIPC_SIGUSR1) != 0 ||
+            xipc_signal_handle(XIPC_SIGUSR1, Recorder::cb, &r) != 0)
+          errors++;
+    });
+  threads.emplace_back([&] {
+    const int set[] = {XIPC_SIGUSR1};
+    while (!stop) {
+      int rc = xipc_signal_wait(set, 1, 1, nullptr);
+      if (rc != 0 && rc != XIPC_ETIMEDOUT) errors++;
+    }
+  });
+  for (int i = 0; i < 300; i++) XT_EXPECT_OK(xipc_signal_send(xipc_self_pid(), XIPC_SIGUSR1));
+  stop = true;
+  for (auto &t : threads) t.join();
+  EXPECT_EQ(0, errors.load());
+  // Flush what is still queued through the handler before Restore.
+  XT_OK(xipc_signal_handle(XIPC_SIGUSR1, Recorder::cb, &r));
+  XT_OK(xipc_signal_raise(XIPC_SIGUSR1));
+}
+
 // A child made by fork() (not exec) gets a dispatcher of its own: its
 // handlers run in it, and its signals do not wake the parent's dispatcher.
 TEST(Signal, ForkedChildHasItsOwnDispatcher) {

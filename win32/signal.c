@@ -16,12 +16,14 @@
 
 #include <process.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 static SRWLOCK lock = SRWLOCK_INIT;
 static CONDITION_VARIABLE cond = CONDITION_VARIABLE_INIT;
 static HANDLE wake_ev;                          /* auto-reset, unnamed */
 static HANDLE channel[XIPC_SIGBREAK + 1];       /* watched by the dispatcher */
-static HANDLE retired[XIPC_SIGBREAK + 1];       /* the dispatcher closes them */
+static HANDLE *retired; /* channels the dispatcher closes at its next wait */
+static size_t n_retired, cap_retired;
 static HANDLE ignore_marker[XIPC_SIGBREAK + 1];
 static uint64_t watch_gen; /* bumped each time the dispatcher rebuilds its set */
 
@@ -72,12 +74,8 @@ void xipc__sig_wake(void) { SetEvent(wake_ev); }
 
 /* Lock held: closes the channels retired since the last wait. */
 static void close_retired(void) {
-  for (int sig = XIPC_SIGINT; sig <= XIPC_SIGBREAK; sig++) {
-    if (retired[sig] != NULL) {
-      CloseHandle(retired[sig]);
-      retired[sig] = NULL;
-    }
-  }
+  while (n_retired > 0)
+    CloseHandle(retired[--n_retired]);
   watch_gen++;
   WakeAllConditionVariable(&cond);
 }
@@ -164,22 +162,39 @@ static int channel_on(int sig) {
   return rc;
 }
 
+static int reserve_retired(void) {
+  if (n_retired < cap_retired)
+    return 0;
+  size_t cap = cap_retired ? cap_retired * 2 : 8;
+  HANDLE *p = realloc(retired, cap * sizeof *p);
+  if (p == NULL)
+    return xipc__fail(XIPC_ENOMEM);
+  retired = p;
+  cap_retired = cap;
+  return 0;
+}
+
 /* The dispatcher may be waiting on the handle, so it closes it; the name is
- * gone when this returns, and senders then see "no channel". */
-static void channel_off(int sig) {
+ * gone when this returns, and senders then see "no channel". The wait
+ * releases the lock, so it comes after every change: other threads then
+ * see a finished state, and nothing here acts on what they change. */
+static int channel_off(int sig) {
   if (channel[sig] == NULL)
-    return;
+    return 0;
   if (xipc__sig_on_dispatcher()) {
-    close_handle(&channel[sig]);
-    return;
+    close_handle(&channel[sig]); /* not being waited on right now */
+    return 0;
   }
-  close_handle(&retired[sig]);
-  retired[sig] = channel[sig];
+  int rc = reserve_retired();
+  if (rc != 0)
+    return rc;
+  retired[n_retired++] = channel[sig];
   channel[sig] = NULL;
   uint64_t gen = watch_gen;
   SetEvent(wake_ev);
   while (watch_gen == gen)
     SleepConditionVariableSRW(&cond, &lock, INFINITE, 0);
+  return 0;
 }
 
 int xipc__sig_os_mode(int sig, int mode) {
@@ -190,10 +205,10 @@ int xipc__sig_os_mode(int sig, int mode) {
     rc = create_named(&ignore_marker[sig], "sigign", sig);
   if (rc == 0 && mode == XIPC__SIG_OS_CATCH)
     rc = channel_on(sig);
-  if (rc == 0 && mode != XIPC__SIG_OS_CATCH)
-    channel_off(sig);
   if (rc == 0 && mode != XIPC__SIG_OS_IGNORE)
     close_handle(&ignore_marker[sig]);
+  if (rc == 0 && mode != XIPC__SIG_OS_CATCH)
+    rc = channel_off(sig); /* last: it may release the lock */
   return rc;
 }
 
@@ -323,9 +338,14 @@ int xipc__sig_send(xipc_pid pid, int sig) {
   if (rc != 0)
     return rc;
   CloseHandle(p);
-  rc = try_named((DWORD)pid, "sig", sig, true);
-  if (rc == 0)
-    rc = try_named((DWORD)pid, "sigign", sig, false);
+  /* The target creates the new object before it drops the old one, but it
+   * may finish a switch between "ignored" and "caught" between our two
+   * looks; a few more looks make a false "neither" vanishingly unlikely. */
+  for (int look = 0; look < 3 && rc == 0; look++) {
+    rc = try_named((DWORD)pid, "sig", sig, true);
+    if (rc == 0)
+      rc = try_named((DWORD)pid, "sigign", sig, false);
+  }
   if (rc == 0)
     return terminate_target((DWORD)pid, sig);
   return rc < 0 ? rc : 0;
