@@ -9,8 +9,10 @@
  * events reach the same dispatcher through SetConsoleCtrlHandler.
  *
  * A sender looks for the channel first, then for the "ignored" marker;
- * with neither, it carries out the default action from outside with
- * TerminateProcess(XIPC_WIN_SIGNAL_EXIT_BASE + sig).
+ * with neither (three times over), it carries out the default action from
+ * outside with TerminateProcess(XIPC_WIN_SIGNAL_EXIT_BASE + sig). A process
+ * switching between "caught" and "ignored" creates the new object before
+ * it drops the old one.
  */
 #include "win32.h"
 
