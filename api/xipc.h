@@ -396,7 +396,10 @@ int xipc_signal_handle(int sig, xipc_signal_cb cb, void *arg);
 int xipc_signal_ignore(int sig);
 
 /* Restores sig's default action (terminate). XIPC_SIGKILL is accepted and
- * changes nothing. XIPC_EINVAL: sig unknown. */
+ * changes nothing. XIPC_EINVAL: sig unknown.
+ * Windows: this and xipc_signal_ignore remove sig's channel; called from
+ * another thread while a handler runs, they return once that handler has
+ * returned (the dispatcher must let go of the channel first). */
 int xipc_signal_default(int sig);
 
 /* Sends sig to process pid (which may be this process). POSIX: kill().
