@@ -129,4 +129,12 @@ int fork_and_run(const std::function<int()> &fn);
 // documented channel event "Local\xipc.sig.<pid>.<sig>" as Python's ctypes
 // could. 0 on success.
 int foreign_send(xipc_pid pid, int sig);
+// Creates named shared memory `name` of `size` bytes the way a program
+// without xipc does (POSIX: shm_open("/name", O_CREAT|O_EXCL, 0600) and
+// ftruncate, as Python's SharedMemory; Windows: CreateFileMappingW of the
+// bare name, as Python's mmap(tagname=...)). Returns a handle for
+// foreign_map_close, or nullptr.
+void *foreign_map_create(const std::string &name, size_t size);
+// Closes that handle and, on POSIX, unlinks the name.
+void foreign_map_close(void *h, const std::string &name);
 }  // namespace xt

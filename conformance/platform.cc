@@ -11,6 +11,8 @@
 #include <windows.h>
 #else
 #include <dirent.h>
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -70,6 +72,18 @@ int foreign_send(xipc_pid pid, int sig) {
   CloseHandle(ev);
   return ok ? 0 : -1;
 }
+
+void *foreign_map_create(const std::string &name, size_t size) {
+  HANDLE h = CreateFileMappingW(INVALID_HANDLE_VALUE, nullptr, PAGE_READWRITE, 0,
+                                static_cast<DWORD>(size), widen(name.c_str()).c_str());
+  if (h != nullptr && GetLastError() == ERROR_ALREADY_EXISTS) {
+    CloseHandle(h);
+    return nullptr;
+  }
+  return h;
+}
+
+void foreign_map_close(void *h, const std::string &) { CloseHandle(static_cast<HANDLE>(h)); }
 #else
 void set_env(const char *name, const char *value) {
   if (value)
@@ -136,6 +150,22 @@ int foreign_send(xipc_pid pid, int sig) {
   int rc = xipc_proc_wait(p, 60000, &st);
   xipc_proc_close(p);
   return rc == 0 && st.exited ? st.exit_code : -1;
+}
+
+void *foreign_map_create(const std::string &name, size_t size) {
+  int fd = shm_open(("/" + name).c_str(), O_RDWR | O_CREAT | O_EXCL, 0600);
+  if (fd < 0) return nullptr;
+  if (ftruncate(fd, static_cast<off_t>(size)) != 0) {
+    close(fd);
+    shm_unlink(("/" + name).c_str());
+    return nullptr;
+  }
+  return reinterpret_cast<void *>(static_cast<intptr_t>(fd) + 1);
+}
+
+void foreign_map_close(void *h, const std::string &name) {
+  close(static_cast<int>(reinterpret_cast<intptr_t>(h) - 1));
+  shm_unlink(("/" + name).c_str());
 }
 #endif
 

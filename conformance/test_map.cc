@@ -272,6 +272,131 @@ TEST(Map, NamedBadInput) {
   EXPECT_EQ(0, xipc_map_created(nullptr));
 }
 
+TEST(Map, ForeignObjectIsNeverRemoved) {
+  std::string name = xt::unique_name("foreign");
+  void *f = xt::foreign_map_create(name, 100);
+  ASSERT_NE(nullptr, f);
+  xt::Cleanup rm([&] { xt::foreign_map_close(f, name); });
+  MapHandle h;
+  XT_OK(xipc_map_named(&h.m, name.c_str(), 0, XIPC_ACCESS_WRITE, 0));
+  // Exact on POSIX; Windows reports an object without xipc's size record
+  // rounded up to the page (the documented fallback).
+  size_t size = xipc_map_size(h.m);
+  EXPECT_TRUE(size == 100 || size == 4096) << size;
+  XT_OK(xipc_map_set(h.m, 0, "xi", 2));
+  h.reset();
+  EXPECT_TRUE(exists_by_name(name));
+  XT_OK(xipc_map_named(&h.m, name.c_str(), 50, XIPC_ACCESS_WRITE, XIPC_CREATE));
+  EXPECT_EQ(0, xipc_map_created(h.m));
+  EXPECT_EQ(50u, xipc_map_size(h.m));
+  XT_OK(xipc_map_set(h.m, 2, "pc", 2));
+  h.reset();
+  EXPECT_TRUE(exists_by_name(name));
+  XT_OK(xipc_map_named(&h.m, name.c_str(), 4, XIPC_ACCESS_READ, 0));
+  EXPECT_EQ("xipc", h.str());
+}
+
+TEST(Map, NamedIsOwnerOnlyByDefault) {
+  std::string name = xt::unique_name("perm"), open_name = xt::unique_name("perm");
+  std::string path = xt::temp_path("perm");
+  xt::Cleanup rm([&] { xt::remove_file(path); });
+  MapHandle priv, open, file;
+  XT_OK(xipc_map_named(&priv.m, name.c_str(), 8, XIPC_ACCESS_WRITE, XIPC_CREATE));
+  xipc_map_options o = {};
+  o.mode = 0644;
+  XT_OK(xipc_map_named_ex(&open.m, open_name.c_str(), 8, XIPC_ACCESS_WRITE, XIPC_CREATE, &o));
+  XT_OK(xipc_map_file_ex(&file.m, path.c_str(), 8, 0, XIPC_ACCESS_WRITE,
+                         XIPC_CREATE | XIPC_MAP_EXTEND, nullptr));
+  // Another user must be refused the default objects and allowed to read
+  // the 0644 one.
+  int rc = xt::fork_and_run([&] {
+    if (!xt::drop_root()) return 77;
+    xipc_map *m = nullptr;
+    if (xipc_map_named(&m, name.c_str(), 0, XIPC_ACCESS_READ, 0) != XIPC_EACCES) return 1;
+    if (xipc_map_file(&m, path.c_str(), 0, 0, XIPC_ACCESS_READ) != XIPC_EACCES) return 2;
+    if (xipc_map_named(&m, open_name.c_str(), 0, XIPC_ACCESS_READ, 0) != 0) return 3;
+    xipc_map_close(m);
+    if (xipc_map_named(&m, open_name.c_str(), 0, XIPC_ACCESS_WRITE, 0) != XIPC_EACCES) return 4;
+    return 0;
+  });
+  if (rc == -1) GTEST_SKIP() << "no fork(): Windows objects get the creator's default DACL";
+  if (rc == 77) GTEST_SKIP() << "needs root to switch to another user";
+  EXPECT_EQ(0, rc);
+}
+
+TEST(Map, NamedCorruptSizeRecordIsEcorrupt) {
+  std::string name = xt::unique_name("corrupt");
+  MapHandle h, rec;
+  XT_OK(xipc_map_named(&h.m, name.c_str(), 100, XIPC_ACCESS_WRITE, XIPC_CREATE));
+  // The record xipc keeps beside the object, where there is one: another
+  // process could scribble on it.
+  int rc = xipc_map_named(&rec.m, (name + ".xmsz").c_str(), 0, XIPC_ACCESS_WRITE, 0);
+  if (rc == XIPC_ENOENT) GTEST_SKIP() << "no size record: the OS keeps the exact size";
+  XT_OK(rc);
+  uint64_t huge = UINT64_MAX / 2;
+  XT_OK(xipc_map_set(rec.m, 8, &huge, sizeof huge));
+  xipc_map *m = nullptr;
+  EXPECT_EQ(XIPC_ECORRUPT, xipc_map_named(&m, name.c_str(), 0, XIPC_ACCESS_READ, 0));
+  EXPECT_EQ(nullptr, m);
+}
+
+TEST(Map, NamedGlobalNamespace) {
+  std::string name = xt::unique_name("global");
+  xipc_map_options o = {};
+  o.ns = XIPC_MAP_NS_GLOBAL;
+  MapHandle a, b;
+  int rc = xipc_map_named_ex(&a.m, name.c_str(), 10, XIPC_ACCESS_WRITE, XIPC_CREATE, &o);
+  if (rc == XIPC_EPERM || rc == XIPC_EACCES) GTEST_SKIP() << "no right to create global objects";
+  XT_OK(rc);
+  XT_OK(xipc_map_named_ex(&b.m, name.c_str(), 0, XIPC_ACCESS_READ, 0, &o));
+  EXPECT_EQ(10u, xipc_map_size(b.m));
+  XT_OK(xipc_map_set(a.m, 0, "global", 6));
+  EXPECT_EQ("global", b.str().substr(0, 6));
+}
+
+// One round of the race: open-or-create `name`; while holding it, the name
+// must lead to the same object (a byte written through the first handle
+// shows through a second one opened without CREATE). XIPC_ECORRUPT if not.
+static int churn_once(const char *name, size_t slot, char token) {
+  xipc_map *a = nullptr, *b = nullptr;
+  int rc = xipc_map_named(&a, name, 64, XIPC_ACCESS_WRITE, XIPC_CREATE);
+  if (rc != 0) return rc;
+  static_cast<volatile char *>(xipc_map_data(a))[slot] = token;
+  rc = xipc_map_named(&b, name, 0, XIPC_ACCESS_READ, 0);
+  if (rc == 0 && static_cast<volatile char *>(xipc_map_data(b))[slot] != token)
+    rc = XIPC_ECORRUPT;
+  if (b) xipc_map_close(b);
+  xipc_map_close(a);
+  return rc;
+}
+
+// Args: name rounds readyfile. Signals ready, then opens (creating if
+// needed), writes and closes the mapping `rounds` times.
+XT_HELPER(map_churn) {
+  if (argc < 3) return 2;
+  xt::ready_signal(argv[2]);
+  for (int i = 0, n = std::atoi(argv[1]); i < n; i++) {
+    int rc = churn_once(argv[0], 32 + i % 32, static_cast<char>(i));
+    if (rc != 0) return 10 - rc;
+  }
+  return 0;
+}
+
+TEST(Map, NamedOpenRacesTheLastClose) {
+  // Two processes create, open and close the same name as fast as they
+  // can, so opens keep meeting last closes. Every open must succeed and
+  // reach the object the name stands for, and nothing may be left.
+  std::string name = xt::unique_name("churn");
+  std::string ready = xt::temp_path("ready");
+  xt::Cleanup rm([&] { xt::remove_file(ready); });
+  xt::Child c;
+  XT_OK(c.start("map_churn", {name, "1000", ready}));
+  ASSERT_TRUE(xt::ready_wait(ready, kWait, &c));
+  for (int i = 0; i < 1000; i++) XT_OK(churn_once(name.c_str(), i % 32, static_cast<char>(i)));
+  EXPECT_EQ(0, c.exit_code());
+  EXPECT_FALSE(exists_by_name(name));
+}
+
 // ---- file mappings ---------------------------------------------------------
 
 namespace {
