@@ -126,7 +126,11 @@ int xipc_name_check(const char *name);
  * Names: "<name>" maps to shm_open("/<name>") on POSIX and to the kernel
  * object "<name>" (Local namespace) on Windows, so Python's
  * multiprocessing.shared_memory.SharedMemory(name=...) and, on Windows,
- * mmap.mmap(-1, n, tagname=...) see the same memory.
+ * mmap.mmap(-1, n, tagname=...) see the same memory. On Windows xipc also
+ * keeps the creator's exact size in a one-page section "<name>.xmsz" that
+ * lives as long as the mapping, so that name is taken while it exists.
+ * POSIX objects are created atomically (O_TMPFILE in /dev/shm, then
+ * linkat), so an opener never sees one before it has its full size.
  *
  * Handles are for one thread at a time (the cursor is not locked), are not
  * inherited by child processes and must not be used in both halves of a

@@ -803,3 +803,28 @@ TEST(Map, CursorBadInput) {
   EXPECT_EQ("abc", h.str());
   EXPECT_EQ(0u, xipc_map_tell(h.m));
 }
+
+TEST(Map, NoHandleLeaks) {
+  std::string name = xt::unique_name("leak");
+  TempFile f(std::string(100, 'f'));
+  auto cycle = [&] {
+    MapHandle a, b, c, d, e;
+    XT_OK(xipc_map_named(&a.m, name.c_str(), 100, XIPC_ACCESS_WRITE, XIPC_CREATE));
+    XT_OK(xipc_map_named(&b.m, name.c_str(), 0, XIPC_ACCESS_READ, 0));
+    xipc_map *fail = nullptr;
+    EXPECT_EQ(XIPC_EEXIST, xipc_map_named(&fail, name.c_str(), 100, XIPC_ACCESS_WRITE,
+                                          XIPC_CREATE | XIPC_EXCL));
+    EXPECT_EQ(XIPC_ERANGE, xipc_map_named(&fail, name.c_str(), 101, XIPC_ACCESS_READ, 0));
+    XT_OK(xipc_map_file(&c.m, f.path.c_str(), 0, 0, XIPC_ACCESS_WRITE));
+    XT_OK(xipc_map_resize(c.m, 200));
+    EXPECT_EQ(XIPC_ERANGE, xipc_map_file(&fail, f.path.c_str(), 1000, 0, XIPC_ACCESS_READ));
+    XT_OK(xipc_map_anonymous(&d.m, 100));
+    XT_OK(xipc_map_resize(d.m, 100000));
+    XT_OK(xipc_map_file(&e.m, f.path.c_str(), 0, 7, XIPC_ACCESS_COPY));
+  };
+  cycle();  // first use may allocate lasting runtime state
+  long before = xt::open_handle_count();
+  for (int i = 0; i < 5; i++) cycle();
+  EXPECT_EQ(before, xt::open_handle_count());
+  EXPECT_FALSE(exists_by_name(name));
+}
