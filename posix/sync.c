@@ -263,8 +263,10 @@ int xipc__mutex_lock(xipc_mutex *m, int timeout_ms) {
   }
   /* Relocking by the owner is EDEADLK; Windows mutexes would recurse. Both
    * report XIPC_EBUSY. */
-  if (r == EDEADLK)
-    return xipc__fail(XIPC_EBUSY);
+  if (r == EDEADLK) {
+    xipc__fail_sys(r); /* keep the raw errno for xipc_last_system_error */
+    return XIPC_EBUSY;
+  }
   return xipc__fail_sys(r); /* EAGAIN, ETIMEDOUT, ENOTRECOVERABLE */
 }
 
