@@ -666,7 +666,14 @@ int xipc_queue_unlink(const char *name);
  * mapping that carries the owner-died / not-recoverable state. Timeouts are
  * measured on a monotonic clock (CLOCK_MONOTONIC; Windows waits are
  * relative), and a timed wait never returns XIPC_ETIMEDOUT before the
- * timeout has fully elapsed.
+ * timeout has fully elapsed. On POSIX an opener waits up to about a second
+ * for a concurrent creator to finish initialising; the header (magic,
+ * version, size) is validated at open, but the sem_t / pthread_mutex_t
+ * itself is trusted, as any process that may open the object could also
+ * damage it.
+ *
+ * Handles may be used by several threads at once. A mutex is owned by the
+ * thread that locked it, through the handle it used.
  */
 
 typedef struct xipc_sem xipc_sem;
