@@ -73,6 +73,8 @@ int xipc__map_named_open(xipc_map *m, const char *name, size_t length,
                          unsigned flags, const xipc_map_options *opts);
 /* Tree: remove the name (name is valid). */
 int xipc__map_named_unlink(const char *name);
+/* Tree: remove the names of managed objects left without holders. */
+int xipc__map_sweep(size_t *removed);
 /* Tree: path non-NULL, flags valid for access. */
 int xipc__map_file_open(xipc_map *m, const char *path, size_t length,
                         uint64_t offset, unsigned flags,

@@ -169,6 +169,14 @@ int xipc_map_unlink(const char *name) {
   return xipc__map_named_unlink(name);
 }
 
+int xipc_map_sweep(size_t *removed) {
+  size_t n = 0;
+  int rc = xipc__map_sweep(&n);
+  if (removed != NULL)
+    *removed = n;
+  return rc;
+}
+
 void *xipc_map_data(xipc_map *m) { return m ? m->data : NULL; }
 
 size_t xipc_map_size(const xipc_map *m) { return m ? m->size : 0; }

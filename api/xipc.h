@@ -117,7 +117,8 @@ int xipc_name_check(const char *name);
  * having closed its handles. Windows does this natively. On POSIX every
  * xipc handle holds flock(LOCK_SH) on its descriptor and the last closer
  * (the one that gets LOCK_EX) calls shm_unlink; an object left without
- * holders by a crash is removed by the next xipc open of that name.
+ * holders by a crash is removed by the next xipc open of that name, or by
+ * xipc_map_sweep().
  * xipc only ever removes objects that xipc created: it marks them with the
  * S_ISVTX mode bit at creation (atomically, before the name appears), and
  * an object made by another program (Python's SharedMemory, shm_open) is
@@ -224,6 +225,14 @@ int xipc_map_close(xipc_map *m);
  * if it does not. Errors: XIPC_EINVAL / XIPC_ENAMETOOLONG (bad name),
  * XIPC_ENOENT, XIPC_EACCES, XIPC_ENOTSUP (Windows). */
 int xipc_map_unlink(const char *name);
+
+/* Removes every named mapping that xipc created for this user and that
+ * no process holds any more (its last holders crashed), and sets *removed
+ * (may be NULL) to their count. Such objects are otherwise removed lazily,
+ * by the next xipc open of their name. POSIX only does work: Windows frees
+ * them with the last handle (*removed is 0). Errors: XIPC_EACCES /
+ * XIPC_ENOENT (the shm directory cannot be read). */
+int xipc_map_sweep(size_t *removed);
 
 /* First byte of the mapping (NULL for a NULL handle). Stays valid until
  * xipc_map_resize() or xipc_map_close(). */

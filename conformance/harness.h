@@ -137,4 +137,7 @@ int foreign_send(xipc_pid pid, int sig);
 void *foreign_map_create(const std::string &name, size_t size);
 // Closes that handle and, on POSIX, unlinks the name.
 void foreign_map_close(void *h, const std::string &name);
+// Whether the OS still has a shared memory object called `name`, asked
+// without xipc (POSIX: /dev/shm/<name> exists; Windows: OpenFileMappingW).
+bool shm_name_exists(const std::string &name);
 }  // namespace xt

@@ -84,6 +84,12 @@ void *foreign_map_create(const std::string &name, size_t size) {
 }
 
 void foreign_map_close(void *h, const std::string &) { CloseHandle(static_cast<HANDLE>(h)); }
+
+bool shm_name_exists(const std::string &name) {
+  HANDLE h = OpenFileMappingW(FILE_MAP_READ, FALSE, widen(name.c_str()).c_str());
+  if (h != nullptr) CloseHandle(h);
+  return h != nullptr;
+}
 #else
 void set_env(const char *name, const char *value) {
   if (value)
@@ -167,6 +173,8 @@ void foreign_map_close(void *h, const std::string &name) {
   close(static_cast<int>(reinterpret_cast<intptr_t>(h) - 1));
   shm_unlink(("/" + name).c_str());
 }
+
+bool shm_name_exists(const std::string &name) { return access(("/dev/shm/" + name).c_str(), F_OK) == 0; }
 #endif
 
 }  // namespace xt

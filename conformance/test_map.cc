@@ -178,6 +178,37 @@ TEST(Map, NamedGoneAfterAKilledHolder) {
   EXPECT_EQ(XIPC_ENOENT, xipc_map_named(&m, name.c_str(), 0, XIPC_ACCESS_READ, 0));
 }
 
+TEST(Map, SweepRemovesOnlyObjectsWithoutHolders) {
+  std::string dead = xt::unique_name("dead"), live = xt::unique_name("live");
+  std::string foreign = xt::unique_name("foreign");
+  std::string ready = xt::temp_path("ready"), go = xt::temp_path("go");
+  xt::Cleanup rm([&] { xt::remove_file(ready); });
+  void *f = xt::foreign_map_create(foreign, 10);
+  ASSERT_NE(nullptr, f);
+  xt::Cleanup rmf([&] { xt::foreign_map_close(f, foreign); });
+  MapHandle held;
+  XT_OK(xipc_map_named(&held.m, live.c_str(), 10, XIPC_ACCESS_WRITE, XIPC_CREATE));
+  xt::Child c;
+  XT_OK(c.start("map_create_hold", {dead, "doomed", ready, go}));
+  ASSERT_TRUE(xt::ready_wait(ready, kWait, &c));
+  XT_OK(c.kill());
+  xipc_exit_status st;
+  XT_OK(c.wait(kWait, &st));
+  // POSIX still has the name (nobody was there to remove it); Windows
+  // freed the object with the dead process's handles.
+  bool left_behind = xt::shm_name_exists(dead);
+  size_t removed = 0;
+  XT_OK(xipc_map_sweep(&removed));
+  EXPECT_FALSE(xt::shm_name_exists(dead));
+  if (left_behind) {
+    EXPECT_GE(removed, 1u);
+  }
+  EXPECT_TRUE(xt::shm_name_exists(live));
+  EXPECT_TRUE(xt::shm_name_exists(foreign));
+  XT_OK(xipc_map_sweep(nullptr));
+  EXPECT_TRUE(exists_by_name(live));
+}
+
 TEST(Map, NamedUnlinkRemovesTheNameEarly) {
   std::string name = xt::unique_name("map");
   MapHandle a;

@@ -19,6 +19,7 @@
  * mapped without a lock and never removed except by xipc_map_unlink. */
 #include "map.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -50,11 +51,10 @@ static bool same_object(const char *name, dev_t dev, ino_t ino) {
   return st.st_dev == dev && st.st_ino == ino;
 }
 
-static void unlink_if_same(const char *name, dev_t dev, ino_t ino) {
+static bool unlink_if_same(const char *name, dev_t dev, ino_t ino) {
   char path[XIPC_NAME_MAX + sizeof SHM_DIR + 2];
   shm_path(path, sizeof path, name);
-  if (same_object(name, dev, ino))
-    unlink(path);
+  return same_object(name, dev, ino) && unlink(path) == 0;
 }
 
 static int lock(int fd, int op) {
@@ -235,5 +235,33 @@ int xipc__map_named_unlink(const char *name) {
   snprintf(sname, sizeof sname, "/%s", name);
   if (shm_unlink(sname) != 0)
     return xipc__fail_os();
+  return 0;
+}
+
+/* Removes `name` if it is a managed object of ours that nobody holds. */
+static bool reclaim_if_stale(int dir, const char *name) {
+  int fd = openat(dir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0)
+    return false;
+  struct stat st;
+  bool stale = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+               (st.st_mode & MANAGED_BIT) && st.st_uid == geteuid() &&
+               flock(fd, LOCK_EX | LOCK_NB) == 0;
+  bool removed = stale && unlink_if_same(name, st.st_dev, st.st_ino);
+  close(fd);
+  return removed;
+}
+
+int xipc__map_sweep(size_t *removed) {
+  DIR *d = opendir(SHM_DIR);
+  if (d == NULL)
+    return xipc__fail_os();
+  size_t n = 0;
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL)
+    if (xipc__check_name(e->d_name) == 0 && reclaim_if_stale(dirfd(d), e->d_name))
+      n++;
+  closedir(d);
+  *removed = n;
   return 0;
 }
