@@ -176,12 +176,19 @@ typedef struct {
  * with length 0, length > PTRDIFF_MAX, existing object of size 0),
  * XIPC_ENAMETOOLONG, XIPC_ENOENT (missing and no CREATE), XIPC_EEXIST
  * (CREATE|EXCL and it exists), XIPC_ERANGE (length larger than the existing
- * object), XIPC_EACCES (permissions), XIPC_ENOMEM / XIPC_ENOSPC. */
+ * object), XIPC_EACCES (permissions), XIPC_ENOMEM / XIPC_ENOSPC,
+ * XIPC_ECORRUPT (Windows: the size record beside the object is invalid),
+ * XIPC_EAGAIN (POSIX: the name was removed and re-created under the
+ * caller 64 times in a row). */
 int xipc_map_named(xipc_map **out, const char *name, size_t length,
                    int access, unsigned flags);
 
-/* xipc_map_named() with XIPC_MAP_PERSIST allowed in flags and options
- * (opts may be NULL). XIPC_MAP_PERSIST on Windows: XIPC_ENOTSUP. */
+/* xipc_map_named() with XIPC_MAP_PERSIST allowed in flags (with
+ * XIPC_CREATE) and options (opts may be NULL). A persistent object is not
+ * marked as xipc's: no close removes it, only xipc_map_unlink (like an
+ * object from another program). XIPC_MAP_PERSIST on Windows: XIPC_ENOTSUP.
+ * Errors: as xipc_map_named, and XIPC_EINVAL for bad options (mode bits
+ * outside 0777, unknown ns). */
 int xipc_map_named_ex(xipc_map **out, const char *name, size_t length,
                       int access, unsigned flags, const xipc_map_options *opts);
 
