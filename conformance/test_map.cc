@@ -42,7 +42,8 @@ XT_HELPER(map_write) {
 }
 
 // Args: name text readyfile gofile. Creates `name` holding exactly text,
-// signals ready and keeps it open until gofile exists.
+// signals ready and keeps it open until gofile exists; then exits 0 if the
+// parent's 'P' shows at offset 0.
 XT_HELPER(map_create_hold) {
   if (argc < 4) return 2;
   size_t n = std::strlen(argv[1]);
@@ -52,8 +53,9 @@ XT_HELPER(map_create_hold) {
   std::memcpy(xipc_map_data(m), argv[1], n);
   xt::ready_signal(argv[2]);
   while (!std::filesystem::exists(std::filesystem::u8path(argv[3]))) xt::sleep_ms(2);
+  char first = static_cast<char *>(xipc_map_data(m))[0];
   xipc_map_close(m);
-  return 0;
+  return first == 'P' ? 0 : 5;
 }
 
 // Args: name readyfile. Opens `name`, signals ready and holds it until
@@ -96,10 +98,11 @@ TEST(Map, NamedHelperCreatesParentReadsExactSize) {
   XT_OK(c.start("map_create_hold", {name, "from helper\n!", ready, go}));
   ASSERT_TRUE(xt::ready_wait(ready, kWait, &c));
   MapHandle h;
-  XT_OK(xipc_map_named(&h.m, name.c_str(), 0, XIPC_ACCESS_READ, 0));
+  XT_OK(xipc_map_named(&h.m, name.c_str(), 0, XIPC_ACCESS_WRITE, 0));
   EXPECT_EQ(0, xipc_map_created(h.m));
   EXPECT_EQ(13u, xipc_map_size(h.m));
   EXPECT_EQ("from helper\n!", h.str());
+  XT_OK(xipc_map_write_byte(h.m, 'P'));  // and back to the helper
   xt::write_file(go, "go");
   EXPECT_EQ(0, c.exit_code());
 }
