@@ -201,7 +201,8 @@ int xipc_map_named_ex(xipc_map **out, const char *name, size_t length,
  * an empty file"), XIPC_ERANGE (offset + length past the end of the file:
  * "mmap length is greater than file size"; with length 0 an offset at or
  * past the end: "mmap offset is greater than file size"), XIPC_ENOENT,
- * XIPC_EACCES, XIPC_ENOMEM. */
+ * XIPC_EACCES (permissions; also a directory, on both platforms),
+ * XIPC_ENOMEM. */
 int xipc_map_file(xipc_map **out, const char *path, size_t length,
                   uint64_t offset, int access);
 

@@ -597,6 +597,8 @@ TEST(Map, FileBadInput) {
   EXPECT_EQ(XIPC_EINVAL, xipc_map_file_ex(&m, p, 0, 0, XIPC_ACCESS_WRITE, XIPC_MAP_EXTEND, nullptr));
   EXPECT_EQ(XIPC_EINVAL, xipc_map_file_ex(&m, p, 4, 0, XIPC_ACCESS_WRITE, XIPC_EXCL, nullptr));
   EXPECT_EQ(XIPC_EINVAL, xipc_map_file_ex(&m, p, 4, 0, XIPC_ACCESS_WRITE, XIPC_MAP_PERSIST, nullptr));
+  std::string dir = std::filesystem::path(std::filesystem::u8path(f.path)).parent_path().u8string();
+  EXPECT_EQ(XIPC_EACCES, xipc_map_file(&m, dir.c_str(), 0, 0, XIPC_ACCESS_READ));
   EXPECT_EQ(nullptr, m);
   EXPECT_EQ("data", xt::read_file(f.path));
 }

@@ -83,6 +83,9 @@ static int map_open_file(xipc_map *m, int fd, size_t length, uint64_t offset,
   struct stat st;
   if (fstat(fd, &st) != 0)
     return xipc__fail_os();
+  /* EACCES to match Windows, where CreateFile refuses a directory. */
+  if (S_ISDIR(st.st_mode))
+    return xipc__fail(XIPC_EACCES);
   uint64_t fsize = (uint64_t)st.st_size;
   int rc = 0;
   if (flags & XIPC_MAP_EXTEND)
