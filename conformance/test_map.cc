@@ -528,7 +528,7 @@ TEST(Map, FileLengthAndOffsetLimits) {
 }
 
 TEST(Map, FileCreateAndExtend) {
-  std::string path = xt::temp_path("new");
+  std::string path = xt::temp_path("new-caf\xc3\xa9-\xe6\x97\xa5");  // UTF-8 path
   xt::Cleanup rm([&] { xt::remove_file(path); });
   xipc_map *m = nullptr;
   EXPECT_EQ(XIPC_ENOENT, xipc_map_file_ex(&m, path.c_str(), 10, 0, XIPC_ACCESS_WRITE,
