@@ -184,19 +184,26 @@ static int open_named(xipc_map *m, const char *name, size_t length) {
 
 /* ---- the entry points ------------------------------------------------ */
 
+/* EXCL starts by creating, anything else by opening. A name that is taken
+ * sends a creator to open it (EXCL then fails unless the object was stale);
+ * a name that vanished or held a stale object sends a CREATE caller back to
+ * creating and anyone else to open again, which then finds nothing. */
 static int open_or_create(xipc_map *m, const char *name, size_t length,
                           unsigned flags, const xipc_map_options *o) {
+  bool may_create = (flags & XIPC_CREATE) != 0;
   bool create = (flags & XIPC_EXCL) != 0;
   for (int tries = 0; tries < MAX_TRIES; tries++) {
-    int rc = create ? create_named(m, name, length, flags, o) : XIPC_EEXIST;
-    if (rc != XIPC_EEXIST)
-      return rc;
-    rc = open_named(m, name, length);
-    create = (flags & XIPC_CREATE) &&
-             (rc == RETRY || rc == XIPC_ENOENT);
-    if (create || (rc == RETRY && !(flags & XIPC_CREATE)))
+    int rc = create ? create_named(m, name, length, flags, o)
+                    : open_named(m, name, length);
+    if (create && rc == XIPC_EEXIST) {
+      create = false;
       continue;
-    if (rc == 0 && (flags & XIPC_EXCL)) {
+    }
+    if (rc == RETRY || (!create && rc == XIPC_ENOENT && may_create)) {
+      create = may_create;
+      continue;
+    }
+    if (rc == 0 && !create && (flags & XIPC_EXCL)) {
       xipc__map_release(m);
       return xipc__fail(XIPC_EEXIST);
     }
