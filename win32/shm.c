@@ -155,18 +155,19 @@ static int create_named(xipc_map *m, const wchar_t *wname,
   return map_section(m, length);
 }
 
+/* The record first: holding it before the data section means a creator
+ * that closes everything right now cannot take the record away from an
+ * object we hold. */
 static int open_named(xipc_map *m, const wchar_t *wname,
                       const wchar_t *wmeta, size_t length) {
   struct xipc__map_os *os = m->os;
+  bool made = false;
+  if (open_meta(os, wmeta, false, &made) != 0)
+    xipc__shm_release(m); /* no record: another program's object */
   /* FILE_MAP_READ suffices for a COPY view. */
   os->section = OpenFileMappingW(open_rights(m->access), FALSE, wname);
   if (os->section == NULL)
     return xipc__fail_os();
-  bool made = false;
-  if (open_meta(os, wmeta, false, &made) != 0) {
-    /* No record: made by another program; use the rounded size. */
-    xipc__shm_release(m);
-  }
   return map_section(m, length);
 }
 
