@@ -160,7 +160,10 @@ enum { XIPC_MAP_NS_LOCAL = 0, XIPC_MAP_NS_GLOBAL = 1 };
 typedef struct {
   /* POSIX permission bits (0777 mask) of a created object or file; 0 means
    * owner-only 0600. Windows ignores it: objects and files get the default
-   * DACL of the creator's token (the owner, SYSTEM and administrators). */
+   * DACL of the creator's token (the owner, SYSTEM and administrators).
+   * POSIX note: /dev/shm is a sticky directory, so when the last closer of
+   * a shared object is another user it cannot remove the name; the owner's
+   * next open of the name or xipc_map_sweep() does. */
   unsigned mode;
   int ns; /* XIPC_MAP_NS_LOCAL (default, 0) or XIPC_MAP_NS_GLOBAL */
 } xipc_map_options;
