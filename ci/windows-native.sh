@@ -24,10 +24,12 @@ fi
 for exe in "$dir"/*.exe; do
   [ -e "$exe" ] || continue
   echo "==> $(basename "$exe")"
-  if "${limit[@]}" "$exe"; then
+  "${limit[@]}" "$exe"
+  rc=$?
+  if [ $rc = 0 ]; then
     results+=("$(basename "$exe"): OK")
   else
-    results+=("$(basename "$exe"): FAILED ($?)"); failed=1
+    results+=("$(basename "$exe"): FAILED (exit $rc)"); failed=1
   fi
 done
 printf '\n================ native Windows summary ================\n'
