@@ -1,0 +1,713 @@
+/*
+ * Queue: a named multi-producer, multi-consumer message queue in shared
+ * memory. This file is the whole algorithm; the trees only provide sleeping
+ * and waking (xipc__qwait_*, posix/qwait.c and win32/qwait.c).
+ *
+ * Layout of the mapping, which has the queue's own name:
+ *
+ *   q_header (3 cache lines) | Q_RINGS x q_ring (2 lines) | Q_RINGS rings
+ *
+ * Each producer handle claims one ring at its first put and is the only
+ * writer of that ring's `wr`, so a put is single-producer: write the record
+ * after `wr`, then publish it with one store of `wr`. A half-written message
+ * is never visible, and producers never wait for each other (a shared ring
+ * with producer tickets stalls every consumer when a producer is preempted
+ * between reserving and committing). A ring whose owner process died is
+ * taken over by the next producer that needs one.
+ *
+ * Consumers take a message with a compare-and-swap of the ring's `rd` after
+ * copying it out, so a message is delivered at most once and a consumer that
+ * dies before its CAS leaves the message queued for the others. A consumer
+ * killed after its CAS but before get() returned loses that one message.
+ *
+ * Positions (`wr`, `rd`) are 64-bit byte counters that only grow; a record
+ * is an 8-byte header {len, len ^ Q_REC_CHECK} followed by the payload
+ * padded to 8 bytes, and may wrap around the end of the ring.
+ *
+ * Everything read from the mapping is validated before use. Another process
+ * may change it at any moment, so a value is loaded once, checked, and only
+ * the checked copy is used. An inconsistency while `rd` moved under us is a
+ * race with another consumer (retry); with `rd` unchanged it is corruption.
+ */
+#include "internal.h"
+
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define Q_MAGIC UINT64_C(0x3145555143504958) /* "XIPCQUE1" little-endian */
+#define Q_VERSION 1u
+#define Q_LINE 64u
+#define Q_RINGS ((uint32_t)XIPC_QUEUE_MAX_PRODUCERS)
+#define Q_REC_HDR 8u
+#define Q_REC_CHECK 0x5A17C3E5u
+#define Q_MIN_CAPACITY 64u
+#define Q_MAX_CAPACITY (UINT64_C(1) << 26)
+#define Q_DEFAULT_CAPACITY (UINT64_C(1) << 18)
+#define Q_DEFAULT_MAX_MESSAGE (UINT64_C(1) << 16)
+/* Checks of the queue state before a waiter sleeps (each with a pause
+ * instruction: some 5-25 us in all). */
+#define Q_SPIN 256u
+/* A sleeper re-checks at least this often, so a lost wake-up (a woken
+ * consumer killed before it took the message) delays, never wedges. */
+#define Q_MAX_SLEEP_NS INT64_C(250000000)
+#define Q_RACE_TRIES 64
+#define Q_STREAK 32u
+/* How long an opener waits for a creator to initialize the header. */
+#define Q_OPEN_WAIT_NS UINT64_C(1000000000)
+
+typedef struct {
+  /* Line 0: written by the creator before `magic`, read-only afterwards. */
+  _Atomic uint64_t magic;
+  uint32_t version;
+  uint32_t header_size;
+  uint32_t nrings;
+  uint32_t ring_size;
+  uint64_t capacity; /* bytes per ring, a power of two */
+  uint64_t max_message;
+  uint64_t data_offset;
+  uint64_t total_size;
+  char pad0[Q_LINE - 56];
+  /* Line 1: rarely written. */
+  _Atomic uint32_t closed;
+  _Atomic uint32_t used; /* rings [0, used) may hold messages */
+  char pad1[Q_LINE - 8];
+  /* Line 2: consumers sleeping until a message arrives. */
+  _Atomic uint32_t data_seq;
+  _Atomic uint32_t data_sleepers;
+  char pad2[Q_LINE - 8];
+} q_header;
+
+typedef struct {
+  /* Line 0: written by the owning producer. */
+  _Atomic uint64_t wr;
+  _Atomic uint64_t owner; /* process id of the producer, 0: free */
+  char pad0[Q_LINE - 16];
+  /* Line 1: written by consumers; the producer sleeps here when full. */
+  _Atomic uint64_t rd;
+  _Atomic uint32_t space_seq;
+  _Atomic uint32_t space_sleepers;
+  char pad1[Q_LINE - 16];
+} q_ring;
+
+_Static_assert(sizeof(q_header) == 3 * Q_LINE, "q_header is 3 lines");
+_Static_assert(sizeof(q_ring) == 2 * Q_LINE, "q_ring is 2 lines");
+
+typedef struct {
+  uint64_t capacity, max_message, data_offset, total_size;
+} q_layout;
+
+struct xipc_queue {
+  xipc_map *map;
+  q_header *h;
+  q_ring *rings;
+  unsigned char *data;
+  q_layout l;
+  uint64_t mask;
+  uint64_t self;
+  xipc__qwait *w;
+  int own;          /* ring this handle produces into; -1 before a put */
+  uint64_t wr;      /* own ring: where the next record goes */
+  uint64_t rd_seen; /* own ring: last `rd` read (space is at least this) */
+  uint32_t cursor;  /* consumer: ring to look at first */
+  uint32_t streak;  /* consumer: messages taken from `cursor` in a row */
+  uint64_t wr_seen[Q_RINGS]; /* consumer: last `wr` read, per ring */
+};
+
+enum { Q_TOOK = 0, Q_EMPTY = 1, Q_RACE = 2 };
+
+static inline void q_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  __asm__ __volatile__("yield");
+#endif
+}
+
+static uint64_t rec_size(uint64_t len) { return Q_REC_HDR + ((len + 7) & ~UINT64_C(7)); }
+
+/* ---- layout -------------------------------------------------------------- */
+
+static uint64_t pow2_at_least(uint64_t v) {
+  uint64_t p = Q_MIN_CAPACITY;
+  while (p < v)
+    p <<= 1;
+  return p;
+}
+
+static void layout_finish(q_layout *l) {
+  l->data_offset = sizeof(q_header) + Q_RINGS * sizeof(q_ring);
+  l->total_size = l->data_offset + Q_RINGS * l->capacity;
+}
+
+static int layout_from_options(q_layout *l, const xipc_queue_options *o) {
+  uint64_t cap = o && o->capacity ? (uint64_t)o->capacity : Q_DEFAULT_CAPACITY;
+  if (cap > Q_MAX_CAPACITY)
+    return XIPC_ERANGE;
+  l->capacity = pow2_at_least(cap);
+  if (o && o->max_message) {
+    if (o->max_message > l->capacity - Q_REC_HDR)
+      return XIPC_EINVAL;
+    l->max_message = o->max_message;
+  } else {
+    l->max_message = l->capacity - Q_REC_HDR;
+    if (l->max_message > Q_DEFAULT_MAX_MESSAGE)
+      l->max_message = Q_DEFAULT_MAX_MESSAGE;
+  }
+  layout_finish(l);
+  return 0;
+}
+
+static void header_init(q_header *h, const q_layout *l) {
+  h->version = Q_VERSION;
+  h->header_size = sizeof(q_header);
+  h->nrings = Q_RINGS;
+  h->ring_size = sizeof(q_ring);
+  h->capacity = l->capacity;
+  h->max_message = l->max_message;
+  h->data_offset = l->data_offset;
+  h->total_size = l->total_size;
+  /* Release: an opener that sees the magic sees every field above. */
+  atomic_store_explicit(&h->magic, Q_MAGIC, memory_order_release);
+}
+
+static int header_read(const q_header *h, size_t map_size, q_layout *l) {
+  l->capacity = h->capacity;
+  l->max_message = h->max_message;
+  if (h->version != Q_VERSION || h->header_size != sizeof(q_header) ||
+      h->nrings != Q_RINGS || h->ring_size != sizeof(q_ring))
+    return XIPC_ECORRUPT;
+  if (l->capacity < Q_MIN_CAPACITY || l->capacity > Q_MAX_CAPACITY ||
+      (l->capacity & (l->capacity - 1)) != 0 ||
+      l->max_message > l->capacity - Q_REC_HDR)
+    return XIPC_ECORRUPT;
+  layout_finish(l);
+  if (h->data_offset != l->data_offset || h->total_size != l->total_size ||
+      l->total_size > map_size)
+    return XIPC_ECORRUPT;
+  return 0;
+}
+
+/* Cheap check at every call: the read-only header line is unchanged. */
+static int header_ok(const xipc_queue *q) {
+  const q_header *h = q->h;
+  if (atomic_load_explicit(&h->magic, memory_order_relaxed) != Q_MAGIC ||
+      h->capacity != q->l.capacity || h->max_message != q->l.max_message ||
+      h->data_offset != q->l.data_offset || h->nrings != Q_RINGS)
+    return XIPC_ECORRUPT;
+  return 0;
+}
+
+static int used_rings(const xipc_queue *q, uint32_t *used) {
+  *used = atomic_load_explicit(&q->h->used, memory_order_acquire);
+  return *used > Q_RINGS ? XIPC_ECORRUPT : 0;
+}
+
+/* ---- open and close ------------------------------------------------------ */
+
+/* Creates the mapping (created = true) or opens an existing one. */
+static int map_queue(xipc_map **m, bool *created, const char *name,
+                     const q_layout *l, unsigned flags) {
+  for (int tries = 0; tries < 100; tries++) {
+    int rc;
+    if (flags & XIPC_CREATE) {
+      rc = xipc_map_named(m, name, (size_t)l->total_size, XIPC_ACCESS_WRITE,
+                          XIPC_CREATE | XIPC_EXCL);
+      if (rc == 0)
+        *created = true;
+      if (rc != XIPC_EEXIST || (flags & XIPC_EXCL))
+        return rc;
+    }
+    rc = xipc_map_named(m, name, 0, XIPC_ACCESS_WRITE, 0);
+    /* ENOENT with CREATE: the last holder closed it since; create again. */
+    if (rc != XIPC_ENOENT || !(flags & XIPC_CREATE))
+      return rc;
+  }
+  return xipc__fail(XIPC_EBUSY);
+}
+
+/* An opener may find the mapping before its creator stored the magic. */
+static int wait_initialized(xipc_queue *q) {
+  size_t size = xipc_map_size(q->map);
+  if (size < sizeof(q_header))
+    return XIPC_ECORRUPT;
+  uint64_t deadline = xipc__qwait_now_ns() + Q_OPEN_WAIT_NS;
+  for (;;) {
+    uint64_t magic = atomic_load_explicit(&q->h->magic, memory_order_acquire);
+    if (magic == Q_MAGIC)
+      return header_read(q->h, size, &q->l);
+    if (magic != 0 || xipc__qwait_now_ns() > deadline)
+      return XIPC_ECORRUPT;
+    xipc__qwait_nap();
+  }
+}
+
+static int open_args_ok(xipc_queue **out, const char *name, unsigned flags) {
+  if (out == NULL || (flags & ~(unsigned)(XIPC_CREATE | XIPC_EXCL)) != 0)
+    return XIPC_EINVAL;
+  if ((flags & XIPC_EXCL) && !(flags & XIPC_CREATE))
+    return XIPC_EINVAL;
+  return xipc__check_name(name);
+}
+
+static void handle_free(xipc_queue *q) {
+  if (q->w != NULL)
+    xipc__qwait_close(q->w);
+  if (q->map != NULL)
+    xipc_map_close(q->map);
+  free(q);
+}
+
+int xipc_queue_open(xipc_queue **out, const char *name,
+                    const xipc_queue_options *opts, unsigned flags) {
+  q_layout want;
+  bool created = false;
+  int rc = open_args_ok(out, name, flags);
+  if (rc == 0)
+    rc = layout_from_options(&want, opts);
+  if (rc != 0)
+    return xipc__fail(rc);
+  *out = NULL;
+  xipc_queue *q = calloc(1, sizeof *q);
+  if (q == NULL)
+    return xipc__fail(XIPC_ENOMEM);
+  q->own = -1;
+  q->self = (uint64_t)xipc_self_pid();
+  rc = map_queue(&q->map, &created, name, &want, flags);
+  if (rc != 0)
+    goto fail_sys;
+  q->h = xipc_map_data(q->map);
+  if (created)
+    header_init(q->h, &want);
+  rc = wait_initialized(q);
+  if (rc != 0) {
+    handle_free(q);
+    return xipc__fail(rc);
+  }
+  q->rings = (q_ring *)((unsigned char *)q->h + sizeof(q_header));
+  q->data = (unsigned char *)q->h + q->l.data_offset;
+  q->mask = q->l.capacity - 1;
+  rc = xipc__qwait_open(&q->w, name, 1 + Q_RINGS);
+  if (rc != 0)
+    goto fail_sys;
+  *out = q;
+  return 0;
+fail_sys: /* rc comes from the map or wait layer, which recorded it */
+  handle_free(q);
+  return rc;
+}
+
+int xipc_queue_close(xipc_queue *q) {
+  if (q == NULL)
+    return xipc__fail(XIPC_EINVAL);
+  if (q->own >= 0) {
+    uint64_t me = q->self;
+    atomic_compare_exchange_strong(&q->rings[q->own].owner, &me, 0);
+  }
+  xipc__qwait_close(q->w);
+  int rc = xipc_map_close(q->map);
+  free(q);
+  return rc;
+}
+
+int xipc_queue_unlink(const char *name) {
+  int rc = xipc__check_name(name);
+  if (rc != 0)
+    return xipc__fail(rc);
+  return xipc_map_unlink(name);
+}
+
+/* ---- sleeping -------------------------------------------------------------
+ * Sleepers protocol, per channel: a 32-bit `seq` word whose low bit means
+ * "someone sleeps on this value", and a count of sleepers (Windows needs it
+ * to release its semaphore that many times).
+ *
+ * A waiter registers, sets the bit (an atomic RMW, so seq_cst), re-checks
+ * its condition and only then sleeps while `seq` still has that value. A
+ * waker publishes its change with a seq_cst store, then loads `seq`: only
+ * if the bit is set does it clear it (advancing `seq`) and make the wake-up
+ * system call, for every sleeper. Of the waiter's RMW and the waker's load
+ * one sees the other, so no wake-up is lost; no system call is made while
+ * nobody sleeps, and only the first waker after a waiter armed makes one
+ * (a sleeper that is slow to get the CPU back costs one call, not one per
+ * message put meanwhile). */
+
+typedef bool (*q_ready_fn)(xipc_queue *q, uint64_t arg);
+
+/* The deadline is computed at the first sleep, not at the call: reading
+ * the clock costs more than a whole put, and a call that sleeps has spun
+ * only microseconds, so it still waits at least timeout_ms. */
+typedef struct {
+  int timeout_ms;
+  uint64_t deadline; /* 0 until the first sleep */
+} q_timer;
+
+static int timer_left(q_timer *t, int64_t *left) {
+  uint64_t now = xipc__qwait_now_ns();
+  *left = Q_MAX_SLEEP_NS;
+  if (t->timeout_ms < 0)
+    return 0;
+  if (t->deadline == 0)
+    t->deadline = now + (uint64_t)t->timeout_ms * 1000000u;
+  if (now >= t->deadline)
+    return xipc__fail(XIPC_ETIMEDOUT);
+  if ((int64_t)(t->deadline - now) < *left)
+    *left = (int64_t)(t->deadline - now);
+  return 0;
+}
+
+/* What a waiter waits for: a channel and the condition that ends the wait. */
+typedef struct {
+  uint32_t ch;
+  _Atomic uint32_t *seq, *sleepers;
+  q_ready_fn ready;
+  uint64_t arg;
+} q_chan;
+
+static int q_sleep(xipc_queue *q, const q_chan *c, q_timer *timer) {
+  int64_t left;
+  int rc = timer_left(timer, &left);
+  if (rc != 0)
+    return rc;
+  atomic_fetch_add(c->sleepers, 1);
+  uint32_t v = atomic_load(c->seq);
+  /* A failed CAS means a waker advanced `seq` just now: re-check instead. */
+  if ((v & 1) != 0 || atomic_compare_exchange_strong(c->seq, &v, v | 1)) {
+    if (!c->ready(q, c->arg))
+      rc = xipc__qwait_sleep(q->w, c->ch, (void *)c->seq, v | 1, left);
+  }
+  atomic_fetch_sub(c->sleepers, 1);
+  return rc;
+}
+
+/* After an attempt that found nothing to do: XIPC_ECLOSED, XIPC_EAGAIN
+ * (timeout 0), a sleep error or timeout, or 0 to try again after a short
+ * spin (the first Q_SPIN rounds) or a sleep. */
+static int q_wait_round(xipc_queue *q, bool closed, uint32_t round,
+                        const q_chan *c, q_timer *timer) {
+  if (closed)
+    return xipc__fail(XIPC_ECLOSED);
+  if (timer->timeout_ms == 0)
+    return xipc__fail(XIPC_EAGAIN);
+  if (round < Q_SPIN) {
+    q_relax();
+    return 0;
+  }
+  return q_sleep(q, c, timer);
+}
+
+static void q_wake(xipc_queue *q, uint32_t ch, _Atomic uint32_t *seq,
+                   _Atomic uint32_t *sleepers) {
+  uint32_t v = atomic_load(seq);
+  /* A failed CAS means another waker cleared the bit and wakes them. */
+  if ((v & 1) == 0 || !atomic_compare_exchange_strong(seq, &v, v + 1))
+    return;
+  uint32_t n = atomic_load(sleepers);
+  xipc__qwait_wake(q->w, ch, (void *)seq, n ? n : 1);
+}
+
+static bool is_closed(const xipc_queue *q) {
+  return atomic_load(&q->h->closed) != 0;
+}
+
+/* ---- put ----------------------------------------------------------------- */
+
+static int claim_at(xipc_queue *q, uint32_t i, uint64_t owner) {
+  q_ring *r = &q->rings[i];
+  if (!atomic_compare_exchange_strong(&r->owner, &owner, q->self))
+    return XIPC_EBUSY;
+  uint64_t wr = atomic_load(&r->wr), rd = atomic_load(&r->rd);
+  if (((wr | rd) & 7) != 0 || wr - rd > q->l.capacity) {
+    atomic_store(&r->owner, 0);
+    return XIPC_ECORRUPT;
+  }
+  q->own = (int)i;
+  q->wr = wr;
+  q->rd_seen = rd;
+  uint32_t used = atomic_load(&q->h->used);
+  while (used < i + 1 && !atomic_compare_exchange_weak(&q->h->used, &used, i + 1)) {
+  }
+  return 0;
+}
+
+static bool ring_empty(const q_ring *r) {
+  return atomic_load(&r->wr) == atomic_load(&r->rd);
+}
+
+/* Takes the first free ring; failing that, an empty ring whose owner process
+ * is gone; failing that, any ring whose owner is gone (after the messages it
+ * left). A process id that does not fit 32 bits is no owner at all. */
+static int claim_ring(xipc_queue *q) {
+  for (int pass = 0; pass < 3; pass++)
+    for (uint32_t i = 0; i < Q_RINGS; i++) {
+      const q_ring *r = &q->rings[i];
+      uint64_t o = atomic_load(&r->owner);
+      if (o != 0 && (pass == 0 || o == q->self || (pass == 1 && !ring_empty(r)) ||
+                     (o <= UINT32_MAX && xipc__qwait_pid_alive(o))))
+        continue;
+      int rc = claim_at(q, i, o);
+      if (rc != XIPC_EBUSY)
+        return rc;
+    }
+  return XIPC_ENOSPC;
+}
+
+static int refresh_rd(xipc_queue *q) {
+  uint64_t rd = atomic_load(&q->rings[q->own].rd);
+  if ((rd & 7) != 0 || q->wr - rd > q->l.capacity)
+    return XIPC_ECORRUPT;
+  q->rd_seen = rd;
+  return 0;
+}
+
+static bool has_space(const xipc_queue *q, uint64_t need) {
+  return q->l.capacity - (q->wr - q->rd_seen) >= need;
+}
+
+/* Consumers wake a sleeping producer only once its ring is at least half
+ * empty (see take_from), so it sleeps until then unless there is room. */
+static bool space_ready(xipc_queue *q, uint64_t need) {
+  return refresh_rd(q) != 0 || has_space(q, need) || is_closed(q);
+}
+
+static int wait_space(xipc_queue *q, uint64_t need, int timeout_ms) {
+  q_ring *r = &q->rings[q->own];
+  q_timer timer = {timeout_ms, 0};
+  q_chan c = {1 + (uint32_t)q->own, &r->space_seq, &r->space_sleepers,
+              space_ready, need};
+  for (uint32_t round = 0;; round++) {
+    int rc = refresh_rd(q);
+    if (rc != 0)
+      return xipc__fail(rc);
+    if (has_space(q, need))
+      return 0;
+    rc = q_wait_round(q, is_closed(q), round, &c, &timer);
+    if (rc != 0)
+      return rc;
+  }
+}
+
+static void ring_write(xipc_queue *q, uint64_t pos, const void *src, size_t n) {
+  unsigned char *ring = q->data + (uint64_t)q->own * q->l.capacity;
+  uint64_t off = pos & q->mask;
+  size_t first = n;
+  if (off + n > q->l.capacity)
+    first = (size_t)(q->l.capacity - off);
+  memcpy(ring + off, src, first);
+  if (first < n)
+    memcpy(ring, (const unsigned char *)src + first, n - first);
+}
+
+int xipc_queue_put(xipc_queue *q, const void *msg, size_t len, int timeout_ms) {
+  if (q == NULL || (msg == NULL && len != 0) || timeout_ms < -1)
+    return xipc__fail(XIPC_EINVAL);
+  if (len > q->l.max_message)
+    return xipc__fail(XIPC_EMSGSIZE);
+  int rc = header_ok(q);
+  if (rc == 0 && is_closed(q))
+    rc = XIPC_ECLOSED;
+  if (rc == 0 && q->own < 0)
+    rc = claim_ring(q);
+  if (rc != 0)
+    return xipc__fail(rc);
+  q_ring *r = &q->rings[q->own];
+  if (atomic_load_explicit(&r->wr, memory_order_relaxed) != q->wr ||
+      atomic_load_explicit(&r->owner, memory_order_relaxed) != q->self)
+    return xipc__fail(XIPC_ECORRUPT);
+  uint64_t need = rec_size(len);
+  if (!has_space(q, need) && (rc = wait_space(q, need, timeout_ms)) != 0)
+    return rc;
+  uint32_t hdr[2] = {(uint32_t)len, (uint32_t)len ^ Q_REC_CHECK};
+  ring_write(q, q->wr, hdr, sizeof hdr);
+  ring_write(q, q->wr + Q_REC_HDR, msg, len);
+  q->wr += need;
+  /* One seq_cst store publishes the record (release) and orders it before
+   * the load of data_seq (the sleepers protocol above). */
+  atomic_exchange(&r->wr, q->wr);
+  q_wake(q, 0, &q->h->data_seq, &q->h->data_sleepers);
+  return 0;
+}
+
+/* ---- get ----------------------------------------------------------------- */
+
+static void ring_read(const xipc_queue *q, uint32_t i, uint64_t pos, void *dst,
+                      size_t n) {
+  const unsigned char *ring = q->data + (uint64_t)i * q->l.capacity;
+  uint64_t off = pos & q->mask;
+  size_t first = n;
+  if (off + n > q->l.capacity)
+    first = (size_t)(q->l.capacity - off);
+  memcpy(dst, ring + off, first);
+  if (first < n)
+    memcpy((unsigned char *)dst + first, ring, n - first);
+}
+
+/* The record at rd, whose ring ends at wr: its length, or an error. */
+static int record_at(const xipc_queue *q, uint32_t i, uint64_t rd, uint64_t wr,
+                     uint64_t *len) {
+  uint32_t hdr[2];
+  if (((wr | rd) & 7) != 0 || wr - rd > q->l.capacity)
+    return XIPC_ECORRUPT;
+  ring_read(q, i, rd, hdr, sizeof hdr);
+  if ((hdr[0] ^ Q_REC_CHECK) != hdr[1] || hdr[0] > q->l.max_message ||
+      rec_size(hdr[0]) > wr - rd)
+    return XIPC_ECORRUPT;
+  *len = hdr[0];
+  return 0;
+}
+
+/* Inconsistent data is a race if rd moved meanwhile, else corruption. */
+static int race_or_corrupt(const q_ring *r, uint64_t rd) {
+  return atomic_load(&r->rd) != rd ? Q_RACE : XIPC_ECORRUPT;
+}
+
+static int take_from(xipc_queue *q, uint32_t i, void *buf, size_t cap,
+                     size_t *len) {
+  q_ring *r = &q->rings[i];
+  uint64_t rd = atomic_load_explicit(&r->rd, memory_order_acquire);
+  uint64_t wr = q->wr_seen[i], n;
+  if (rd >= wr) {
+    wr = atomic_load_explicit(&r->wr, memory_order_acquire);
+    if (wr == rd)
+      return Q_EMPTY;
+    q->wr_seen[i] = wr;
+  }
+  if (record_at(q, i, rd, wr, &n) != 0)
+    return race_or_corrupt(r, rd);
+  *len = (size_t)n;
+  if (n > cap)
+    return XIPC_EMSGSIZE;
+  ring_read(q, i, rd + Q_REC_HDR, buf, (size_t)n);
+  /* The CAS succeeds only if nobody took the record meanwhile, and then the
+   * producer cannot have reused its bytes: the copy is consistent. */
+  if (!atomic_compare_exchange_strong(&r->rd, &rd, rd + rec_size(n)))
+    return Q_RACE;
+  /* A full producer is woken once its ring is half empty, not at every
+   * get: one system call per half ring instead of one per message. */
+  if (q->l.capacity - (wr - rd - rec_size(n)) >= q->l.capacity / 2)
+    q_wake(q, 1 + i, &r->space_seq, &r->space_sleepers);
+  return Q_TOOK;
+}
+
+static int take_retrying(xipc_queue *q, uint32_t i, void *buf, size_t cap,
+                         size_t *len) {
+  int rc = Q_RACE;
+  for (int t = 0; t < Q_RACE_TRIES && rc == Q_RACE; t++)
+    rc = take_from(q, i, buf, cap, len);
+  return rc == Q_RACE ? Q_EMPTY : rc;
+}
+
+/* Drains the ring at the cursor for up to Q_STREAK messages in a row (cache
+ * friendly), then moves on so that no producer is starved. */
+static int try_get(xipc_queue *q, void *buf, size_t cap, size_t *len) {
+  uint32_t used;
+  int rc = used_rings(q, &used);
+  if (rc != 0)
+    return rc;
+  if (q->cursor >= used)
+    q->cursor = 0;
+  for (uint32_t k = 0; k < used; k++) {
+    uint32_t i = (q->cursor + k) % used;
+    rc = take_retrying(q, i, buf, cap, len);
+    if (rc == Q_EMPTY)
+      continue;
+    if (rc == Q_TOOK) {
+      q->streak = k == 0 ? q->streak + 1 : 0;
+      q->cursor = q->streak >= Q_STREAK ? i + 1 : i;
+      if (q->streak >= Q_STREAK)
+        q->streak = 0;
+    }
+    return rc;
+  }
+  return Q_EMPTY;
+}
+
+static bool data_ready(xipc_queue *q, uint64_t unused) {
+  uint32_t used;
+  (void)unused;
+  if (is_closed(q) || used_rings(q, &used) != 0)
+    return true;
+  for (uint32_t i = 0; i < used; i++)
+    if (atomic_load(&q->rings[i].wr) != atomic_load(&q->rings[i].rd))
+      return true;
+  return false;
+}
+
+int xipc_queue_get(xipc_queue *q, void *buf, size_t cap, size_t *len,
+                   int timeout_ms) {
+  if (q == NULL || len == NULL || (buf == NULL && cap != 0) || timeout_ms < -1)
+    return xipc__fail(XIPC_EINVAL);
+  q_timer timer = {timeout_ms, 0};
+  q_chan c = {0, &q->h->data_seq, &q->h->data_sleepers, data_ready, 0};
+  for (uint32_t round = 0;; round++) {
+    int rc = header_ok(q);
+    if (rc != 0)
+      return xipc__fail(rc);
+    /* Read before looking: closed and then empty means drained. */
+    bool closed = is_closed(q);
+    rc = try_get(q, buf, cap, len);
+    if (rc <= 0)
+      return rc == 0 ? 0 : xipc__fail(rc);
+    rc = q_wait_round(q, closed, round, &c, &timer);
+    if (rc != 0)
+      return rc;
+  }
+}
+
+/* ---- count and shutdown -------------------------------------------------- */
+
+static int walk_ring(const xipc_queue *q, uint32_t i, uint64_t rd, uint64_t wr,
+                     uint64_t *count) {
+  uint64_t n = 0, len;
+  while (rd != wr) {
+    if (record_at(q, i, rd, wr, &len) != 0)
+      return XIPC_ECORRUPT;
+    rd += rec_size(len);
+    n++;
+  }
+  *count = n;
+  return 0;
+}
+
+static int count_ring(const xipc_queue *q, uint32_t i, uint64_t *count) {
+  const q_ring *r = &q->rings[i];
+  for (int t = 0; t < Q_RACE_TRIES; t++) {
+    uint64_t rd = atomic_load(&r->rd), wr = atomic_load(&r->wr);
+    if (walk_ring(q, i, rd, wr, count) == 0)
+      return 0;
+    if (race_or_corrupt(r, rd) != Q_RACE)
+      return XIPC_ECORRUPT;
+  }
+  return XIPC_EAGAIN;
+}
+
+int xipc_queue_count(xipc_queue *q, size_t *count) {
+  uint32_t used;
+  uint64_t total = 0, n = 0;
+  if (q == NULL || count == NULL)
+    return xipc__fail(XIPC_EINVAL);
+  int rc = header_ok(q);
+  if (rc == 0)
+    rc = used_rings(q, &used);
+  for (uint32_t i = 0; rc == 0 && i < used; i++) {
+    rc = count_ring(q, i, &n);
+    total += n;
+  }
+  if (rc != 0)
+    return xipc__fail(rc);
+  *count = (size_t)total;
+  return 0;
+}
+
+int xipc_queue_shutdown(xipc_queue *q) {
+  if (q == NULL)
+    return xipc__fail(XIPC_EINVAL);
+  int rc = header_ok(q);
+  if (rc != 0)
+    return xipc__fail(rc);
+  atomic_store(&q->h->closed, 1);
+  q_wake(q, 0, &q->h->data_seq, &q->h->data_sleepers);
+  for (uint32_t i = 0; i < Q_RINGS; i++)
+    q_wake(q, 1 + i, &q->rings[i].space_seq, &q->rings[i].space_sleepers);
+  return 0;
+}

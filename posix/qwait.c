@@ -1,0 +1,65 @@
+/* Queue wait/wake on Linux: a shared futex on a word inside the mapping.
+ * FUTEX_WAIT without FUTEX_PRIVATE_FLAG keys the wait on the physical page,
+ * so waiters and wakers in different processes meet. */
+#include "posix.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Linux needs no per-handle state: the futex words live in the mapping. */
+int xipc__qwait_open(xipc__qwait **out, const char *name, uint32_t channels) {
+  (void)name;
+  (void)channels;
+  *out = NULL;
+  return 0;
+}
+
+void xipc__qwait_close(xipc__qwait *w) { (void)w; }
+
+int xipc__qwait_sleep(xipc__qwait *w, uint32_t ch, void *word, uint32_t seen,
+                      int64_t timeout_ns) {
+  struct timespec ts, *tp = NULL;
+  (void)w;
+  (void)ch;
+  if (timeout_ns >= 0) {
+    ts.tv_sec = (time_t)(timeout_ns / 1000000000);
+    ts.tv_nsec = (long)(timeout_ns % 1000000000);
+    tp = &ts;
+  }
+  /* The timeout of FUTEX_WAIT is relative and runs on CLOCK_MONOTONIC. */
+  if (syscall(SYS_futex, word, FUTEX_WAIT, seen, tp, NULL, 0) == 0)
+    return 0;
+  if (errno == EAGAIN || errno == ETIMEDOUT || errno == EINTR)
+    return 0;
+  return xipc__fail_os();
+}
+
+void xipc__qwait_wake(xipc__qwait *w, uint32_t ch, void *word, uint32_t n) {
+  (void)w;
+  (void)ch;
+  (void)n; /* a corrupted count must not leave a sleeper behind */
+  syscall(SYS_futex, word, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+}
+
+uint64_t xipc__qwait_now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void xipc__qwait_nap(void) {
+  struct timespec ts = {0, 1000000};
+  nanosleep(&ts, NULL);
+}
+
+bool xipc__qwait_pid_alive(uint64_t pid) {
+  if (pid == 0 || pid > INT_MAX)
+    return false;
+  /* EPERM: it exists but belongs to someone else. */
+  return kill((pid_t)pid, 0) == 0 || errno == EPERM;
+}
