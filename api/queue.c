@@ -188,12 +188,15 @@ static int header_read(const q_header *h, size_t map_size, q_layout *l) {
   return 0;
 }
 
-/* Cheap check at every call: the read-only header line is unchanged. */
+/* Cheap check at every call: the read-only header line is unchanged (the
+ * handle uses its own validated copy, so this is for detection only). */
 static int header_ok(const xipc_queue *q) {
   const q_header *h = q->h;
   if (atomic_load_explicit(&h->magic, memory_order_relaxed) != Q_MAGIC ||
+      h->version != Q_VERSION || h->header_size != sizeof(q_header) ||
+      h->nrings != Q_RINGS || h->ring_size != sizeof(q_ring) ||
       h->capacity != q->l.capacity || h->max_message != q->l.max_message ||
-      h->data_offset != q->l.data_offset || h->nrings != Q_RINGS)
+      h->data_offset != q->l.data_offset || h->total_size != q->l.total_size)
     return XIPC_ECORRUPT;
   return 0;
 }
