@@ -405,8 +405,11 @@ static void q_wake(xipc_queue *q, uint32_t ch, _Atomic uint32_t *seq,
   /* A failed CAS means another waker cleared the bit and wakes them. */
   if ((v & 1) == 0 || !atomic_compare_exchange_strong(seq, &v, v + 1))
     return;
+  /* Nobody registered: whoever registers later sees the cleared bit and
+   * re-checks after our change. */
   uint32_t n = atomic_load(sleepers);
-  xipc__qwait_wake(q->w, ch, (void *)seq, n ? n : 1);
+  if (n != 0)
+    xipc__qwait_wake(q->w, ch, (void *)seq, n);
 }
 
 static bool is_closed(const xipc_queue *q) {
