@@ -652,7 +652,10 @@ int xipc_queue_shutdown(xipc_queue *q);
  * queue is destroyed when its last handle closes. Errors: XIPC_EINVAL. */
 int xipc_queue_close(xipc_queue *q);
 /* Removes the name now (xipc_map_unlink on the queue's mapping): handles
- * already open keep working. Errors: as xipc_map_unlink. */
+ * already open keep working, new opens without XIPC_CREATE get XIPC_ENOENT.
+ * Windows cannot remove a kernel object's name: XIPC_ENOTSUP while the
+ * queue exists (it goes away with its last handle). Errors: XIPC_EINVAL,
+ * XIPC_ENOENT, XIPC_EACCES, XIPC_ENOTSUP (Windows). */
 int xipc_queue_unlink(const char *name);
 
 /* ------------------------------------------------------------------------ */

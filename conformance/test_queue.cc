@@ -265,6 +265,24 @@ TEST(Queue, OpenExistingExclAndLifetime) {
   EXPECT_EQ(XIPC_ENOENT, open_existing(&q, name.c_str()));
 }
 
+TEST(Queue, UnlinkRemovesTheNameOnly) {
+  std::string name = xt::unique_name("qunl");
+  QueueGuard g;
+  XT_OK(xipc_queue_open(&g.q, name.c_str(), nullptr, XIPC_CREATE | XIPC_EXCL));
+  XT_OK(xipc_queue_put(g.q, "kept", 4, 0));
+  int rc = xipc_queue_unlink(name.c_str());
+  if (rc == XIPC_ENOTSUP)
+    GTEST_SKIP() << "this platform cannot remove a kernel object's name (Windows)";
+  XT_OK(rc);
+  xipc_queue *q = nullptr;
+  EXPECT_EQ(XIPC_ENOENT, open_existing(&q, name.c_str()));
+  EXPECT_EQ(XIPC_ENOENT, xipc_queue_unlink(name.c_str()));
+  char buf[8];
+  size_t len = 0;
+  XT_OK(xipc_queue_get(g.q, buf, sizeof buf, &len, 0));
+  EXPECT_EQ("kept", std::string(buf, len));
+}
+
 TEST(Queue, PutGetCountKeepOrder) {
   std::string name = xt::unique_name("qfifo");
   QueueGuard g;
