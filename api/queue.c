@@ -48,8 +48,9 @@
 /* Checks of the queue state before a waiter sleeps (each with a pause
  * instruction: some 5-25 us in all). */
 #define Q_SPIN 256u
-/* A sleeper re-checks at least this often, so a lost wake-up (a woken
- * consumer killed before it took the message) delays, never wedges. */
+/* A sleeper re-checks at least this often, so a lost wake-up (a waker
+ * killed between clearing the armed bit and its wake-up call) delays the
+ * sleepers, never wedges them. */
 #define Q_MAX_SLEEP_NS INT64_C(250000000)
 #define Q_RACE_TRIES 64
 #define Q_STREAK 32u
