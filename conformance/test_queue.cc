@@ -141,7 +141,18 @@ XT_HELPER(q_consumer) {
   return xt::write_file(argv[1], out.str()) ? 0 : 6;
 }
 
-// Args: queue readyfile. Blocks in get; exit 0 with "wake" got, else 10-rc.
+// Writes the monotonic time (shared by all processes of the machine) to
+// path, if there is one.
+void stamp(int argc, char **argv, int i) {
+  if (argc > i) xt::write_file(argv[i], std::to_string(xt::now_ms()));
+}
+
+// Sleeps that no wake-up ends last at most 250 ms (Q_MAX_SLEEP_NS): a
+// waiter that returns well within that after the event was woken by it.
+constexpr int64_t kWokenWithinMs = 100;
+
+// Args: queue readyfile [stampfile]. Blocks in get; exit 0 with "wake" got,
+// else 10-rc.
 XT_HELPER(q_blocked_get) {
   if (argc < 2) return 2;
   xipc_queue *q = nullptr;
@@ -150,12 +161,14 @@ XT_HELPER(q_blocked_get) {
   char buf[16];
   size_t len = 0;
   int rc = xipc_queue_get(q, buf, sizeof buf, &len, -1);
+  stamp(argc, argv, 2);
   xipc_queue_close(q);
   if (rc != 0) return 10 - rc;
   return len == 4 && std::memcmp(buf, "wake", 4) == 0 ? 0 : 4;
 }
 
-// Args: queue readyfile. Fills its ring, then blocks in put; 10-rc.
+// Args: queue readyfile [stampfile]. Fills its ring, then blocks in put;
+// 10-rc.
 XT_HELPER(q_blocked_put) {
   if (argc < 2) return 2;
   xipc_queue *q = nullptr;
@@ -165,6 +178,7 @@ XT_HELPER(q_blocked_put) {
   }
   xt::ready_signal(argv[1]);
   int rc = xipc_queue_put(q, msg, sizeof msg, -1);
+  stamp(argc, argv, 2);
   xipc_queue_close(q);
   return 10 - rc;
 }
@@ -410,42 +424,74 @@ TEST(Queue, ProducerSlotsAreLimitedAndReleased) {
 
 TEST(Queue, BlockedGetWakesOnPutFromAnotherProcess) {
   std::string name = xt::unique_name("qwake");
-  std::string ready = xt::temp_path("ready");
-  xt::Cleanup rm([&] { xt::remove_file(ready); });
+  std::string ready = xt::temp_path("ready"), when = xt::temp_path("stamp");
+  xt::Cleanup rm([&] {
+    xt::remove_file(ready);
+    xt::remove_file(when);
+  });
   QueueGuard g;
   XT_OK(xipc_queue_open(&g.q, name.c_str(), nullptr, XIPC_CREATE | XIPC_EXCL));
   xt::Child c;
-  XT_OK(c.start("q_blocked_get", {name, ready}));
+  XT_OK(c.start("q_blocked_get", {name, ready, when}));
   ASSERT_TRUE(xt::ready_wait(ready, 30000, &c));
-  xt::sleep_ms(100);  // pacing only: let it reach its sleep
+  xt::sleep_ms(50);  // pacing only: let it reach its sleep
+  int64_t put_at = xt::now_ms();
   XT_OK(xipc_queue_put(g.q, "wake", 4, 0));
   EXPECT_EQ(0, c.exit_code(30000));
+  EXPECT_LT(std::atoll(xt::read_file(when).c_str()) - put_at, kWokenWithinMs);
+}
+
+TEST(Queue, BlockedPutWakesWhenSpaceFrees) {
+  std::string name = xt::unique_name("qspace");
+  std::string ready = xt::temp_path("ready");
+  xt::Cleanup rm([&] { xt::remove_file(ready); });
+  QueueGuard g;
+  xipc_queue_options o = opts(512, 0);
+  XT_OK(xipc_queue_open(&g.q, name.c_str(), &o, XIPC_CREATE | XIPC_EXCL));
+  std::string when = xt::temp_path("stamp");
+  xt::Cleanup rm2([&] { xt::remove_file(when); });
+  xt::Child c;
+  XT_OK(c.start("q_blocked_put", {name, ready, when}));
+  ASSERT_TRUE(xt::ready_wait(ready, 30000, &c));
+  xt::sleep_ms(50);  // pacing only: let it reach its sleep
+  size_t n = 0;
+  XT_OK(xipc_queue_count(g.q, &n));
+  ASSERT_EQ(512u / 40u, n);  // 32-byte messages take 40 bytes each
+  char buf[64];
+  size_t len = 0;
+  for (size_t i = 0; i < n; i++) XT_OK(xipc_queue_get(g.q, buf, sizeof buf, &len, 0));
+  int64_t freed_at = xt::now_ms();
+  EXPECT_EQ(10, c.exit_code(30000));  // its blocked put succeeded
+  EXPECT_LT(std::atoll(xt::read_file(when).c_str()) - freed_at, kWokenWithinMs);
+  XT_OK(xipc_queue_get(g.q, buf, sizeof buf, &len, 0));
+  EXPECT_EQ(32u, len);
 }
 
 TEST(Queue, ShutdownWakesBlockedWaiters) {
   // Two queues, so that the getter cannot drain the putter's full ring.
   std::string qg = xt::unique_name("qshutg"), qp = xt::unique_name("qshutp");
   std::string r1 = xt::temp_path("ready"), r2 = xt::temp_path("ready");
+  std::string s1 = xt::temp_path("stamp"), s2 = xt::temp_path("stamp");
   xt::Cleanup rm([&] {
-    xt::remove_file(r1);
-    xt::remove_file(r2);
+    for (auto *f : {&r1, &r2, &s1, &s2}) xt::remove_file(*f);
   });
   QueueGuard g, p;
   xipc_queue_options o = opts(512, 0);
   XT_OK(xipc_queue_open(&g.q, qg.c_str(), &o, XIPC_CREATE | XIPC_EXCL));
   XT_OK(xipc_queue_open(&p.q, qp.c_str(), &o, XIPC_CREATE | XIPC_EXCL));
   xt::Child getter, putter;
-  XT_OK(getter.start("q_blocked_get", {qg, r1}));
-  XT_OK(putter.start("q_blocked_put", {qp, r2}));
+  XT_OK(getter.start("q_blocked_get", {qg, r1, s1}));
+  XT_OK(putter.start("q_blocked_put", {qp, r2, s2}));
   ASSERT_TRUE(xt::ready_wait(r1, 30000, &getter));
   ASSERT_TRUE(xt::ready_wait(r2, 30000, &putter));
-  xt::sleep_ms(100);  // pacing only: let both reach their sleep
+  xt::sleep_ms(50);  // pacing only: let both reach their sleep
   int64_t t0 = xt::now_ms();
   XT_OK(xipc_queue_shutdown(g.q));
   XT_OK(xipc_queue_shutdown(p.q));
   EXPECT_EQ(10 - XIPC_ECLOSED, getter.exit_code(30000));
   EXPECT_EQ(10 - XIPC_ECLOSED, putter.exit_code(30000));
-  EXPECT_LT(xt::now_ms() - t0, 5000);
+  EXPECT_LT(std::atoll(xt::read_file(s1).c_str()) - t0, kWokenWithinMs);
+  EXPECT_LT(std::atoll(xt::read_file(s2).c_str()) - t0, kWokenWithinMs);
 }
 
 TEST(Queue, FourProducersTwoConsumersExactlyOnce) {
