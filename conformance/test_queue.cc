@@ -610,6 +610,34 @@ TEST(Queue, DeadProducersRingsAreReused) {
   EXPECT_EQ((size_t)kChildren, ids.size());
 }
 
+TEST(Queue, ExitedUnreapedProducersRingsAreReused) {
+  // Every ring is owned by a child that put one message and exited; the
+  // children are not reaped yet (zombies on POSIX, process objects still
+  // referenced on Windows), and their rings must still count as free.
+  std::string name = xt::unique_name("qzomb");
+  QueueGuard g, late;
+  xipc_queue_options o = opts(4096, 0);
+  XT_OK(xipc_queue_open(&g.q, name.c_str(), &o, XIPC_CREATE | XIPC_EXCL));
+  std::vector<xt::Child> kids(XIPC_QUEUE_MAX_PRODUCERS);
+  for (size_t i = 0; i < kids.size(); i++)
+    XT_OK(kids[i].start("q_put_and_vanish", {name, std::to_string(i)}));
+  std::vector<unsigned char> buf(sizeof(MsgHead) + kMaxBody);
+  for (size_t i = 0; i < kids.size(); i++) {
+    size_t len = 0;
+    XT_OK(xipc_queue_get(g.q, buf.data(), buf.size(), &len, 30000));
+  }
+  XT_OK(open_existing(&late.q, name.c_str()));
+  // A child may still be on its way out after its put: poll until it died.
+  int rc;
+  int64_t until = xt::now_ms() + 30000;
+  while ((rc = xipc_queue_put(late.q, "late", 4, 0)) == XIPC_ENOSPC && xt::now_ms() < until)
+    xt::sleep_ms(10);
+  XT_OK(rc);
+  size_t len = 0;
+  XT_OK(xipc_queue_get(g.q, buf.data(), buf.size(), &len, 0));
+  EXPECT_EQ("late", std::string((char *)buf.data(), len));
+}
+
 // ---- hostile mappings ---------------------------------------------------------
 
 namespace {

@@ -4,9 +4,12 @@
 #include "posix.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <linux/futex.h>
 #include <signal.h>
+#include <stdio.h>
+#include <string.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -57,9 +60,27 @@ void xipc__qwait_nap(void) {
   nanosleep(&ts, NULL);
 }
 
+/* A zombie (exited, not yet reaped by its parent) still answers kill(0). */
+static bool is_zombie(uint64_t pid) {
+  char path[48], buf[512];
+  snprintf(path, sizeof path, "/proc/%llu/stat", (unsigned long long)pid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return false;
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0)
+    return false;
+  buf[n] = '\0';
+  const char *end = strrchr(buf, ')'); /* the name may contain anything */
+  return end != NULL && end[1] == ' ' && end[2] == 'Z';
+}
+
 bool xipc__qwait_pid_alive(uint64_t pid) {
   if (pid == 0 || pid > INT_MAX)
     return false;
   /* EPERM: it exists but belongs to someone else. */
-  return kill((pid_t)pid, 0) == 0 || errno == EPERM;
+  if (kill((pid_t)pid, 0) != 0 && errno != EPERM)
+    return false;
+  return !is_zombie(pid);
 }
