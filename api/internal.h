@@ -42,6 +42,14 @@ int xipc__fail_os(void);
  * error and returns err. */
 int xipc__fail(int err);
 
+/* ---- processes (api/proc.c, posix/proc.c, win32/proc.c) -------------- */
+
+/* Tree: starts the child. Arguments are checked already: out and argv are
+ * not NULL, argv[0] is not empty, o is not NULL and its stdio modes are
+ * valid. */
+int xipc__proc_spawn(xipc_proc **out, const char *const argv[],
+                     const xipc_spawn_options *o);
+
 /* ---- names (api/name.c) ------------------------------------------------- */
 
 /* Portable: the same check as xipc_name_check(). */
@@ -202,6 +210,8 @@ void xipc__qwait_wake(xipc__qwait *w, uint32_t ch, void *word, uint32_t n);
 uint64_t xipc__qwait_now_ns(void);
 /* Tree: give the CPU away for about a millisecond. */
 void xipc__qwait_nap(void);
+/* Tree: let another runnable thread on this CPU run (sched_yield). */
+void xipc__qwait_yield(void);
 /* Tree: false if no process with this id exists (or it has exited). */
 bool xipc__qwait_pid_alive(uint64_t pid);
 

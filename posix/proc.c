@@ -57,20 +57,6 @@ static int setup_attr(posix_spawnattr_t *attr) {
   return rc;
 }
 
-static bool mode_ok(int m) {
-  return m == XIPC_STDIO_INHERIT || m == XIPC_STDIO_NULL;
-}
-
-static int check_spawn_args(xipc_proc **out, const char *const argv[],
-                            const xipc_spawn_options *o) {
-  if (out == NULL || argv == NULL || argv[0] == NULL || argv[0][0] == '\0')
-    return XIPC_EINVAL;
-  if (!mode_ok(o->stdin_mode) || !mode_ok(o->stdout_mode) ||
-      !mode_ok(o->stderr_mode))
-    return XIPC_EINVAL;
-  return 0;
-}
-
 static int do_spawn(pid_t *pid, const char *const argv[],
                     const xipc_spawn_options *o) {
   posix_spawn_file_actions_t fa;
@@ -98,13 +84,9 @@ static int do_spawn(pid_t *pid, const char *const argv[],
   return rc;
 }
 
-int xipc_proc_spawn(xipc_proc **out, const char *const argv[],
-                    const xipc_spawn_options *opts) {
-  static const xipc_spawn_options defaults = {0};
-  const xipc_spawn_options *o = opts ? opts : &defaults;
-  int rc = check_spawn_args(out, argv, o);
-  if (rc != 0)
-    return xipc__fail(rc);
+int xipc__proc_spawn(xipc_proc **out, const char *const argv[],
+                     const xipc_spawn_options *o) {
+  int rc;
   xipc_proc *p = calloc(1, sizeof *p);
   if (p == NULL)
     return xipc__fail(XIPC_ENOMEM);

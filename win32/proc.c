@@ -210,20 +210,6 @@ static int ctx_init(spawn_ctx *c, const xipc_spawn_options *o) {
   return 0;
 }
 
-static bool mode_ok(int m) {
-  return m == XIPC_STDIO_INHERIT || m == XIPC_STDIO_NULL;
-}
-
-static int check_spawn_args(xipc_proc **out, const char *const argv[],
-                            const xipc_spawn_options *o) {
-  if (out == NULL || argv == NULL || argv[0] == NULL || argv[0][0] == '\0')
-    return XIPC_EINVAL;
-  if (!mode_ok(o->stdin_mode) || !mode_ok(o->stdout_mode) ||
-      !mode_ok(o->stderr_mode))
-    return XIPC_EINVAL;
-  return 0;
-}
-
 typedef struct {
   wchar_t *cmd, *env, *cwd;
 } spawn_strings;
@@ -252,17 +238,12 @@ static int create(xipc_proc *p, spawn_strings *s, spawn_ctx *c) {
   return 0;
 }
 
-int xipc_proc_spawn(xipc_proc **out, const char *const argv[],
-                    const xipc_spawn_options *opts) {
-  static const xipc_spawn_options defaults = {0};
-  const xipc_spawn_options *o = opts ? opts : &defaults;
+int xipc__proc_spawn(xipc_proc **out, const char *const argv[],
+                     const xipc_spawn_options *o) {
   spawn_strings s = {0};
   spawn_ctx c;
   xipc_proc *p = NULL;
-  int err = check_spawn_args(out, argv, o);
-  if (err != 0)
-    return xipc__fail(err);
-  err = strings_init(&s, argv, o);
+  int err = strings_init(&s, argv, o);
   if (err == 0 && (p = calloc(1, sizeof *p)) == NULL)
     err = xipc__fail(XIPC_ENOMEM);
   if (err == 0 && (err = ctx_init(&c, o)) == 0) {
