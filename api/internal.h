@@ -210,8 +210,6 @@ void xipc__qwait_wake(xipc__qwait *w, uint32_t ch, void *word, uint32_t n);
 uint64_t xipc__qwait_now_ns(void);
 /* Tree: give the CPU away for about a millisecond. */
 void xipc__qwait_nap(void);
-/* Tree: let another runnable thread on this CPU run (sched_yield). */
-void xipc__qwait_yield(void);
 /* Tree: false if no process with this id exists (or it has exited). */
 bool xipc__qwait_pid_alive(uint64_t pid);
 
