@@ -14,6 +14,7 @@
 #if !defined(_WIN32) && !defined(_POSIX_C_SOURCE)
 #define _POSIX_C_SOURCE 200809L
 #endif
+#include "bench_clock.h"
 #include "xipc.h"
 
 #include <stdbool.h>
@@ -33,18 +34,7 @@
 #define COPY_BYTES (32u << 20)
 #define SMALL_BYTES (64u << 10)
 
-static double now_s(void) {
-#ifdef _WIN32
-  LARGE_INTEGER f, c;
-  QueryPerformanceFrequency(&f);
-  QueryPerformanceCounter(&c);
-  return (double)c.QuadPart / (double)f.QuadPart;
-#else
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-#endif
-}
+static double now_s(void) { return (double)bench_now_ns() * 1e-9; }
 
 static double copy_rate(unsigned char *dst, const unsigned char *src,
                         int rounds) {

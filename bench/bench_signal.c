@@ -24,6 +24,8 @@
 
 #include <xipc.h>
 
+#include "bench_clock.h"
+
 #ifdef _WIN32
 #include <windows.h>
 #else
@@ -33,20 +35,7 @@
 #include <unistd.h>
 #endif
 
-static int64_t now_ns(void) {
-#ifdef _WIN32
-  static LARGE_INTEGER freq;
-  LARGE_INTEGER t;
-  if (freq.QuadPart == 0)
-    QueryPerformanceFrequency(&freq);
-  QueryPerformanceCounter(&t);
-  return (int64_t)((double)t.QuadPart * 1e9 / (double)freq.QuadPart);
-#else
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-#endif
-}
+static int64_t now_ns(void) { return bench_now_ns(); }
 
 static int cmp_i64(const void *a, const void *b) {
   int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
