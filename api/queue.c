@@ -45,9 +45,15 @@
 #define Q_MAX_CAPACITY (UINT64_C(1) << 26)
 #define Q_DEFAULT_CAPACITY (UINT64_C(1) << 18)
 #define Q_DEFAULT_MAX_MESSAGE (UINT64_C(1) << 16)
-/* Checks of the queue state before a waiter sleeps (each with a pause
- * instruction: some 5-25 us in all). */
-#define Q_SPIN 256u
+/* Checks of the queue state before a waiter sleeps, each after
+ * Q_SPIN_PAUSES pause instructions (some 20 us in all here). Polling less
+ * often than every pause matters: a consumer polling right behind its
+ * producer takes the cache lines the producer is about to write, and both
+ * settle into one line transfer per message (measured 5.6 M msgs/s instead
+ * of 30); a few hundred nanoseconds between polls let the producer run
+ * ahead, and the consumer then takes whole batches. */
+#define Q_SPIN 48u
+#define Q_SPIN_PAUSES 8
 /* A sleeper re-checks at least this often, so a lost wake-up (a waker
  * killed between clearing the armed bit and its wake-up call) delays the
  * sleepers, never wedges them. */
@@ -394,7 +400,8 @@ static int q_wait_round(xipc_queue *q, bool closed, uint32_t round,
   if (timer->timeout_ms == 0)
     return xipc__fail(XIPC_EAGAIN);
   if (round < Q_SPIN) {
-    q_relax();
+    for (int k = 0; k < Q_SPIN_PAUSES; k++)
+      q_relax();
     return 0;
   }
   return q_sleep(q, c, timer);
