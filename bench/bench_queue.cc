@@ -19,6 +19,8 @@
 // xipc puts and gets with a 10 s timeout armed, as an application would.
 #include <xipc.h>
 
+#include "bench_clock.h"
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -50,11 +52,7 @@ namespace {
 
 // ---- clocks -------------------------------------------------------------------
 
-uint64_t now_ns() {
-  return (uint64_t)std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
+uint64_t now_ns() { return (uint64_t)bench_now_ns(); }
 
 uint64_t cpu_ns() {
 #ifdef _WIN32
