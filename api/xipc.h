@@ -580,7 +580,10 @@ int xipc_args_utf8(int argc, char **argv, char ***out);
  * its first put until it is closed, so up to XIPC_QUEUE_MAX_PRODUCERS
  * handles can put at the same time; a ring whose owner process died is
  * taken over by the next producer that needs one, after its queued messages
- * (they stay and are delivered). Consumers take from every ring.
+ * (they stay and are delivered). Consumers take from every ring. Owners are
+ * recorded by process id (a dead or zombie process frees its ring; a reused
+ * id keeps it taken), so on POSIX all processes of a queue must share one
+ * PID namespace.
  *
  * Crashes: a producer killed in a put loses only the message it was
  * writing (a message is published by one store after its bytes are
@@ -589,7 +592,7 @@ int xipc_args_utf8(int argc, char **argv, char ***out);
  * claim but before get returned loses that one message: delivery is at
  * most once, never twice.
  *
- * Blocking: a waiter spins for a few microseconds, then sleeps (Linux: a
+ * Blocking: a waiter spins for about 20 microseconds, then sleeps (Linux: a
  * futex on a word in the mapping; Windows: named semaphores
  * "<name>.xq<N>" created on first use). Wake-up system calls are made only
  * when someone sleeps. Every value read from the mapping is validated; a
