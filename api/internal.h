@@ -210,8 +210,12 @@ void xipc__qwait_wake(xipc__qwait *w, uint32_t ch, void *word, uint32_t n);
 uint64_t xipc__qwait_now_ns(void);
 /* Tree: give the CPU away for about a millisecond. */
 void xipc__qwait_nap(void);
-/* Tree: false if no process with this id exists (or it has exited). */
-bool xipc__qwait_pid_alive(uint64_t pid);
+/* Tree: this process as a ring owner: its id in the low 32 bits, a
+ * non-zero tag of its start time in the high 32 bits. */
+uint64_t xipc__qwait_self_owner(void);
+/* Tree: false if the owner's process has exited (or never existed, or its
+ * id now belongs to a process started at another time). */
+bool xipc__qwait_owner_alive(uint64_t owner);
 
 /* ---- sync: semaphores and mutexes (api/sync.c, posix/sync.c, win32/sync.c) */
 

@@ -88,7 +88,7 @@ typedef struct {
 typedef struct {
   /* Line 0: written by the owning producer. */
   _Atomic uint64_t wr;
-  _Atomic uint64_t owner; /* process id of the producer, 0: free */
+  _Atomic uint64_t owner; /* producer's xipc__qwait_self_owner(), 0: free */
   char pad0[Q_LINE - 16];
   /* Line 1: written by consumers; the producer sleeps here when full. */
   _Atomic uint64_t rd;
@@ -282,7 +282,7 @@ int xipc_queue_open(xipc_queue **out, const char *name,
   if (q == NULL)
     return xipc__fail(XIPC_ENOMEM);
   q->own = -1;
-  q->self = (uint64_t)xipc_self_pid();
+  q->self = xipc__qwait_self_owner();
   rc = map_queue(&q->map, &created, name, &want, flags);
   if (rc != 0)
     goto fail_sys;
@@ -450,14 +450,15 @@ static bool ring_empty(const q_ring *r) {
 
 /* Takes the first free ring; failing that, an empty ring whose owner process
  * is gone; failing that, any ring whose owner is gone (after the messages it
- * left). A process id that does not fit 32 bits is no owner at all. */
+ * left). An owner is a process id and a tag of its start time, so a reused
+ * process id does not keep a dead producer's ring. */
 static int claim_ring(xipc_queue *q) {
   for (int pass = 0; pass < 3; pass++)
     for (uint32_t i = 0; i < Q_RINGS; i++) {
       const q_ring *r = &q->rings[i];
       uint64_t o = atomic_load(&r->owner);
       if (o != 0 && (pass == 0 || o == q->self || (pass == 1 && !ring_empty(r)) ||
-                     (o <= UINT32_MAX && xipc__qwait_pid_alive(o))))
+                     xipc__qwait_owner_alive(o)))
         continue;
       int rc = claim_at(q, i, o);
       if (rc != XIPC_EBUSY)

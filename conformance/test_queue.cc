@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <map>
 #include <set>
 #include <sstream>
@@ -192,6 +193,21 @@ XT_HELPER(q_put_and_vanish) {
   if (open_existing(&q, argv[0]) != 0) return 3;
   auto m = make_msg((uint32_t)std::atoi(argv[1]), 0);
   std::_Exit(xipc_queue_put(q, m.data(), m.size(), 10000) == 0 ? 0 : 4);
+}
+
+// Args: queue readyfile gofile. Puts one message (claiming a ring), signals
+// ready, exits once gofile exists.
+XT_HELPER(q_put_and_wait) {
+  if (argc < 3) return 2;
+  xipc_queue *q = nullptr;
+  if (open_existing(&q, argv[0]) != 0) return 3;
+  int rc = xipc_queue_put(q, "child", 5, 10000);
+  xt::ready_signal(argv[1]);
+  namespace fs = std::filesystem;
+  for (int64_t until = xt::now_ms() + 60000; !fs::exists(fs::u8path(argv[2])) && xt::now_ms() < until;)
+    xt::sleep_ms(2);
+  xipc_queue_close(q);
+  return rc == 0 ? 0 : 4;
 }
 
 // ---- checking what consumers received --------------------------------------
@@ -585,6 +601,34 @@ TEST(Queue, SurvivesKilledProducerAndConsumer) {
   EXPECT_LE(missing, 1u);
   EXPECT_GE(seen[2].size(), 2000u);  // the killed producer's published prefix
   EXPECT_EQ(1u, seen[7].size());
+}
+
+TEST(Queue, LiveProducersKeepTheirRings) {
+  // A live producer in another process holds its ring: when every other
+  // ring is taken too, a new producer gets XIPC_ENOSPC, not the live ring.
+  std::string name = xt::unique_name("qlive");
+  std::string ready = xt::temp_path("ready"), go = xt::temp_path("go");
+  xt::Cleanup rm([&] {
+    xt::remove_file(ready);
+    xt::remove_file(go);
+  });
+  QueueGuard g;
+  xipc_queue_options o = opts(256, 0);
+  XT_OK(xipc_queue_open(&g.q, name.c_str(), &o, XIPC_CREATE | XIPC_EXCL));
+  xt::Child c;
+  XT_OK(c.start("q_put_and_wait", {name, ready, go}));
+  ASSERT_TRUE(xt::ready_wait(ready, 30000, &c));
+  std::vector<xipc_queue *> hs(XIPC_QUEUE_MAX_PRODUCERS, nullptr);
+  xt::Cleanup close_all([&] {
+    for (auto *h : hs)
+      if (h) xipc_queue_close(h);
+  });
+  for (auto &h : hs) XT_OK(open_existing(&h, name.c_str()));
+  for (int i = 0; i + 1 < XIPC_QUEUE_MAX_PRODUCERS; i++) XT_OK(xipc_queue_put(hs[i], "m", 1, 0));
+  EXPECT_EQ(XIPC_ENOSPC, xipc_queue_put(hs.back(), "m", 1, 0));
+  xt::write_file(go, "go");
+  EXPECT_EQ(0, c.exit_code(30000));  // its close frees the ring
+  XT_OK(xipc_queue_put(hs.back(), "m", 1, 0));
 }
 
 TEST(Queue, DeadProducersRingsAreReused) {

@@ -60,9 +60,10 @@ void xipc__qwait_nap(void) {
   nanosleep(&ts, NULL);
 }
 
-/* A zombie (exited, not yet reaped by its parent) still answers kill(0). */
-static bool is_zombie(uint64_t pid) {
-  char path[48], buf[512];
+/* Reads the state letter and start time (field 22, clock ticks since boot)
+ * of /proc/<pid>/stat. False if it cannot. */
+static bool read_stat(uint64_t pid, char *state, unsigned long long *start) {
+  char path[48], buf[1024];
   snprintf(path, sizeof path, "/proc/%llu/stat", (unsigned long long)pid);
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0)
@@ -72,15 +73,42 @@ static bool is_zombie(uint64_t pid) {
   if (n <= 0)
     return false;
   buf[n] = '\0';
-  const char *end = strrchr(buf, ')'); /* the name may contain anything */
-  return end != NULL && end[1] == ' ' && end[2] == 'Z';
+  const char *p = strrchr(buf, ')'); /* the name may contain anything */
+  if (p == NULL || p[1] != ' ')
+    return false;
+  *state = p[2];
+  p += 2;
+  for (int field = 3; field < 22 && p != NULL; field++) {
+    p = strchr(p, ' ');
+    if (p != NULL)
+      p++;
+  }
+  return p != NULL && sscanf(p, "%llu", start) == 1;
 }
 
-bool xipc__qwait_pid_alive(uint64_t pid) {
+static uint64_t start_tag(unsigned long long start) {
+  return (uint64_t)(((uint32_t)start & 0x7fffffffu) | 0x80000000u) << 32;
+}
+
+uint64_t xipc__qwait_self_owner(void) {
+  uint64_t pid = (uint64_t)getpid();
+  char state;
+  unsigned long long start = 0;
+  (void)read_stat(pid, &state, &start); /* no /proc: a constant tag */
+  return pid | start_tag(start);
+}
+
+bool xipc__qwait_owner_alive(uint64_t owner) {
+  uint64_t pid = owner & 0xffffffffu;
+  char state;
+  unsigned long long start = 0;
   if (pid == 0 || pid > INT_MAX)
     return false;
   /* EPERM: it exists but belongs to someone else. */
   if (kill((pid_t)pid, 0) != 0 && errno != EPERM)
     return false;
-  return !is_zombie(pid);
+  if (!read_stat(pid, &state, &start))
+    return true; /* exists, but nothing more is known */
+  /* A zombie (exited, not yet reaped) still answers kill(0). */
+  return state != 'Z' && (owner & ~UINT64_C(0xffffffff)) == start_tag(start);
 }

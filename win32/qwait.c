@@ -98,13 +98,28 @@ uint64_t xipc__qwait_now_ns(void) {
 
 void xipc__qwait_nap(void) { Sleep(1); }
 
-bool xipc__qwait_pid_alive(uint64_t pid) {
-  if (pid == 0 || pid > UINT32_MAX)
+static uint64_t start_tag(HANDLE process) {
+  FILETIME created, exited, kernel, user;
+  uint64_t t = 0;
+  if (GetProcessTimes(process, &created, &exited, &kernel, &user))
+    t = ((uint64_t)created.dwHighDateTime << 32 | created.dwLowDateTime) / 10000;
+  return (uint64_t)(((uint32_t)t & 0x7fffffffu) | 0x80000000u) << 32;
+}
+
+uint64_t xipc__qwait_self_owner(void) {
+  return (uint64_t)GetCurrentProcessId() | start_tag(GetCurrentProcess());
+}
+
+bool xipc__qwait_owner_alive(uint64_t owner) {
+  DWORD pid = (DWORD)(owner & 0xffffffffu);
+  if (pid == 0)
     return false;
-  HANDLE h = OpenProcess(SYNCHRONIZE, FALSE, (DWORD)pid);
+  HANDLE h = OpenProcess(SYNCHRONIZE | PROCESS_QUERY_LIMITED_INFORMATION, FALSE, pid);
   if (h == NULL) /* access denied: it exists, but is not ours */
     return GetLastError() == ERROR_ACCESS_DENIED;
-  DWORD r = WaitForSingleObject(h, 0);
+  /* Process ids are reused quickly on Windows: the start time tells. */
+  bool alive = WaitForSingleObject(h, 0) == WAIT_TIMEOUT &&
+               (owner & ~UINT64_C(0xffffffff)) == start_tag(h);
   CloseHandle(h);
-  return r == WAIT_TIMEOUT;
+  return alive;
 }
