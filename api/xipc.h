@@ -581,9 +581,9 @@ int xipc_args_utf8(int argc, char **argv, char ***out);
  * handles can put at the same time; a ring whose owner process died is
  * taken over by the next producer that needs one, after its queued messages
  * (they stay and are delivered). Consumers take from every ring. Owners are
- * recorded by process id (a dead or zombie process frees its ring; a reused
- * id keeps it taken), so on POSIX all processes of a queue must share one
- * PID namespace.
+ * recorded by process id and start time (an exited process frees its ring,
+ * also as a zombie or when its id was reused), so on POSIX all processes of
+ * a queue must share one PID namespace.
  *
  * Crashes: a producer killed in a put loses only the message it was
  * writing (a message is published by one store after its bytes are
