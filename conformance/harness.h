@@ -116,6 +116,7 @@ void set_env(const char *name, const char *value);  // value NULL: unset
 std::string get_env(const char *name, bool *present = nullptr);  // UTF-8
 long open_handle_count();  // fds on POSIX, GetProcessHandleCount on Windows
 long zombie_children();    // always 0 on Windows, which has no zombies
+long child_processes();    // children of this process in any state
 // POSIX, running as root: permanently become user "nobody" (65534) and
 // return true. False if not root, or on Windows (where every process of the
 // session belongs to the same user).

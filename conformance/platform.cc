@@ -9,6 +9,8 @@
 
 #ifdef _WIN32
 #include <windows.h>
+// after windows.h
+#include <tlhelp32.h>
 #else
 #include <dirent.h>
 #include <fcntl.h>
@@ -59,6 +61,19 @@ long open_handle_count() {
 }
 
 long zombie_children() { return 0; }
+
+long child_processes() {
+  HANDLE snap = CreateToolhelp32Snapshot(TH32CS_SNAPPROCESS, 0);
+  if (snap == INVALID_HANDLE_VALUE) return -1;
+  long n = 0;
+  DWORD self = GetCurrentProcessId();
+  PROCESSENTRY32W e;
+  e.dwSize = sizeof e;
+  for (BOOL ok = Process32FirstW(snap, &e); ok; ok = Process32NextW(snap, &e))
+    if (e.th32ParentProcessID == self && e.th32ProcessID != self) n++;
+  CloseHandle(snap);
+  return n;
+}
 
 bool drop_root() { return false; }
 
@@ -113,11 +128,14 @@ long open_handle_count() {
   return n;
 }
 
-long zombie_children() {
+// Counts this process's children from /proc/<pid>/stat ("pid (comm) S ppid").
+static long scan_children(bool zombies_only) {
   long n = 0;
   std::string self = std::to_string(getpid());
-  for (auto &e : std::filesystem::directory_iterator("/proc")) {
-    std::ifstream f(e.path() / "stat");
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it("/proc", ec), end; !ec && it != end;
+       it.increment(ec)) {
+    std::ifstream f(it->path() / "stat");
     std::string line;
     if (!f || !std::getline(f, line)) continue;
     auto rp = line.rfind(')');
@@ -125,10 +143,14 @@ long zombie_children() {
     char state = line[rp + 2];
     std::string rest = line.substr(rp + 4);
     std::string ppid = rest.substr(0, rest.find(' '));
-    if (ppid == self && state == 'Z') n++;
+    if (ppid == self && (!zombies_only || state == 'Z')) n++;
   }
   return n;
 }
+
+long zombie_children() { return scan_children(true); }
+
+long child_processes() { return scan_children(false); }
 
 bool drop_root() {
   if (geteuid() != 0) return false;

@@ -229,8 +229,18 @@ static int create(xipc_proc *p, spawn_strings *s, spawn_ctx *c) {
   DWORD flags = CREATE_UNICODE_ENVIRONMENT;
   if (c->si.lpAttributeList != NULL)
     flags |= EXTENDED_STARTUPINFO_PRESENT;
-  if (!CreateProcessW(NULL, s->cmd, NULL, NULL, TRUE, flags, s->env, s->cwd,
-                      &c->si.StartupInfo, &pi))
+  BOOL ok;
+  /* Wine's CreateProcessW fails now and then with ERROR_INTERNAL_ERROR while
+   * the machine is busy starting other processes; a short retry succeeds.
+   * The error means nothing about the program, so retrying is safe. */
+  for (int tries = 0;; tries++) {
+    ok = CreateProcessW(NULL, s->cmd, NULL, NULL, TRUE, flags, s->env, s->cwd,
+                        &c->si.StartupInfo, &pi);
+    if (ok || GetLastError() != ERROR_INTERNAL_ERROR || tries == 10)
+      break;
+    Sleep((DWORD)(1 + tries * 5));
+  }
+  if (!ok)
     return xipc__fail_os();
   CloseHandle(pi.hThread);
   p->process = pi.hProcess;
