@@ -2,7 +2,7 @@
 #   Prefix:      cmake --install the build into WORK/prefix, check its files
 #   FindPackage: configure + build this directory with CMAKE_PREFIX_PATH
 #                (and xipc_DIR in a cross build)
-#   PkgConfig:   compile main.c with `pkg-config --static --cflags --libs xipc`
+#   PkgConfig:   compile main.c with `pkg-config --cflags --libs xipc`
 # Both consumers are then run (through EMULATOR in a cross build) and must
 # print "xipc-consumer: xipc VERSION, pid N ok".
 cmake_minimum_required(VERSION 3.25)
@@ -79,7 +79,7 @@ elseif(STEP STREQUAL "PkgConfig")
   # Only the installed prefix: no system .pc files, no host paths.
   set(ENV{PKG_CONFIG_LIBDIR} ${prefix}/${LIBDIR}/pkgconfig)
   unset(ENV{PKG_CONFIG_PATH})
-  run("pkg-config" ${PKG_CONFIG} --static --cflags --libs xipc)
+  run("pkg-config" ${PKG_CONFIG} --cflags --libs xipc)
   separate_arguments(pc_flags UNIX_COMMAND "${output}")
   set(static "")
   if(WIN)
