@@ -77,13 +77,29 @@ int open_existing(xipc_queue **q, const char *name) {
 
 // ---- helpers (child processes) ---------------------------------------------
 
-// Args: queue count producer_id. Puts count messages; exit 0, or 10+(-rc).
+bool file_exists(const char *path) {
+  return std::filesystem::exists(std::filesystem::u8path(path));
+}
+
+// Waits (pacing only) until path exists, at most a minute.
+void wait_for_file(const char *path) {
+  for (int64_t until = xt::now_ms() + 60000; !file_exists(path) && xt::now_ms() < until;)
+    xt::sleep_ms(2);
+}
+
+// Args: queue count producer_id [readyfile gofile]. Puts count messages;
+// exit 0, or 10+(-rc). With readyfile: after the first 1000 puts signals
+// ready and waits for gofile before the rest.
 XT_HELPER(q_producer) {
   if (argc < 3) return 2;
   xipc_queue *q = nullptr;
   if (open_existing(&q, argv[0]) != 0) return 3;
   uint32_t n = (uint32_t)std::atoi(argv[1]), id = (uint32_t)std::atoi(argv[2]);
   for (uint32_t s = 0; s < n; s++) {
+    if (s == 1000 && argc >= 5) {
+      xt::ready_signal(argv[3]);
+      wait_for_file(argv[4]);
+    }
     auto m = make_msg(id, s);
     int rc = xipc_queue_put(q, m.data(), m.size(), 60000);
     if (rc != 0) return 10 - rc;
@@ -148,9 +164,10 @@ void stamp(int argc, char **argv, int i) {
   if (argc > i) xt::write_file(argv[i], std::to_string(xt::now_ms()));
 }
 
-// Sleeps that no wake-up ends last at most 250 ms (Q_MAX_SLEEP_NS): a
-// waiter that returns well within that after the event was woken by it.
-constexpr int64_t kWokenWithinMs = 100;
+// Sleeps that no wake-up ends last 250 ms (Q_MAX_SLEEP_NS). The tests let
+// a waiter fall asleep for 50 ms before the event, so without a wake-up it
+// would return some 200 ms after it; a waiter back within 150 ms was woken.
+constexpr int64_t kWokenWithinMs = 150;
 
 // Args: queue readyfile [stampfile]. Blocks in get; exit 0 with "wake" got,
 // else 10-rc.
@@ -203,9 +220,7 @@ XT_HELPER(q_put_and_wait) {
   if (open_existing(&q, argv[0]) != 0) return 3;
   int rc = xipc_queue_put(q, "child", 5, 10000);
   xt::ready_signal(argv[1]);
-  namespace fs = std::filesystem;
-  for (int64_t until = xt::now_ms() + 60000; !fs::exists(fs::u8path(argv[2])) && xt::now_ms() < until;)
-    xt::sleep_ms(2);
+  wait_for_file(argv[2]);
   xipc_queue_close(q);
   return rc == 0 ? 0 : 4;
 }
@@ -546,10 +561,9 @@ TEST(Queue, SurvivesKilledProducerAndConsumer) {
   const int kPerProducer = 20000;
   std::string name = xt::unique_name("qcrash"), recname = xt::unique_name("qrec");
   std::string out = xt::temp_path("out"), rp = xt::temp_path("ready"), rc = xt::temp_path("ready");
+  std::string r0 = xt::temp_path("ready"), r1 = xt::temp_path("ready"), go = xt::temp_path("go");
   xt::Cleanup rm([&] {
-    xt::remove_file(out);
-    xt::remove_file(rp);
-    xt::remove_file(rc);
+    for (auto *f : {&out, &rp, &rc, &r0, &r1, &go}) xt::remove_file(*f);
   });
   QueueGuard g;
   xipc_queue_options o = opts(16 * 1024, sizeof(MsgHead) + kMaxBody);
@@ -563,12 +577,18 @@ TEST(Queue, SurvivesKilledProducerAndConsumer) {
   XT_OK(keep.start("q_consumer", {name, out}));
   XT_OK(doomed_c.start("q_consumer", {name, xt::temp_path("unused"), recname, rc}));
   XT_OK(doomed_p.start("q_producer_forever", {name, rp, "2"}));
-  XT_OK(p0.start("q_producer", {name, std::to_string(kPerProducer), "0"}));
-  XT_OK(p1.start("q_producer", {name, std::to_string(kPerProducer), "1"}));
+  XT_OK(p0.start("q_producer", {name, std::to_string(kPerProducer), "0", r0, go}));
+  XT_OK(p1.start("q_producer", {name, std::to_string(kPerProducer), "1", r1, go}));
+  // Everyone is in the middle of its loop (the doomed producer puts until
+  // it is killed, so the doomed consumer always has something to get; the
+  // survivors stop after 1000 puts until `go`, so they go on after the kills).
   ASSERT_TRUE(xt::ready_wait(rp, 60000, &doomed_p));
-  XT_OK(doomed_p.kill());
   ASSERT_TRUE(xt::ready_wait(rc, 60000, &doomed_c));
+  ASSERT_TRUE(xt::ready_wait(r0, 60000, &p0));
+  ASSERT_TRUE(xt::ready_wait(r1, 60000, &p1));
   XT_OK(doomed_c.kill());
+  XT_OK(doomed_p.kill());
+  xt::write_file(go, "go");
   EXPECT_NE(0, doomed_p.exit_code(30000));
   EXPECT_NE(0, doomed_c.exit_code(30000));
   EXPECT_EQ(0, p0.exit_code(100000));
