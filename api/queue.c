@@ -54,6 +54,18 @@
  * ahead, and the consumer then takes whole batches. */
 #define Q_SPIN 48u
 #define Q_SPIN_PAUSES 8
+/* After Q_MISSES waits in a row whose whole spin ended in a sleep anyway, a
+ * handle stops spinning except for every Q_PROBE-th wait. A spinning waiter
+ * keeps its CPU busy: a peer woken onto that CPU (the scheduler puts a
+ * wakee next to its waker when the waker's CPU is about to go idle) waits
+ * for the spin to end, and two CPUs busy at once make the scheduler spread
+ * the pair, so every wake-up must rouse an idle CPU (tens of microseconds
+ * on a virtual machine). */
+#ifndef Q_MISSES
+#define Q_MISSES 4u
+#endif
+#define Q_PROBE 16u
+#define Q_SPIN_NS UINT64_C(20000)
 /* A sleeper re-checks at least this often, so a lost wake-up (a waker
  * killed between clearing the armed bit and its wake-up call) delays the
  * sleepers, never wedges them. */
@@ -119,6 +131,11 @@ struct xipc_queue {
   uint32_t cursor;  /* consumer: ring to look at first */
   uint32_t streak;  /* consumer: messages taken from `cursor` in a row */
   uint64_t wr_seen[Q_RINGS]; /* consumer: last `wr` read, per ring */
+  /* Adaptive spinning (see q_wait_round). */
+  uint32_t spin_limit; /* spin rounds of the current wait */
+  uint32_t misses;     /* waits in a row whose spin ended in a sleep */
+  uint32_t probe;      /* waits since the last full spin while missing */
+  bool spun, slept;    /* the current (or last) wait did */
 };
 
 enum { Q_TOOK = 0, Q_EMPTY = 1, Q_RACE = 2 };
@@ -399,12 +416,35 @@ static int q_wait_round(xipc_queue *q, bool closed, uint32_t round,
     return xipc__fail(XIPC_ECLOSED);
   if (timer->timeout_ms == 0)
     return xipc__fail(XIPC_EAGAIN);
-  if (round < Q_SPIN) {
+  if (round == 0) {
+    /* The previous wait ended in its spin: spinning pays. */
+    if (q->spun && !q->slept)
+      q->misses = 0;
+    q->spin_limit = Q_SPIN;
+    if (q->misses >= Q_MISSES && (++q->probe % Q_PROBE) != 0)
+      q->spin_limit = 0;
+    q->spun = q->spin_limit != 0;
+    q->slept = false;
+  }
+  if (round < q->spin_limit) {
     for (int k = 0; k < Q_SPIN_PAUSES; k++)
       q_relax();
     return 0;
   }
-  return q_sleep(q, c, timer);
+  if (!q->slept) {
+    q->slept = true;
+    if (q->spun && q->misses < Q_MISSES)
+      q->misses++;
+  }
+  if (q->spun)
+    return q_sleep(q, c, timer);
+  /* Not spinning: a sleep that ends within a spin's time says it would
+   * have paid. */
+  uint64_t t0 = xipc__qwait_now_ns();
+  int rc = q_sleep(q, c, timer);
+  if (xipc__qwait_now_ns() - t0 < Q_SPIN_NS)
+    q->misses = 0;
+  return rc;
 }
 
 static void q_wake(xipc_queue *q, uint32_t ch, _Atomic uint32_t *seq,
