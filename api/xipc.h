@@ -592,8 +592,10 @@ int xipc_args_utf8(int argc, char **argv, char ***out);
  * claim but before get returned loses that one message: delivery is at
  * most once, never twice.
  *
- * Blocking: a waiter spins for about 20 microseconds, then sleeps (Linux: a
- * futex on a word in the mapping; Windows: named semaphores
+ * Blocking: a waiter spins for about 20 microseconds, then sleeps; a handle
+ * whose spins keep ending in sleeps stops spinning (probing every 16th
+ * wait), so it does not hold up a peer woken onto its CPU. Sleeping is a
+ * futex on a word in the mapping on Linux, and on Windows named semaphores
  * "<name>.xq<N>" created on first use). Wake-up system calls are made only
  * when someone sleeps. Every value read from the mapping is validated; a
  * queue whose header or indices another process scribbled on gives
