@@ -471,13 +471,21 @@ void row(const char *scenario, const char *transport, size_t size, double value,
 
 bool fast(const Transport &t) { return std::strcmp(t.name, "xipc") == 0; }
 
-// XIPC_BENCH_ONLY=name[,name...] measures only those transports.
-bool wanted(const Transport &t) {
-  const char *only = std::getenv("XIPC_BENCH_ONLY");
+// True if the comma-separated list in environment variable `var` is unset
+// or names `item`.
+bool listed(const char *var, const char *item) {
+  const char *only = std::getenv(var);
   if (only == nullptr) return true;
   std::string list = std::string(",") + only + ",";
-  return list.find(std::string(",") + t.name + ",") != std::string::npos;
+  return list.find(std::string(",") + item + ",") != std::string::npos;
 }
+
+// XIPC_BENCH_ONLY=name[,name...] measures only those transports.
+bool wanted(const Transport &t) { return listed("XIPC_BENCH_ONLY", t.name); }
+
+// XIPC_BENCH_PARTS=scenario[,...] (1p1c 4p1c pingpong sleeping size) runs
+// only those scenarios.
+bool part(const char *scenario) { return listed("XIPC_BENCH_PARTS", scenario); }
 
 }  // namespace
 
@@ -505,23 +513,31 @@ int main(int argc, char **argv) {
   for (const auto &t : kTransports) {
     if (!wanted(t)) continue;
     uint64_t n = count(t, 1e6);
-    Result r1 = median3([&] { return throughput(t, 1, n, 64); });
-    double m1 = (double)n / r1.seconds;
-    row("1p1c", t.name, 64, m1, "msgs/s");
-    row("cpu_per_msg", t.name, 64, r1.cpu_per_msg_ns, "ns");
-    double m4 = 0;
-    if (t.multi_producer) {
+    Result r1 = {0, 0};
+    double m1 = 0, m4 = 0;
+    std::pair<double, double> pp = {0, 0}, sl = {0, 0};
+    if (part("1p1c")) {
+      r1 = median3([&] { return throughput(t, 1, n, 64); });
+      m1 = (double)n / r1.seconds;
+      row("1p1c", t.name, 64, m1, "msgs/s");
+      row("cpu_per_msg", t.name, 64, r1.cpu_per_msg_ns, "ns");
+    }
+    if (t.multi_producer && part("4p1c")) {
       uint64_t n4 = count(t, 2.5e5);
       Result r4 = median3([&] { return throughput(t, 4, n4, 64); });
       m4 = 4.0 * (double)n4 / r4.seconds;
       row("4p1c", t.name, 64, m4, "msgs/s");
     }
-    auto pp = pingpong(t, (uint64_t)(1e5 * scale), 0, 0);
-    row("pingpong_p50", t.name, 64, pp.first, "us");
-    row("pingpong_p99", t.name, 64, pp.second, "us");
-    auto sl = pingpong(t, (uint64_t)std::max(200.0, 2000 * scale), 100, 200);
-    row("sleeping_p50", t.name, 64, sl.first, "us");
-    row("sleeping_p99", t.name, 64, sl.second, "us");
+    if (part("pingpong")) {
+      pp = pingpong(t, (uint64_t)(1e5 * scale), 0, 0);
+      row("pingpong_p50", t.name, 64, pp.first, "us");
+      row("pingpong_p99", t.name, 64, pp.second, "us");
+    }
+    if (part("sleeping")) {
+      sl = pingpong(t, (uint64_t)std::max(200.0, 2000 * scale), 100, 200);
+      row("sleeping_p50", t.name, 64, sl.first, "us");
+      row("sleeping_p99", t.name, 64, sl.second, "us");
+    }
     std::string m4s = t.multi_producer ? std::to_string((long long)m4) : "n/a";
     std::printf("%-10s %12.0f %9.0f %12s %10.2f %10.2f %10.2f %10.2f\n", t.name, m1,
                 r1.cpu_per_msg_ns, m4s.c_str(), pp.first, pp.second, sl.first, sl.second);
@@ -536,6 +552,11 @@ int main(int argc, char **argv) {
   if (pipe_sleep > 0 && xipc_sleep > 0)
     std::printf("ratio: sleeping round trip xipc/pipe %.2f\n", xipc_sleep / pipe_sleep);
 
+  if (!part("size")) {
+    std::fclose(g_csv);
+    std::printf("\nCSV: %s\n", csv);
+    return 0;
+  }
   std::printf("\n1p1c MB/s by message size\n%-10s", "transport");
   const size_t sizes[] = {8, 64, 512, 4096, 32768, 65536};
   for (size_t s : sizes) std::printf(" %9zuB", s);
