@@ -54,17 +54,21 @@
  * ahead, and the consumer then takes whole batches. */
 #define Q_SPIN 48u
 #define Q_SPIN_PAUSES 8
-/* After Q_MISSES waits in a row whose whole spin ended in a sleep anyway, a
- * handle stops spinning except for every Q_PROBE-th wait. A spinning waiter
- * keeps its CPU busy: a peer woken onto that CPU (the scheduler puts a
- * wakee next to its waker when the waker's CPU is about to go idle) waits
- * for the spin to end, and two CPUs busy at once make the scheduler spread
- * the pair, so every wake-up must rouse an idle CPU (tens of microseconds
- * on a virtual machine). */
+/* A wait spins only while recent waits were short. After Q_MISSES waits in
+ * a row that lasted longer than a spin (Q_SPIN_NS), a handle sleeps at once,
+ * like a pipe reader, until a wait is short again. A spinning waiter keeps
+ * its CPU busy: a peer woken onto that CPU (the scheduler puts a wakee next
+ * to its waker when the waker is about to sleep) waits for the spin to end,
+ * and two busy CPUs make the scheduler spread the pair, so that every
+ * wake-up must rouse an idle CPU (some 40 us on a virtual machine).
+ * How long a sleeping wait really was comes from the time its waker made
+ * the wake-up call (stored next to the sequence word), not from the length
+ * of the sleep: that also counts the wake-up latency, which says nothing
+ * about whether a spin would have caught the data. A handle starts out
+ * sleeping; its first short wait turns spinning on. */
 #ifndef Q_MISSES
 #define Q_MISSES 4u
 #endif
-#define Q_PROBE 16u
 #define Q_SPIN_NS UINT64_C(20000)
 /* A sleeper re-checks at least this often, so a lost wake-up (a waker
  * killed between clearing the armed bit and its wake-up call) delays the
@@ -94,7 +98,8 @@ typedef struct {
   /* Line 2: consumers sleeping until a message arrives. */
   _Atomic uint32_t data_seq;
   _Atomic uint32_t data_sleepers;
-  char pad2[Q_LINE - 8];
+  _Atomic uint64_t data_woke; /* when the last waker woke them (a hint) */
+  char pad2[Q_LINE - 16];
 } q_header;
 
 typedef struct {
@@ -106,7 +111,8 @@ typedef struct {
   _Atomic uint64_t rd;
   _Atomic uint32_t space_seq;
   _Atomic uint32_t space_sleepers;
-  char pad1[Q_LINE - 16];
+  _Atomic uint64_t space_woke; /* as data_woke */
+  char pad1[Q_LINE - 24];
 } q_ring;
 
 _Static_assert(sizeof(q_header) == 3 * Q_LINE, "q_header is 3 lines");
@@ -131,11 +137,10 @@ struct xipc_queue {
   uint32_t cursor;  /* consumer: ring to look at first */
   uint32_t streak;  /* consumer: messages taken from `cursor` in a row */
   uint64_t wr_seen[Q_RINGS]; /* consumer: last `wr` read, per ring */
-  /* Adaptive spinning (see q_wait_round). */
+  /* Adaptive spinning (see Q_MISSES and q_wait_round). */
   uint32_t spin_limit; /* spin rounds of the current wait */
-  uint32_t misses;     /* waits in a row whose spin ended in a sleep */
-  uint32_t probe;      /* waits since the last full spin while missing */
-  bool spun, slept;    /* the current (or last) wait did */
+  uint32_t misses;     /* waits in a row that outlasted a spin */
+  uint64_t wait_start; /* when the current wait's first sleep began */
 };
 
 enum { Q_TOOK = 0, Q_EMPTY = 1, Q_RACE = 2 };
@@ -299,6 +304,7 @@ int xipc_queue_open(xipc_queue **out, const char *name,
   if (q == NULL)
     return xipc__fail(XIPC_ENOMEM);
   q->own = -1;
+  q->misses = Q_MISSES;
   q->self = xipc__qwait_self_owner();
   rc = map_queue(&q->map, &created, name, &want, flags);
   if (rc != 0)
@@ -383,13 +389,25 @@ static int timer_left(q_timer *t, int64_t *left) {
   return 0;
 }
 
-/* What a waiter waits for: a channel and the condition that ends the wait. */
+/* A channel: where waiters sleep, and the condition that ends a wait. */
 typedef struct {
   uint32_t ch;
   _Atomic uint32_t *seq, *sleepers;
+  _Atomic uint64_t *woke;
   q_ready_fn ready;
   uint64_t arg;
 } q_chan;
+
+static q_chan data_chan(xipc_queue *q) {
+  q_chan c = {0, &q->h->data_seq, &q->h->data_sleepers, &q->h->data_woke, NULL, 0};
+  return c;
+}
+
+static q_chan space_chan(xipc_queue *q, uint32_t i) {
+  q_ring *r = &q->rings[i];
+  q_chan c = {1 + i, &r->space_seq, &r->space_sleepers, &r->space_woke, NULL, 0};
+  return c;
+}
 
 static int q_sleep(xipc_queue *q, const q_chan *c, q_timer *timer) {
   int64_t left;
@@ -407,57 +425,77 @@ static int q_sleep(xipc_queue *q, const q_chan *c, q_timer *timer) {
   return rc;
 }
 
+static void note_wait(xipc_queue *q, bool short_wait) {
+  if (short_wait)
+    q->misses = 0;
+  else if (q->misses < Q_MISSES)
+    q->misses++;
+}
+
 /* After an attempt that found nothing to do: XIPC_ECLOSED, XIPC_EAGAIN
  * (timeout 0), a sleep error or timeout, or 0 to try again after a short
- * spin (the first Q_SPIN rounds) or a sleep. */
+ * spin (the first spin_limit rounds) or a sleep. A wait that ends within
+ * its spin is noted by the caller (q_waited). */
 static int q_wait_round(xipc_queue *q, bool closed, uint32_t round,
                         const q_chan *c, q_timer *timer) {
   if (closed)
     return xipc__fail(XIPC_ECLOSED);
   if (timer->timeout_ms == 0)
     return xipc__fail(XIPC_EAGAIN);
-  if (round == 0) {
-    /* The previous wait ended in its spin: spinning pays. */
-    if (q->spun && !q->slept)
-      q->misses = 0;
-    q->spin_limit = Q_SPIN;
-    if (q->misses >= Q_MISSES && (++q->probe % Q_PROBE) != 0)
-      q->spin_limit = 0;
-    q->spun = q->spin_limit != 0;
-    q->slept = false;
-  }
+  if (round == 0)
+    q->spin_limit = q->misses >= Q_MISSES ? 0 : Q_SPIN;
   if (round < q->spin_limit) {
     for (int k = 0; k < Q_SPIN_PAUSES; k++)
       q_relax();
     return 0;
   }
-  if (!q->slept) {
-    q->slept = true;
-    if (q->spun && q->misses < Q_MISSES)
-      q->misses++;
+  if (round == q->spin_limit) {
+    if (q->spin_limit != 0)
+      note_wait(q, false); /* the whole spin went by */
+    q->wait_start = xipc__qwait_now_ns();
   }
-  if (q->spun)
-    return q_sleep(q, c, timer);
-  /* Not spinning: a sleep that ends within a spin's time says it would
-   * have paid. */
-  uint64_t t0 = xipc__qwait_now_ns();
   int rc = q_sleep(q, c, timer);
-  if (xipc__qwait_now_ns() - t0 < Q_SPIN_NS)
-    q->misses = 0;
+  if (q->spin_limit == 0) {
+    /* The hint may be stale or forged: it only steers spinning. */
+    uint64_t woke = atomic_load_explicit(c->woke, memory_order_relaxed);
+    note_wait(q, woke >= q->wait_start && woke - q->wait_start < Q_SPIN_NS);
+  }
   return rc;
 }
 
-static void q_wake(xipc_queue *q, uint32_t ch, _Atomic uint32_t *seq,
-                   _Atomic uint32_t *sleepers) {
-  uint32_t v = atomic_load(seq);
+/* A wait that ended after `round` rounds without a sleep was short. */
+static void q_waited(xipc_queue *q, uint32_t round) {
+  if (round != 0 && round <= q->spin_limit)
+    q->misses = 0;
+}
+
+static void q_wake(xipc_queue *q, const q_chan *c) {
+  uint32_t v = atomic_load(c->seq);
   /* A failed CAS means another waker cleared the bit and wakes them. */
-  if ((v & 1) == 0 || !atomic_compare_exchange_strong(seq, &v, v + 1))
+  if ((v & 1) == 0 || !atomic_compare_exchange_strong(c->seq, &v, v + 1))
     return;
   /* Nobody registered: whoever registers later sees the cleared bit and
    * re-checks after our change. */
-  uint32_t n = atomic_load(sleepers);
-  if (n != 0)
-    xipc__qwait_wake(q->w, ch, (void *)seq, n);
+  uint32_t n = atomic_load(c->sleepers);
+  if (n != 0) {
+    atomic_store_explicit(c->woke, xipc__qwait_now_ns(), memory_order_relaxed);
+    xipc__qwait_wake(q->w, c->ch, (void *)c->seq, n);
+  }
+}
+
+/* The common case, nobody armed, costs one load (every put makes it). */
+static inline void wake_data(xipc_queue *q) {
+  if ((atomic_load(&q->h->data_seq) & 1) != 0) {
+    q_chan c = data_chan(q);
+    q_wake(q, &c);
+  }
+}
+
+static inline void wake_space(xipc_queue *q, uint32_t i) {
+  if ((atomic_load(&q->rings[i].space_seq) & 1) != 0) {
+    q_chan c = space_chan(q, i);
+    q_wake(q, &c);
+  }
 }
 
 static bool is_closed(const xipc_queue *q) {
@@ -526,16 +564,18 @@ static bool space_ready(xipc_queue *q, uint64_t need) {
 }
 
 static int wait_space(xipc_queue *q, uint64_t need, int timeout_ms) {
-  q_ring *r = &q->rings[q->own];
   q_timer timer = {timeout_ms, 0};
-  q_chan c = {1 + (uint32_t)q->own, &r->space_seq, &r->space_sleepers,
-              space_ready, need};
+  q_chan c = space_chan(q, (uint32_t)q->own);
+  c.ready = space_ready;
+  c.arg = need;
   for (uint32_t round = 0;; round++) {
     int rc = refresh_rd(q);
     if (rc != 0)
       return xipc__fail(rc);
-    if (has_space(q, need))
+    if (has_space(q, need)) {
+      q_waited(q, round);
       return 0;
+    }
     rc = q_wait_round(q, is_closed(q), round, &c, &timer);
     if (rc != 0)
       return rc;
@@ -579,7 +619,7 @@ int xipc_queue_put(xipc_queue *q, const void *msg, size_t len, int timeout_ms) {
   /* One seq_cst store publishes the record (release) and orders it before
    * the load of data_seq (the sleepers protocol above). */
   atomic_exchange(&r->wr, q->wr);
-  q_wake(q, 0, &q->h->data_seq, &q->h->data_sleepers);
+  wake_data(q);
   return 0;
 }
 
@@ -640,7 +680,7 @@ static int take_from(xipc_queue *q, uint32_t i, void *buf, size_t cap,
   /* A full producer is woken once its ring is half empty, not at every
    * get: one system call per half ring instead of one per message. */
   if (q->l.capacity - (wr - rd - rec_size(n)) >= q->l.capacity / 2)
-    q_wake(q, 1 + i, &r->space_seq, &r->space_sleepers);
+    wake_space(q, i);
   return Q_TOOK;
 }
 
@@ -688,25 +728,43 @@ static bool data_ready(xipc_queue *q, uint64_t unused) {
   return false;
 }
 
-int xipc_queue_get(xipc_queue *q, void *buf, size_t cap, size_t *len,
-                   int timeout_ms) {
-  if (q == NULL || len == NULL || (buf == NULL && cap != 0) || timeout_ms < -1)
-    return xipc__fail(XIPC_EINVAL);
+/* One attempt: Q_TOOK (0), Q_EMPTY, or an error. `closed` is read before
+ * looking: closed and then empty means drained. */
+static int get_once(xipc_queue *q, void *buf, size_t cap, size_t *len,
+                    bool *closed) {
+  int rc = header_ok(q);
+  if (rc != 0)
+    return rc;
+  *closed = is_closed(q);
+  return try_get(q, buf, cap, len);
+}
+
+static int get_waiting(xipc_queue *q, void *buf, size_t cap, size_t *len,
+                       int timeout_ms, bool closed) {
   q_timer timer = {timeout_ms, 0};
-  q_chan c = {0, &q->h->data_seq, &q->h->data_sleepers, data_ready, 0};
+  q_chan c = data_chan(q);
+  c.ready = data_ready;
   for (uint32_t round = 0;; round++) {
-    int rc = header_ok(q);
-    if (rc != 0)
-      return xipc__fail(rc);
-    /* Read before looking: closed and then empty means drained. */
-    bool closed = is_closed(q);
-    rc = try_get(q, buf, cap, len);
-    if (rc <= 0)
-      return rc == 0 ? 0 : xipc__fail(rc);
-    rc = q_wait_round(q, closed, round, &c, &timer);
+    int rc = q_wait_round(q, closed, round, &c, &timer);
     if (rc != 0)
       return rc;
+    rc = get_once(q, buf, cap, len, &closed);
+    if (rc == Q_TOOK)
+      q_waited(q, round + 1);
+    if (rc <= 0)
+      return rc == Q_TOOK ? 0 : xipc__fail(rc);
   }
+}
+
+int xipc_queue_get(xipc_queue *q, void *buf, size_t cap, size_t *len,
+                   int timeout_ms) {
+  bool closed = false;
+  if (q == NULL || len == NULL || (buf == NULL && cap != 0) || timeout_ms < -1)
+    return xipc__fail(XIPC_EINVAL);
+  int rc = get_once(q, buf, cap, len, &closed);
+  if (rc == Q_EMPTY)
+    return get_waiting(q, buf, cap, len, timeout_ms, closed);
+  return rc == Q_TOOK ? 0 : xipc__fail(rc);
 }
 
 /* ---- count and shutdown -------------------------------------------------- */
@@ -761,8 +819,8 @@ int xipc_queue_shutdown(xipc_queue *q) {
   if (rc != 0)
     return xipc__fail(rc);
   atomic_store(&q->h->closed, 1);
-  q_wake(q, 0, &q->h->data_seq, &q->h->data_sleepers);
+  wake_data(q);
   for (uint32_t i = 0; i < Q_RINGS; i++)
-    q_wake(q, 1 + i, &q->rings[i].space_seq, &q->rings[i].space_sleepers);
+    wake_space(q, i);
   return 0;
 }
