@@ -3,6 +3,8 @@
 #include "harness.h"
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -12,6 +14,7 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace {
@@ -405,6 +408,81 @@ TEST(Queue, TimeoutsOnEmptyAndFull) {
   // Space comes back after a get.
   XT_OK(xipc_queue_get(g.q, buf, sizeof buf, &len, 0));
   XT_OK(xipc_queue_put(g.q, buf, 100, 0));
+}
+
+// Many long timed waits at once, more than the 64 that Linux's timer
+// thread serves (posix/qtimer.c: sleeps without a kernel timer each), keep
+// their deadlines; one of them is ended early by a put.
+TEST(Queue, ManyLongTimedWaitsKeepTheirDeadlines) {
+  std::string name = xt::unique_name("qlong");
+  QueueGuard g;
+  xipc_queue_options o = opts(4096, 64);
+  XT_OK(xipc_queue_open(&g.q, name.c_str(), &o, XIPC_CREATE | XIPC_EXCL));
+  constexpr int kWaiters = 70;
+  constexpr int kTimeout = 700;  // several sleeps: each is at most 250 ms
+  std::vector<int> rc(kWaiters, 1);
+  std::vector<int64_t> start(kWaiters, 0), end(kWaiters, 0);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kWaiters; i++)
+    threads.emplace_back([&, i] {
+      char buf[64];
+      size_t len = 0;
+      start[i] = xt::now_ms();
+      rc[i] = xipc_queue_get(g.q, buf, sizeof buf, &len, kTimeout);
+      end[i] = xt::now_ms();
+    });
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  int64_t put_at = xt::now_ms();
+  XT_OK(xipc_queue_put(g.q, "early", 5, 0));
+  for (auto &t : threads) t.join();
+  int got = 0;
+  for (int i = 0; i < kWaiters; i++) {
+    if (rc[i] == 0) {
+      got++;
+      EXPECT_LT(end[i] - put_at, 150) << "waiter " << i << " woke late";
+      continue;
+    }
+    EXPECT_EQ(XIPC_ETIMEDOUT, rc[i]) << "waiter " << i;
+    EXPECT_GE(end[i] - start[i], kTimeout) << "waiter " << i;
+    EXPECT_LT(end[i] - start[i], kTimeout + 500) << "waiter " << i;
+  }
+  EXPECT_EQ(1, got);
+}
+
+// A child made by fork() (not exec) keeps its timed waits' deadlines: the
+// parent's timer thread (Linux) does not exist in it.
+TEST(Queue, ForkedChildKeepsTimedWaitDeadlines) {
+  std::string name = xt::unique_name("qfork");
+  QueueGuard g;
+  xipc_queue_options o = opts(4096, 64);
+  XT_OK(xipc_queue_open(&g.q, name.c_str(), &o, XIPC_CREATE | XIPC_EXCL));
+  char buf[64];
+  size_t len = 0;
+  // Long enough that the parent's timer thread serves a sleep.
+  EXPECT_EQ(XIPC_ETIMEDOUT, xipc_queue_get(g.q, buf, sizeof buf, &len, 600));
+  int code = xt::fork_and_run([&] {
+    std::atomic<int> rc{1};
+    std::atomic<int64_t> took{0};
+    std::thread t([&] {
+      char b[64];
+      size_t n = 0;
+      int64_t s = xt::now_ms();
+      rc = xipc_queue_get(g.q, b, sizeof b, &n, 600);
+      took = xt::now_ms() - s;
+    });
+    for (int64_t end = xt::now_ms() + 5000; rc == 1 && xt::now_ms() < end;)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    if (rc == 1) {
+      t.detach();  // stuck: the child exits without it
+      return 3;
+    }
+    t.join();
+    if (rc != XIPC_ETIMEDOUT) return 4;
+    return took >= 600 && took < 1500 ? 0 : 5;
+  });
+  if (code == -1) GTEST_SKIP() << "Windows has no fork()";
+  EXPECT_EQ(0, code) << "3: the child's get never returned, 4: it did not time out, "
+                        "5: it took the wrong time";
 }
 
 TEST(Queue, ShutdownDrainsThenCloses) {

@@ -9,4 +9,10 @@ int xipc__sig_to_native(int sig);
 /* Native signal number -> XIPC_SIG* number, or -native if xipc has no name. */
 int xipc__sig_from_native(int native);
 
+/* Queue sleeps (posix/qtimer.c): sleeps on the shared futex `word` while
+ * it holds `seen`, until woken or about timeout_ns (>= 0) from now, with no
+ * kernel timer of its own. True if it did (*rc: 0 or an error); false if
+ * the caller must sleep with a kernel timeout instead. */
+bool xipc__qtimer_sleep(void *word, uint32_t seen, int64_t timeout_ns, int *rc);
+
 #endif

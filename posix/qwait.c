@@ -27,8 +27,11 @@ void xipc__qwait_close(xipc__qwait *w) { (void)w; }
 int xipc__qwait_sleep(xipc__qwait *w, uint32_t ch, void *word, uint32_t seen,
                       int64_t timeout_ns) {
   struct timespec ts, *tp = NULL;
+  int rc;
   (void)w;
   (void)ch;
+  if (timeout_ns >= 0 && xipc__qtimer_sleep(word, seen, timeout_ns, &rc))
+    return rc;
   if (timeout_ns >= 0) {
     ts.tv_sec = (time_t)(timeout_ns / 1000000000);
     ts.tv_nsec = (long)(timeout_ns % 1000000000);
