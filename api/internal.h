@@ -208,6 +208,13 @@ int xipc__qwait_sleep(xipc__qwait *w, uint32_t ch, void *word, uint32_t seen,
 void xipc__qwait_wake(xipc__qwait *w, uint32_t ch, void *word, uint32_t n);
 /* Tree: monotonic clock in nanoseconds. */
 uint64_t xipc__qwait_now_ns(void);
+/* True if this process may publish queue records without a fence because
+ * xipc__qwait_heavy_barrier() covers it (Linux: registered for
+ * membarrier's global expedited command); false on Windows. */
+bool xipc__qwait_fast_publish(void);
+/* Runs a full memory barrier on every CPU that runs a thread of a process
+ * for which xipc__qwait_fast_publish() said true; false if it could not. */
+bool xipc__qwait_heavy_barrier(void);
 /* Tree: give the CPU away for about a millisecond. */
 void xipc__qwait_nap(void);
 /* Tree: this process as a ring owner: its id in the low 32 bits, a

@@ -125,6 +125,32 @@ XT_HELPER(q_producer_forever) {
   }
 }
 
+// Args: queue_a queue_b rounds. For each round: busy-waits 2 us, or every
+// 20th round 3..30 us (around the length of a consumer's spin), puts the
+// round number into queue_a and gets the echo from queue_b. Exit 0, or
+// 10+(-rc), or 5 for a wrong echo.
+XT_HELPER(q_paced_ping) {
+  if (argc < 3) return 2;
+  xipc_queue *a = nullptr, *b = nullptr;
+  if (open_existing(&a, argv[0]) != 0 || open_existing(&b, argv[1]) != 0) return 3;
+  uint32_t rounds = (uint32_t)std::atoi(argv[2]);
+  for (uint32_t i = 0; i < rounds; i++) {
+    int64_t us = i % 20 == 19 ? 3 + (int64_t)((i / 20 * 7919u) % 28u) : 2;
+    for (auto t0 = std::chrono::steady_clock::now();
+         std::chrono::steady_clock::now() - t0 < std::chrono::microseconds(us);) {
+    }
+    int rc = xipc_queue_put(a, &i, sizeof i, 10000);
+    uint32_t echo = 0;
+    size_t len = 0;
+    if (rc == 0) rc = xipc_queue_get(b, &echo, sizeof echo, &len, 10000);
+    if (rc != 0) return 10 - rc;
+    if (echo != i) return 5;
+  }
+  xipc_queue_close(a);
+  xipc_queue_close(b);
+  return 0;
+}
+
 // Args: queue outfile [recordmap readyfile]. Gets until XIPC_ECLOSED and
 // writes "producer seq" lines to outfile. With a record map, also stores
 // each message in the map as it arrives (for a consumer that gets killed)
@@ -548,6 +574,36 @@ TEST(Queue, BlockedGetWakesOnPutFromAnotherProcess) {
   XT_OK(xipc_queue_put(g.q, "wake", 4, 0));
   EXPECT_EQ(0, c.exit_code(30000));
   EXPECT_LT(std::atoll(xt::read_file(when).c_str()) - put_at, kWokenWithinMs);
+}
+
+// A consumer whose spin now and then runs out just as the next message
+// comes (the producer paces its puts) is never left asleep: no get waits
+// for the sleep cap (250 ms) that would end a lost wake-up. A stress test
+// of the sleepers protocol: on Linux the producer publishes without a fence
+// after many puts that found nobody asleep (api/queue.c, Q_CALM), and a
+// consumer about to sleep runs membarrier() instead. The race it guards
+// against is a few nanoseconds wide, so passing is evidence, not proof.
+TEST(Queue, PacedPutsNeverLoseAWakeUp) {
+  std::string a = xt::unique_name("qpa"), b = xt::unique_name("qpb");
+  QueueGuard ga, gb;
+  XT_OK(xipc_queue_open(&ga.q, a.c_str(), nullptr, XIPC_CREATE | XIPC_EXCL));
+  XT_OK(xipc_queue_open(&gb.q, b.c_str(), nullptr, XIPC_CREATE | XIPC_EXCL));
+  const uint32_t kRounds = 20000;
+  xt::Child c;
+  XT_OK(c.start("q_paced_ping", {a, b, std::to_string(kRounds)}));
+  int64_t worst = 0;
+  for (uint32_t i = 0; i < kRounds; i++) {
+    uint32_t got = 0;
+    size_t len = 0;
+    int64_t t0 = xt::now_ms();
+    int rc = xipc_queue_get(ga.q, &got, sizeof got, &len, 10000);
+    worst = std::max(worst, xt::now_ms() - t0);
+    ASSERT_EQ(0, rc) << "round " << i << ": " << xipc_err_name(rc);
+    ASSERT_EQ(i, got);
+    XT_OK(xipc_queue_put(gb.q, &got, sizeof got, 10000));
+  }
+  EXPECT_EQ(0, c.exit_code(30000));
+  EXPECT_LT(worst, kWokenWithinMs) << "a get slept until its re-check";
 }
 
 TEST(Queue, BlockedPutWakesWhenSpaceFrees) {

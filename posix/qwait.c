@@ -7,6 +7,9 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/futex.h>
+#include <linux/membarrier.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -56,6 +59,36 @@ uint64_t xipc__qwait_now_ns(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Registration for membarrier's global expedited command: 0 not tried,
+ * 1 done, -1 not available. A fork child has a new address space, which
+ * needs its own registration. */
+static _Atomic int fast_publish;
+static pthread_once_t fast_once = PTHREAD_ONCE_INIT;
+
+static void fast_reset_in_child(void) { atomic_store(&fast_publish, 0); }
+
+static void fast_register_fork(void) {
+  (void)pthread_atfork(NULL, NULL, fast_reset_in_child);
+}
+
+bool xipc__qwait_fast_publish(void) {
+  int state = atomic_load_explicit(&fast_publish, memory_order_relaxed);
+  if (state != 0)
+    return state > 0;
+  pthread_once(&fast_once, fast_register_fork);
+  long cmds = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
+  state = -1;
+  if (cmds > 0 && (cmds & MEMBARRIER_CMD_GLOBAL_EXPEDITED) != 0 &&
+      syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED, 0, 0) == 0)
+    state = 1;
+  atomic_store(&fast_publish, state);
+  return state > 0;
+}
+
+bool xipc__qwait_heavy_barrier(void) {
+  return syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL_EXPEDITED, 0, 0) == 0;
 }
 
 void xipc__qwait_nap(void) {

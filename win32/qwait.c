@@ -96,6 +96,15 @@ uint64_t xipc__qwait_now_ns(void) {
   return cnt / freq * 1000000000u + cnt % freq * 1000000000u / freq;
 }
 
+/* No barrier reaches the threads of other processes (FlushProcessWriteBuffers
+ * covers only the caller's own), so producers always publish with a fence. */
+bool xipc__qwait_fast_publish(void) { return false; }
+
+bool xipc__qwait_heavy_barrier(void) {
+  MemoryBarrier();
+  return true;
+}
+
 void xipc__qwait_nap(void) { Sleep(1); }
 
 static uint64_t start_tag(HANDLE process) {
