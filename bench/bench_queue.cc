@@ -67,6 +67,12 @@ uint64_t cpu_ns() {
 #endif
 }
 
+inline void relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
 void busy_ns(uint64_t ns) {
   uint64_t end = now_ns() + ns;
   while (now_ns() < end) {
@@ -300,6 +306,7 @@ struct Ctl {
   std::atomic<int> go;
   std::atomic<uint64_t> t_end;
   std::atomic<uint64_t> cpu[8];
+  std::atomic<uint64_t> ping, pong;
 };
 
 std::string g_self;
@@ -346,6 +353,12 @@ int role_main(int argc, char **argv) {
     for (uint64_t i = 0; i < n; i++) in->recv(buf.data(), size);
     c->t_end = now_ns();
     c->cpu[index] = cpu_ns() - c0;
+  } else if (role == "c2c") {
+    c->ready.fetch_add(1);
+    for (uint64_t i = 1; i <= n; i++) {
+      while (c->ping.load() != i) relax();
+      c->pong = i;
+    }
   } else if (role == "echo") {  // index: think time in microseconds
     std::unique_ptr<Channel> in(t->open(ch + "a", size, false));
     std::unique_ptr<Channel> out(t->open(ch + "b", size, true));
@@ -462,6 +475,36 @@ std::pair<double, double> pingpong(const Transport &t, uint64_t rounds, int thin
   return {us[us.size() / 2], us[us.size() * 99 / 100]};
 }
 
+// Core-to-core round trip: two processes bounce a cache line by spinning,
+// in microseconds. It shows where the machine's CPUs are at the moment (on
+// a shared virtual machine it changes: 0.1 us when the two vCPUs sit on
+// neighbouring cores, 0.5 us when they are far apart, which slows every
+// shared-memory transport that moves cache lines between them).
+double core_to_core_us() {
+  const uint64_t n = 20000;
+  std::string ch = next_channel();
+  g_ctl_name = ch + "-ctl";
+  xipc_map *m;
+  Ctl *c = map_ctl(&m, true);
+  Kids k;
+  k.start("c2c", kTransports[0], ch, n, 0, 0);
+  while (c->ready.load() < 1) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  // The median of batches of 100, so that a preemption does not count.
+  std::vector<double> batch;
+  for (uint64_t i = 1; i <= n;) {
+    uint64_t t0 = now_ns();
+    for (uint64_t end = i + 100; i < end; i++) {
+      c->ping = i;
+      while (c->pong.load() != i) relax();
+    }
+    batch.push_back((double)(now_ns() - t0) / 1000.0 / 100.0);
+  }
+  k.wait_all();
+  xipc_map_close(m);
+  std::sort(batch.begin(), batch.end());
+  return batch[batch.size() / 2];
+}
+
 FILE *g_csv;
 
 void row(const char *scenario, const char *transport, size_t size, double value, const char *unit) {
@@ -506,12 +549,14 @@ int main(int argc, char **argv) {
     return (uint64_t)std::max(1000.0, base * scale * (fast(t) ? 10 : 1));
   };
 
-  std::printf("%-10s %12s %9s %12s %10s %10s %10s %10s\n", "transport", "1p1c msg/s", "ns cpu/m",
-              "4p1c msg/s", "pp p50 us", "pp p99 us", "sleep p50", "sleep p99");
+  std::printf("%-10s %12s %9s %12s %10s %10s %10s %10s %9s\n", "transport", "1p1c msg/s", "ns cpu/m",
+              "4p1c msg/s", "pp p50 us", "pp p99 us", "sleep p50", "sleep p99", "c2c us");
+  std::printf("(c2c: core-to-core round trip before/after the row, see core_to_core_us)\n");
   double base1 = 0, base4 = 0, pipe_sleep = 0, xipc_sleep = 0;
   double boost1 = 0, boost4 = 0;
   for (const auto &t : kTransports) {
     if (!wanted(t)) continue;
+    double c2c_before = core_to_core_us();
     uint64_t n = count(t, 1e6);
     Result r1 = {0, 0};
     double m1 = 0, m4 = 0;
@@ -539,8 +584,13 @@ int main(int argc, char **argv) {
       row("sleeping_p99", t.name, 64, sl.second, "us");
     }
     std::string m4s = t.multi_producer ? std::to_string((long long)m4) : "n/a";
-    std::printf("%-10s %12.0f %9.0f %12s %10.2f %10.2f %10.2f %10.2f\n", t.name, m1,
-                r1.cpu_per_msg_ns, m4s.c_str(), pp.first, pp.second, sl.first, sl.second);
+    double c2c_after = core_to_core_us();
+    row("core_to_core_rtt", t.name, 0, c2c_before, "us");
+    row("core_to_core_rtt", t.name, 1, c2c_after, "us");
+    char c2c[32];
+    std::snprintf(c2c, sizeof c2c, "%.2f/%.2f", c2c_before, c2c_after);
+    std::printf("%-10s %12.0f %9.0f %12s %10.2f %10.2f %10.2f %10.2f %9s\n", t.name, m1,
+                r1.cpu_per_msg_ns, m4s.c_str(), pp.first, pp.second, sl.first, sl.second, c2c);
     std::fflush(stdout);
     if (fast(t)) base1 = m1, base4 = m4, xipc_sleep = sl.first;
     if (std::strcmp(t.name, "pipe") == 0) pipe_sleep = sl.first;
