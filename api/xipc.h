@@ -592,12 +592,21 @@ int xipc_args_utf8(int argc, char **argv, char ***out);
  * claim but before get returned loses that one message: delivery is at
  * most once, never twice.
  *
- * Blocking: a waiter spins for about 20 microseconds, then sleeps; a handle
- * whose spins keep ending in sleeps stops spinning (probing every 16th
- * wait), so it does not hold up a peer woken onto its CPU. Sleeping is a
+ * Blocking: a waiter spins for up to about 20 microseconds, then sleeps. A
+ * handle starts out sleeping at once and spins only while its recent waits
+ * were short (a waker records when it woke a sleeper, so the time the
+ * kernel takes to run the woken process does not count); spins that keep
+ * missing would hold up a peer woken onto the spinner's CPU. Sleeping is a
  * futex on a word in the mapping on Linux, and on Windows named semaphores
- * "<name>.xq<N>" created on first use). Wake-up system calls are made only
- * when someone sleeps. Every value read from the mapping is validated; a
+ * "<name>.xq<N>" created on first use. Wake-up system calls are made only
+ * when someone sleeps. Linux only, both for speed: a process whose handles
+ * wait with timeouts gets one helper thread, "xipc-qtimer" (every signal
+ * blocked, idle after a second without such waits), that ends long sleeps
+ * at their deadlines, so that a sleep arms no kernel timer of its own; and
+ * a producer that has found no consumer asleep for 64 puts publishes
+ * without a memory fence, after registering the process once for
+ * membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED), which a consumer then runs
+ * before it sleeps. Every value read from the mapping is validated; a
  * queue whose header or indices another process scribbled on gives
  * XIPC_ECORRUPT, never a crash or an access out of bounds.
  *

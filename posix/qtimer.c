@@ -143,7 +143,6 @@ static void wd_start(void) {
   pthread_t t;
   int ok = pthread_attr_init(&attr) == 0;
   ok = ok && pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED) == 0;
-  ok = ok && pthread_attr_setstacksize(&attr, 64 * 1024) == 0;
   ok = ok && pthread_create(&t, &attr, wd_main, NULL) == 0;
   pthread_sigmask(SIG_SETMASK, &old, NULL);
   if (ok)
