@@ -453,8 +453,11 @@ TEST(Queue, ManyLongTimedWaitsKeepTheirDeadlines) {
     threads.emplace_back([&, i] {
       char buf[64];
       size_t len = 0;
+      QueueGuard mine;  // one handle per thread
+      rc[i] = open_existing(&mine.q, name.c_str());
+      if (rc[i] != 0) return;
       start[i] = xt::now_ms();
-      rc[i] = xipc_queue_get(g.q, buf, sizeof buf, &len, kTimeout);
+      rc[i] = xipc_queue_get(mine.q, buf, sizeof buf, &len, kTimeout);
       end[i] = xt::now_ms();
     });
   std::this_thread::sleep_for(std::chrono::milliseconds(400));
