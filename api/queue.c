@@ -603,11 +603,17 @@ static int wait_space(xipc_queue *q, uint64_t need, int timeout_ms) {
   q_chan c = space_chan(q, (uint32_t)q->own);
   c.ready = space_ready;
   c.arg = need;
+  uint64_t plenty = need > q->l.capacity / 4 ? need : q->l.capacity / 4;
   for (uint32_t round = 0;; round++) {
     int rc = refresh_rd(q);
     if (rc != 0)
       return xipc__fail(rc);
-    if (has_space(q, need)) {
+    /* While spinning, wait for a quarter of the ring rather than for one
+     * record: a producer that restarts at every freed record burns the CPU
+     * its consumer may need, one record at a time. After the spin any room
+     * will do. */
+    bool spinning = round != 0 && round <= q->spin_limit;
+    if (has_space(q, spinning ? plenty : need)) {
       q_waited(q, round);
       return 0;
     }

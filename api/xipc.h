@@ -638,7 +638,11 @@ typedef struct {
 int xipc_queue_open(xipc_queue **out, const char *name,
                     const xipc_queue_options *opts, unsigned flags);
 /* Copies len bytes (0 allowed) to the end of this handle's ring, waiting up
- * to timeout_ms for space. Errors: XIPC_EINVAL (NULL q, NULL msg with
+ * to timeout_ms for space. A put that finds its ring full spins for up to
+ * about 20 us until a quarter of the ring is free, then takes any room; a
+ * put that sleeps is woken once consumers have emptied half of its ring,
+ * or re-checks at its deadline and at least every 250 ms (so near a
+ * deadline it may finish late rather than fail while room exists). Errors: XIPC_EINVAL (NULL q, NULL msg with
  * len > 0, timeout < -1), XIPC_EMSGSIZE (len > max_message), XIPC_EAGAIN
  * (timeout 0 and full), XIPC_ETIMEDOUT, XIPC_ECLOSED (shut down, also while
  * waiting), XIPC_ENOSPC (XIPC_QUEUE_MAX_PRODUCERS live producer handles
