@@ -447,9 +447,9 @@ Result median3(F run) {
 // The first `warm` rounds are not counted: after a scenario that kept both
 // CPUs busy (the spinning ping-pong), the kernel keeps a pair of processes
 // that wake each other by futex on separate CPUs for some tens of
-// milliseconds before it puts them on one (measured: 60-290 sleeping rounds
-// of 300 us); a pipe's wake-ups carry the kernel's "sync" hint and do not
-// show this. The steady state is what the targets are about.
+// milliseconds before it puts them on one (measured: 40-290 sleeping rounds
+// of 300 us; pipes, whose wake-ups carry the kernel's "sync" hint, up to
+// some 60). The steady state is what the targets are about.
 std::pair<double, double> pingpong(const Transport &t, uint64_t warm, uint64_t rounds, int think_us,
                                    int gap_us) {
   std::string ch = next_channel();
