@@ -612,9 +612,10 @@ static int wait_space(xipc_queue *q, uint64_t need, int timeout_ms) {
      * record: a producer that restarts at every freed record burns the CPU
      * its consumer may need, one record at a time. After the spin any room
      * will do. */
-    bool spinning = round != 0 && round <= q->spin_limit;
+    bool spinning = round != 0 && round < q->spin_limit;
     if (has_space(q, spinning ? plenty : need)) {
-      q_waited(q, round);
+      /* A spin that ends with room has paid, even without a quarter. */
+      q_waited(q, round != 0 && round == q->spin_limit ? 1 : round);
       return 0;
     }
     rc = q_wait_round(q, is_closed(q), round, &c, &timer);
