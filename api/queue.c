@@ -122,7 +122,12 @@ typedef struct {
   _Atomic uint32_t space_seq;
   _Atomic uint32_t space_sleepers;
   _Atomic uint64_t space_woke; /* as data_woke */
-  char pad1[Q_LINE - 24];
+  /* Zero-copy get: a consumer process that peeks into this ring (0: none)
+   * and, with bit 0 set, the position from which the producer must leave
+   * the bytes alone until the peek is released. */
+  _Atomic uint64_t holder;
+  _Atomic uint64_t hold;
+  char pad1[Q_LINE - 40];
 } q_ring;
 
 _Static_assert(sizeof(q_header) == 3 * Q_LINE, "q_header is 3 lines");
@@ -149,6 +154,12 @@ struct xipc_queue {
   uint32_t cursor;  /* consumer: ring to look at first */
   uint32_t streak;  /* consumer: messages taken from `cursor` in a row */
   uint64_t wr_seen[Q_RINGS]; /* consumer: last `wr` read, per ring */
+  /* Zero-copy (reserve/commit, peek/release). */
+  unsigned char *bounce; /* max_message bytes, for data that wraps */
+  bool reserved;         /* a reservation is open ... */
+  bool res_bounced;      /* ... and its bytes are in `bounce` */
+  size_t res_len;        /* its length */
+  int peek_ring;         /* ring held by this handle's peek; -1: none */
   /* Adaptive spinning (see Q_MISSES and q_wait_round). */
   uint32_t spin_limit; /* spin rounds of the current wait */
   uint32_t misses;     /* waits in a row that outlasted a spin */
@@ -156,6 +167,8 @@ struct xipc_queue {
 };
 
 enum { Q_TOOK = 0, Q_EMPTY = 1, Q_RACE = 2 };
+
+static void unhold(xipc_queue *q, uint32_t i);
 
 static inline void q_relax(void) {
 #if defined(__x86_64__) || defined(__i386__)
@@ -295,6 +308,7 @@ static int open_args_ok(xipc_queue **out, const char *name, unsigned flags) {
 }
 
 static void handle_free(xipc_queue *q) {
+  free(q->bounce);
   if (q->w != NULL)
     xipc__qwait_close(q->w);
   if (q->map != NULL)
@@ -316,6 +330,7 @@ int xipc_queue_open(xipc_queue **out, const char *name,
   if (q == NULL)
     return xipc__fail(XIPC_ENOMEM);
   q->own = -1;
+  q->peek_ring = -1;
   q->misses = Q_MISSES;
   q->self = xipc__qwait_self_owner();
   rc = map_queue(&q->map, &created, name, &want, flags);
@@ -345,6 +360,8 @@ fail_sys: /* rc comes from the map or wait layer, which recorded it */
 int xipc_queue_close(xipc_queue *q) {
   if (q == NULL)
     return xipc__fail(XIPC_EINVAL);
+  if (q->peek_ring >= 0)
+    unhold(q, (uint32_t)q->peek_ring);
   if (q->own >= 0) {
     uint64_t me = q->self;
     if (q->relaxed)
@@ -580,12 +597,37 @@ static int claim_ring(xipc_queue *q) {
   return XIPC_ENOSPC;
 }
 
+/* The producer's free space ends at `rd`, or at a peeked message's
+ * position if a consumer holds one (read after `rd`: a peeker stores the
+ * hold before it moves `rd`). */
 static int refresh_rd(xipc_queue *q) {
-  uint64_t rd = atomic_load(&q->rings[q->own].rd);
+  q_ring *r = &q->rings[q->own];
+  uint64_t rd = atomic_load(&r->rd);
   if ((rd & 7) != 0 || q->wr - rd > q->l.capacity)
     return XIPC_ECORRUPT;
+  if (atomic_load(&r->holder) != 0) {
+    uint64_t hold = atomic_load(&r->hold);
+    if ((hold & 1) != 0) {
+      hold &= ~UINT64_C(7);
+      if (hold > rd || q->wr - hold > q->l.capacity)
+        return XIPC_ECORRUPT;
+      rd = hold;
+    }
+  }
   q->rd_seen = rd;
   return 0;
+}
+
+/* Drops the hold of a peeker whose process is gone (it lost its message). */
+static void reclaim_dead_hold(xipc_queue *q, uint32_t i) {
+  q_ring *r = &q->rings[i];
+  uint64_t holder = atomic_load(&r->holder);
+  if (holder == 0 || holder == q->self || xipc__qwait_owner_alive(holder))
+    return;
+  if (atomic_compare_exchange_strong(&r->holder, &holder, q->self)) {
+    atomic_store(&r->hold, 0);
+    atomic_store(&r->holder, 0);
+  }
 }
 
 static bool has_space(const xipc_queue *q, uint64_t need) {
@@ -618,6 +660,8 @@ static int wait_space(xipc_queue *q, uint64_t need, int timeout_ms) {
       q_waited(q, round != 0 && round == q->spin_limit ? 1 : round);
       return 0;
     }
+    if (round > q->spin_limit)
+      reclaim_dead_hold(q, (uint32_t)q->own);
     rc = q_wait_round(q, is_closed(q), round, &c, &timer);
     if (rc != 0)
       return rc;
@@ -663,30 +707,103 @@ static void ring_write(xipc_queue *q, uint64_t pos, const void *src, size_t n) {
     memcpy(ring, (const unsigned char *)src + first, n - first);
 }
 
-int xipc_queue_put(xipc_queue *q, const void *msg, size_t len, int timeout_ms) {
-  if (q == NULL || (msg == NULL && len != 0) || timeout_ms < -1)
-    return xipc__fail(XIPC_EINVAL);
+/* This handle's ring, checked: still ours, `wr` where we left it. */
+static int own_ring_ok(const xipc_queue *q) {
+  const q_ring *r = &q->rings[q->own];
+  if (atomic_load_explicit(&r->wr, memory_order_relaxed) != q->wr ||
+      atomic_load_explicit(&r->owner, memory_order_relaxed) != q->self)
+    return XIPC_ECORRUPT;
+  return 0;
+}
+
+/* Everything a put does before it writes: checks, a ring, room for len
+ * bytes. 0 or an error, already recorded. */
+static int put_prepare(xipc_queue *q, size_t len, int timeout_ms) {
   if (len > q->l.max_message)
     return xipc__fail(XIPC_EMSGSIZE);
+  if (q->reserved)
+    return xipc__fail(XIPC_EBUSY);
   int rc = header_ok(q);
   if (rc == 0 && is_closed(q))
     rc = XIPC_ECLOSED;
   if (rc == 0 && q->own < 0)
     rc = claim_ring(q);
+  if (rc == 0)
+    rc = own_ring_ok(q);
   if (rc != 0)
     return xipc__fail(rc);
-  q_ring *r = &q->rings[q->own];
-  if (atomic_load_explicit(&r->wr, memory_order_relaxed) != q->wr ||
-      atomic_load_explicit(&r->owner, memory_order_relaxed) != q->self)
-    return xipc__fail(XIPC_ECORRUPT);
   uint64_t need = rec_size(len);
-  if (!has_space(q, need) && (rc = wait_space(q, need, timeout_ms)) != 0)
-    return rc;
+  if (!has_space(q, need))
+    return wait_space(q, need, timeout_ms);
+  return 0;
+}
+
+/* Writes the record header for len bytes at q->wr, then publishes. */
+static void put_finish(xipc_queue *q, size_t len) {
   uint32_t hdr[2] = {(uint32_t)len, (uint32_t)len ^ Q_REC_CHECK};
   ring_write(q, q->wr, hdr, sizeof hdr);
+  q->wr += rec_size(len);
+  publish(q, &q->rings[q->own]);
+}
+
+int xipc_queue_put(xipc_queue *q, const void *msg, size_t len, int timeout_ms) {
+  if (q == NULL || (msg == NULL && len != 0) || timeout_ms < -1)
+    return xipc__fail(XIPC_EINVAL);
+  int rc = put_prepare(q, len, timeout_ms);
+  if (rc != 0)
+    return rc;
   ring_write(q, q->wr + Q_REC_HDR, msg, len);
-  q->wr += need;
-  publish(q, r);
+  put_finish(q, len);
+  return 0;
+}
+
+static int need_bounce(xipc_queue *q) {
+  if (q->bounce == NULL)
+    q->bounce = malloc(q->l.max_message > 0 ? (size_t)q->l.max_message : 1);
+  return q->bounce != NULL ? 0 : XIPC_ENOMEM;
+}
+
+/* Where `len` bytes at ring position pos lie, if they do not wrap. */
+static unsigned char *ring_span(const xipc_queue *q, uint32_t i, uint64_t pos,
+                                size_t len) {
+  uint64_t off = pos & q->mask;
+  if (off + len > q->l.capacity)
+    return NULL;
+  return q->data + (uint64_t)i * q->l.capacity + off;
+}
+
+int xipc_queue_reserve(xipc_queue *q, size_t len, void **buf, int timeout_ms) {
+  if (q == NULL || buf == NULL || timeout_ms < -1)
+    return xipc__fail(XIPC_EINVAL);
+  int rc = put_prepare(q, len, timeout_ms);
+  if (rc != 0)
+    return rc;
+  unsigned char *at = ring_span(q, (uint32_t)q->own, q->wr + Q_REC_HDR, len);
+  if (at == NULL && (rc = need_bounce(q)) != 0)
+    return xipc__fail(rc);
+  q->reserved = true;
+  q->res_bounced = at == NULL;
+  q->res_len = len;
+  *buf = at != NULL ? at : q->bounce;
+  return 0;
+}
+
+int xipc_queue_commit(xipc_queue *q, size_t len) {
+  if (q == NULL || !q->reserved || (len > q->res_len && len != XIPC_QUEUE_DISCARD))
+    return xipc__fail(XIPC_EINVAL);
+  q->reserved = false;
+  if (len == XIPC_QUEUE_DISCARD)
+    return 0;
+  int rc = header_ok(q);
+  if (rc == 0 && is_closed(q))
+    rc = XIPC_ECLOSED;
+  if (rc == 0)
+    rc = own_ring_ok(q);
+  if (rc != 0)
+    return xipc__fail(rc);
+  if (q->res_bounced)
+    ring_write(q, q->wr + Q_REC_HDR, q->bounce, len);
+  put_finish(q, len);
   return 0;
 }
 
@@ -832,6 +949,144 @@ int xipc_queue_get(xipc_queue *q, void *buf, size_t cap, size_t *len,
   if (rc == Q_EMPTY)
     return get_waiting(q, buf, cap, len, timeout_ms, closed);
   return rc == Q_TOOK ? 0 : xipc__fail(rc);
+}
+
+/* ---- zero-copy get: peek and release -------------------------------------- */
+
+static void unhold(xipc_queue *q, uint32_t i) {
+  q_ring *r = &q->rings[i];
+  uint64_t me = q->self;
+  atomic_store(&r->hold, 0);
+  atomic_compare_exchange_strong(&r->holder, &me, 0);
+}
+
+/* With ring i held: takes its first record like take_from, but leaves the
+ * bytes in place, protected by the hold (stored before `rd` moves). */
+static int hold_take(xipc_queue *q, uint32_t i, const void **msg, size_t *len) {
+  q_ring *r = &q->rings[i];
+  for (int t = 0; t < Q_RACE_TRIES; t++) {
+    uint64_t rd = atomic_load(&r->rd), wr = atomic_load(&r->wr), n;
+    if (rd == wr)
+      return Q_EMPTY;
+    atomic_store(&r->hold, rd | 1);
+    if (record_at(q, i, rd, wr, &n) != 0) {
+      int rc = race_or_corrupt(r, rd);
+      if (rc == Q_RACE)
+        continue;
+      return rc;
+    }
+    if (!atomic_compare_exchange_strong(&r->rd, &rd, rd + rec_size(n)))
+      continue; /* a get took it: hold the next one */
+    const unsigned char *at = ring_span(q, i, rd + Q_REC_HDR, (size_t)n);
+    if (at == NULL) {
+      ring_read(q, i, rd + Q_REC_HDR, q->bounce, (size_t)n);
+      at = q->bounce;
+    }
+    *msg = at;
+    *len = (size_t)n;
+    return Q_TOOK;
+  }
+  return Q_EMPTY;
+}
+
+/* Peeks into the first ring with a message that nobody else holds. */
+static int try_peek(xipc_queue *q, const void **msg, size_t *len) {
+  uint32_t used;
+  int rc = used_rings(q, &used);
+  if (rc != 0)
+    return rc;
+  for (uint32_t k = 0; k < used; k++) {
+    uint32_t i = (q->cursor + k) % used;
+    q_ring *r = &q->rings[i];
+    uint64_t free_ring = 0;
+    if (atomic_load(&r->wr) == atomic_load(&r->rd) ||
+        !atomic_compare_exchange_strong(&r->holder, &free_ring, q->self))
+      continue;
+    rc = hold_take(q, i, msg, len);
+    if (rc == Q_TOOK) {
+      q->peek_ring = (int)i;
+      q->cursor = i + 1; /* take turns between producers */
+      return Q_TOOK;
+    }
+    unhold(q, i);
+    if (rc < 0)
+      return rc;
+  }
+  return Q_EMPTY;
+}
+
+/* Whether some ring (any = true), or some ring nobody holds, has a message;
+ * true on corruption, so that the caller looks and finds it. */
+static bool has_message(const xipc_queue *q, bool any) {
+  uint32_t used;
+  if (used_rings(q, &used) != 0)
+    return true;
+  for (uint32_t i = 0; i < used; i++)
+    if (atomic_load(&q->rings[i].wr) != atomic_load(&q->rings[i].rd) &&
+        (any || atomic_load(&q->rings[i].holder) == 0))
+      return true;
+  return false;
+}
+
+/* A peek can go ahead: a message in a ring nobody holds, or the queue is
+ * shut down and drained (messages behind another peeker's hold still
+ * count: they are not drained yet). */
+static bool peek_ready(xipc_queue *q, uint64_t unused) {
+  (void)unused;
+  return has_message(q, false) || (is_closed(q) && !has_message(q, true));
+}
+
+static int peek_once(xipc_queue *q, const void **msg, size_t *len, bool *closed) {
+  int rc = header_ok(q);
+  if (rc != 0)
+    return rc;
+  *closed = is_closed(q);
+  return try_peek(q, msg, len);
+}
+
+int xipc_queue_peek(xipc_queue *q, const void **msg, size_t *len, int timeout_ms) {
+  bool closed = false;
+  if (q == NULL || msg == NULL || len == NULL || timeout_ms < -1)
+    return xipc__fail(XIPC_EINVAL);
+  if (q->peek_ring >= 0)
+    return xipc__fail(XIPC_EBUSY);
+  int rc = need_bounce(q);
+  if (rc != 0)
+    return xipc__fail(rc);
+  q_timer timer = {timeout_ms, 0};
+  q_chan c = data_chan(q);
+  c.ready = peek_ready;
+  for (uint32_t round = 0;; round++) {
+    rc = peek_once(q, msg, len, &closed);
+    if (rc == Q_TOOK)
+      q_waited(q, round);
+    if (rc <= 0)
+      return rc == Q_TOOK ? 0 : xipc__fail(rc);
+    if (round > q->spin_limit) { /* only held rings have messages? */
+      uint32_t used = atomic_load(&q->h->used);
+      for (uint32_t i = 0; i < used && i < Q_RINGS; i++)
+        reclaim_dead_hold(q, i);
+    }
+    rc = q_wait_round(q, closed && !has_message(q, true), round, &c, &timer);
+    if (rc != 0)
+      return rc;
+  }
+}
+
+int xipc_queue_release(xipc_queue *q) {
+  if (q == NULL || q->peek_ring < 0)
+    return xipc__fail(XIPC_EINVAL);
+  uint32_t i = (uint32_t)q->peek_ring;
+  q->peek_ring = -1;
+  unhold(q, i);
+  int rc = header_ok(q);
+  if (rc != 0)
+    return xipc__fail(rc);
+  /* The hold may have been what kept the producer, or other peekers, out. */
+  wake_space(q, i);
+  if (atomic_load(&q->rings[i].wr) != atomic_load(&q->rings[i].rd))
+    wake_data(q);
+  return 0;
 }
 
 /* ---- count and shutdown -------------------------------------------------- */

@@ -657,6 +657,43 @@ int xipc_queue_put(xipc_queue *q, const void *msg, size_t len, int timeout_ms);
  * XIPC_ECORRUPT. */
 int xipc_queue_get(xipc_queue *q, void *buf, size_t cap, size_t *len,
                    int timeout_ms);
+/* Zero-copy put, first half: waits up to timeout_ms for room for a message
+ * of up to len bytes in this handle's ring, as xipc_queue_put does, and
+ * sets *buf to where its bytes go. Write them there, then publish them with
+ * xipc_queue_commit; consumers see nothing before. *buf points into the
+ * shared mapping, except when the room wraps around the end of the ring
+ * (about once per lap): then it is a buffer of the handle, which commit
+ * copies. One reservation per handle at a time; a put meanwhile is
+ * XIPC_EBUSY. Errors: as xipc_queue_put (XIPC_EINVAL for a NULL buf), and
+ * XIPC_EBUSY (a reservation is open), XIPC_ENOMEM. */
+int xipc_queue_reserve(xipc_queue *q, size_t len, void **buf, int timeout_ms);
+/* Passed as len to xipc_queue_commit: drop the reservation, send nothing. */
+#define XIPC_QUEUE_DISCARD ((size_t)-1)
+/* Zero-copy put, second half: publishes the first len bytes of the
+ * reservation (len at most the reserved length) as one message, or drops
+ * it (len XIPC_QUEUE_DISCARD). The reservation ends either way.
+ * Errors: XIPC_EINVAL (NULL q, no reservation, len above the reserved
+ * length: the reservation stays), XIPC_ECLOSED (shut down since the
+ * reserve: nothing is sent), XIPC_ECORRUPT. */
+int xipc_queue_commit(xipc_queue *q, size_t len);
+/* Zero-copy get, first half: waits up to timeout_ms for a message, takes
+ * it (no other consumer gets it) and sets *msg and *len to its bytes,
+ * which stay valid and unchanged until xipc_queue_release. *msg points into
+ * the shared mapping, except for a message that wraps around the end of
+ * its ring (copied to a buffer of the handle). Until the release, the
+ * producer of that message cannot reuse its ring from there on (its puts
+ * may wait for room), and other peeks skip that producer's messages (gets
+ * still take them). A consumer killed between peek and release loses that
+ * one message; its hold is dropped by the next peek or blocked put that
+ * needs it (at most 250 ms later). One peek per handle at a time; gets
+ * work meanwhile. Errors: as xipc_queue_get (XIPC_EINVAL for NULL msg or
+ * len; no XIPC_EMSGSIZE), XIPC_EBUSY (this handle's peek is not released
+ * yet), XIPC_ENOMEM. */
+int xipc_queue_peek(xipc_queue *q, const void **msg, size_t *len, int timeout_ms);
+/* Zero-copy get, second half: ends the peek; the message's bytes may be
+ * reused from now on. Errors: XIPC_EINVAL (NULL q, nothing peeked),
+ * XIPC_ECORRUPT (the peek ends anyway). */
+int xipc_queue_release(xipc_queue *q);
 /* Number of queued messages (Python's qsize): exact while nobody puts or
  * gets, a snapshot otherwise. Errors: XIPC_EINVAL, XIPC_ECORRUPT,
  * XIPC_EAGAIN (rings recycled faster than they could be counted). */
@@ -666,8 +703,9 @@ int xipc_queue_count(xipc_queue *q, size_t *count);
  * blocked putters and getters wake up. Irreversible for this queue.
  * Errors: XIPC_EINVAL, XIPC_ECORRUPT. */
 int xipc_queue_shutdown(xipc_queue *q);
-/* Releases the handle (and its producer ring; queued messages stay). The
- * queue is destroyed when its last handle closes. Errors: XIPC_EINVAL. */
+/* Releases the handle (and its producer ring; queued messages stay). An
+ * open reservation is dropped and a peek released. The queue is destroyed
+ * when its last handle closes. Errors: XIPC_EINVAL. */
 int xipc_queue_close(xipc_queue *q);
 /* Removes the name now (xipc_map_unlink on the queue's mapping): handles
  * already open keep working, new opens without XIPC_CREATE get XIPC_ENOENT.

@@ -214,6 +214,20 @@ XT_HELPER(q_blocked_get) {
   return len == 4 && std::memcmp(buf, "wake", 4) == 0 ? 0 : 4;
 }
 
+// Args: queue readyfile. Peeks one message, signals ready and waits to be
+// killed (it never releases).
+XT_HELPER(q_peek_and_hang) {
+  if (argc < 2) return 2;
+  xipc_queue *q = nullptr;
+  if (open_existing(&q, argv[0]) != 0) return 3;
+  const void *msg = nullptr;
+  size_t len = 0;
+  int rc = xipc_queue_peek(q, &msg, &len, 10000);
+  if (rc != 0) return 10 - rc;
+  xt::ready_signal(argv[1]);
+  for (;;) xt::sleep_ms(1000);
+}
+
 // Args: queue readyfile [stampfile]. Fills its ring, then blocks in put;
 // 10-rc.
 XT_HELPER(q_blocked_put) {
@@ -385,6 +399,174 @@ TEST(Queue, PutGetCountKeepOrder) {
   }
   size_t len = 0;
   EXPECT_EQ(XIPC_EAGAIN, xipc_queue_get(g.q, buf.data(), buf.size(), &len, 0));
+}
+
+// ---- zero-copy --------------------------------------------------------------
+
+// Creates queue `name` with capacity/max_message through a and opens it
+// again through b.
+void create_and_open(QueueGuard *a, QueueGuard *b, const std::string &name, size_t capacity,
+                     size_t max_message) {
+  xipc_queue_options o = opts(capacity, max_message);
+  XT_OK(xipc_queue_open(&a->q, name.c_str(), &o, XIPC_CREATE | XIPC_EXCL));
+  XT_OK(open_existing(&b->q, name.c_str()));
+}
+
+TEST(Queue, ZeroCopyReserveCommitPeekRelease) {
+  std::string name = xt::unique_name("qzc");
+  QueueGuard g, c;
+  create_and_open(&g, &c, name, 4096, 200);
+  if (HasFatalFailure()) return;
+  void *buf = nullptr;
+  XT_OK(xipc_queue_reserve(g.q, 100, &buf, 0));
+  std::memcpy(buf, "zero-copy", 9);
+  EXPECT_EQ(XIPC_EBUSY, xipc_queue_reserve(g.q, 10, &buf, 0));
+  EXPECT_EQ(XIPC_EBUSY, xipc_queue_put(g.q, "x", 1, 0));
+  size_t n = 9;
+  XT_OK(xipc_queue_count(c.q, &n));
+  EXPECT_EQ(0u, n) << "a reservation is invisible until committed";
+  EXPECT_EQ(XIPC_EINVAL, xipc_queue_commit(g.q, 101));
+  XT_OK(xipc_queue_commit(g.q, 9));  // shorter than reserved
+  EXPECT_EQ(XIPC_EINVAL, xipc_queue_commit(g.q, 9)) << "no reservation left";
+  XT_OK(xipc_queue_reserve(g.q, 50, &buf, 0));
+  XT_OK(xipc_queue_commit(g.q, XIPC_QUEUE_DISCARD));
+  XT_OK(xipc_queue_put(g.q, "after", 5, 0));
+  EXPECT_EQ(XIPC_EMSGSIZE, xipc_queue_reserve(g.q, 201, &buf, 0));
+  EXPECT_EQ(XIPC_EINVAL, xipc_queue_reserve(g.q, 1, nullptr, 0));
+
+  const void *msg = nullptr;
+  size_t len = 0;
+  EXPECT_EQ(XIPC_EINVAL, xipc_queue_release(c.q));
+  XT_OK(xipc_queue_peek(c.q, &msg, &len, 0));
+  EXPECT_EQ("zero-copy", std::string(static_cast<const char *>(msg), len));
+  EXPECT_EQ(XIPC_EBUSY, xipc_queue_peek(c.q, &msg, &len, 0));
+  XT_OK(xipc_queue_count(c.q, &n));
+  EXPECT_EQ(1u, n) << "a peeked message is taken";
+  XT_OK(xipc_queue_release(c.q));
+  EXPECT_EQ(XIPC_EINVAL, xipc_queue_release(c.q));
+  XT_OK(xipc_queue_peek(c.q, &msg, &len, 0));
+  EXPECT_EQ("after", std::string(static_cast<const char *>(msg), len));
+  XT_OK(xipc_queue_release(c.q));
+  int64_t t0 = xt::now_ms();
+  EXPECT_EQ(XIPC_ETIMEDOUT, xipc_queue_peek(c.q, &msg, &len, 100));
+  EXPECT_GE(xt::now_ms() - t0, 100);
+  EXPECT_EQ(XIPC_EAGAIN, xipc_queue_peek(c.q, &msg, &len, 0));
+  // Shutdown: an open reservation cannot be committed; peeks drain, then
+  // XIPC_ECLOSED.
+  XT_OK(xipc_queue_put(g.q, "last", 4, 0));
+  XT_OK(xipc_queue_reserve(g.q, 8, &buf, 0));
+  XT_OK(xipc_queue_shutdown(g.q));
+  EXPECT_EQ(XIPC_ECLOSED, xipc_queue_commit(g.q, 8));
+  XT_OK(xipc_queue_peek(c.q, &msg, &len, 0));
+  EXPECT_EQ(4u, len);
+  XT_OK(xipc_queue_release(c.q));
+  EXPECT_EQ(XIPC_ECLOSED, xipc_queue_peek(c.q, &msg, &len, 0));
+}
+
+// Messages that wrap around the end of a small ring go through each
+// handle's own buffer; mixed with copying put and get, every byte arrives.
+TEST(Queue, ZeroCopyAcrossTheRingEnd) {
+  std::string name = xt::unique_name("qzcw");
+  QueueGuard p, c;
+  create_and_open(&p, &c, name, 256, 200);
+  if (HasFatalFailure()) return;
+  for (uint32_t i = 0; i < 500; i++) {
+    std::vector<unsigned char> m = make_msg(1, i);
+    if (m.size() > 200) m.resize(200);
+    if (i % 3 == 0) {
+      XT_OK(xipc_queue_put(p.q, m.data(), m.size(), 0));
+    } else {
+      void *buf = nullptr;
+      XT_OK(xipc_queue_reserve(p.q, 200, &buf, 0));
+      std::memcpy(buf, m.data(), m.size());
+      XT_OK(xipc_queue_commit(p.q, m.size()));
+    }
+    if (i % 2 == 0) {
+      const void *msg = nullptr;
+      size_t len = 0;
+      XT_OK(xipc_queue_peek(c.q, &msg, &len, 0));
+      ASSERT_EQ(m.size(), len) << "message " << i;
+      ASSERT_EQ(0, std::memcmp(msg, m.data(), len)) << "message " << i;
+      XT_OK(xipc_queue_release(c.q));
+    } else {
+      std::vector<unsigned char> buf(200);
+      size_t len = 0;
+      XT_OK(xipc_queue_get(c.q, buf.data(), buf.size(), &len, 0));
+      ASSERT_EQ(m.size(), len) << "message " << i;
+      ASSERT_EQ(0, std::memcmp(buf.data(), m.data(), len)) << "message " << i;
+    }
+  }
+}
+
+// While a message is peeked its bytes stay put: the producer fills every
+// byte it may, another consumer gets the messages behind it, and only the
+// release gives the producer the rest of its ring back.
+TEST(Queue, PeekedMessageStaysIntactUntilRelease) {
+  std::string name = xt::unique_name("qzch");
+  QueueGuard p, peeker, getter;
+  create_and_open(&p, &peeker, name, 1024, 100);
+  if (HasFatalFailure()) return;
+  XT_OK(open_existing(&getter.q, name.c_str()));
+  std::string first(100, 'P');
+  XT_OK(xipc_queue_put(p.q, first.data(), first.size(), 0));
+  const void *msg = nullptr;
+  size_t len = 0;
+  XT_OK(xipc_queue_peek(peeker.q, &msg, &len, 0));
+  char other[100];
+  std::memset(other, 'x', sizeof other);
+  int puts = 0;
+  while (xipc_queue_put(p.q, other, sizeof other, 0) == 0) puts++;
+  EXPECT_EQ(1024 / 104 - 1, puts) << "the peeked record's room stays taken";
+  char buf[128];
+  for (int i = 0; i < puts; i++) XT_OK(xipc_queue_get(getter.q, buf, sizeof buf, &len, 0));
+  // The getter emptied the ring, but the hold keeps the producer out.
+  EXPECT_EQ(XIPC_ETIMEDOUT, xipc_queue_put(p.q, other, sizeof other, 50));
+  EXPECT_EQ(first, std::string(static_cast<const char *>(msg), 100));
+  XT_OK(xipc_queue_release(peeker.q));
+  puts = 0;
+  while (xipc_queue_put(p.q, other, sizeof other, 0) == 0) puts++;
+  EXPECT_EQ(1024 / 104, puts);
+}
+
+// A consumer killed while it holds a peeked message loses that message only:
+// the producer gets its ring back and another peek takes the rest.
+TEST(Queue, KilledPeekerLosesOnlyItsMessage) {
+  std::string name = xt::unique_name("qzck");
+  std::string ready = xt::temp_path("ready");
+  xt::Cleanup rm([&] { xt::remove_file(ready); });
+  QueueGuard p, c;
+  create_and_open(&p, &c, name, 1024, 100);
+  if (HasFatalFailure()) return;
+  char m[100];
+  for (int i = 0; i < 3; i++) {
+    std::memset(m, 'a' + i, sizeof m);
+    XT_OK(xipc_queue_put(p.q, m, sizeof m, 0));
+  }
+  xt::Child k;
+  XT_OK(k.start("q_peek_and_hang", {name, ready}));
+  ASSERT_TRUE(xt::ready_wait(ready, 30000, &k));
+  XT_OK(k.kill());
+  k.exit_code(30000);
+  // Six records fit beside the dead peeker's hold; the seventh needs the
+  // held room, and its blocked put drops the hold.
+  std::memset(m, 'z', sizeof m);
+  int puts = 0;
+  while (puts < 7 && xipc_queue_put(p.q, m, sizeof m, 5000) == 0) puts++;
+  EXPECT_EQ(7, puts);
+  const void *msg = nullptr;
+  size_t len = 0;
+  XT_OK(xipc_queue_peek(c.q, &msg, &len, 5000));
+  EXPECT_EQ('b', static_cast<const char *>(msg)[0]) << "the dead peeker had 'a'";
+  XT_OK(xipc_queue_release(c.q));
+  // A dead holder also gives way to the next peek.
+  XT_OK(k.start("q_peek_and_hang", {name, ready + "2"}));
+  xt::Cleanup rm2([&] { xt::remove_file(ready + "2"); });
+  ASSERT_TRUE(xt::ready_wait(ready + "2", 30000, &k));
+  XT_OK(k.kill());
+  k.exit_code(30000);
+  XT_OK(xipc_queue_peek(c.q, &msg, &len, 5000));
+  EXPECT_EQ('z', static_cast<const char *>(msg)[0]) << "the second dead peeker had 'c'";
+  XT_OK(xipc_queue_release(c.q));
 }
 
 TEST(Queue, MessageTooLargeBothWays) {
@@ -857,6 +1039,10 @@ int exercise(const std::string &name, xipc_queue *q, bool *all_corrupt) {
     calls++;
     if (rc == XIPC_ECORRUPT) corrupt++;
   };
+  auto note_rc = [&](int rc) {
+    note(rc);
+    return rc;
+  };
   std::vector<unsigned char> buf(600);
   size_t len = 0, n = 0;
   note(xipc_queue_put(q, buf.data(), 40, 0));
@@ -864,6 +1050,18 @@ int exercise(const std::string &name, xipc_queue *q, bool *all_corrupt) {
   note(xipc_queue_get(q, buf.data(), buf.size(), &len, 0));
   note(xipc_queue_get(q, buf.data(), buf.size(), &len, 5));
   note(xipc_queue_count(q, &n));
+  void *res = nullptr;
+  if (note_rc(xipc_queue_reserve(q, 30, &res, 0)) == 0) {
+    std::memset(res, 'z', 30);
+    note(xipc_queue_commit(q, 30));
+  }
+  const void *peeked = nullptr;
+  if (note_rc(xipc_queue_peek(q, &peeked, &len, 0)) == 0) {
+    volatile unsigned char sum = 0;
+    for (size_t i = 0; i < len; i++) sum = (unsigned char)(sum + static_cast<const unsigned char *>(peeked)[i]);
+    (void)sum;
+    note(xipc_queue_release(q));
+  }
   xipc_queue *again = nullptr;
   int rc = open_existing(&again, name.c_str());
   note(rc);
