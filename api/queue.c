@@ -598,8 +598,11 @@ static int claim_ring(xipc_queue *q) {
 }
 
 /* The producer's free space ends at `rd`, or at a peeked message's
- * position if a consumer holds one (read after `rd`: a peeker stores the
- * hold before it moves `rd`). */
+ * position if a consumer holds one before it (read after `rd`: a peeker
+ * stores the hold before it moves `rd`). A hold may be newer than our `rd`
+ * or, while a peeker's try is failing, older than the ring's window (its
+ * compare-and-swap of `rd` will fail): a hold that took effect always lies
+ * in the window, so others are ignored. */
 static int refresh_rd(xipc_queue *q) {
   q_ring *r = &q->rings[q->own];
   uint64_t rd = atomic_load(&r->rd);
@@ -607,12 +610,9 @@ static int refresh_rd(xipc_queue *q) {
     return XIPC_ECORRUPT;
   if (atomic_load(&r->holder) != 0) {
     uint64_t hold = atomic_load(&r->hold);
-    if ((hold & 1) != 0) {
-      hold &= ~UINT64_C(7);
-      if (hold > rd || q->wr - hold > q->l.capacity)
-        return XIPC_ECORRUPT;
-      rd = hold;
-    }
+    uint64_t at = hold & ~UINT64_C(7);
+    if ((hold & 1) != 0 && at < rd && q->wr - at <= q->l.capacity)
+      rd = at;
   }
   q->rd_seen = rd;
   return 0;
