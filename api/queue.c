@@ -1082,9 +1082,12 @@ int xipc_queue_release(xipc_queue *q) {
   int rc = header_ok(q);
   if (rc != 0)
     return xipc__fail(rc);
-  /* The hold may have been what kept the producer, or other peekers, out. */
-  wake_space(q, i);
-  if (atomic_load(&q->rings[i].wr) != atomic_load(&q->rings[i].rd))
+  /* The hold may have been what kept the producer (woken once its ring is
+   * half empty, as by a get) or other peekers out. */
+  uint64_t wr = atomic_load(&q->rings[i].wr), rd = atomic_load(&q->rings[i].rd);
+  if (wr - rd <= q->l.capacity / 2)
+    wake_space(q, i);
+  if (wr != rd)
     wake_data(q);
   return 0;
 }
