@@ -370,6 +370,7 @@ int xipc_queue_close(xipc_queue *q) {
   }
   xipc__qwait_close(q->w);
   int rc = xipc_map_close(q->map);
+  free(q->bounce);
   free(q);
   return rc;
 }

@@ -608,11 +608,12 @@ TEST(Queue, KilledPeekerLosesOnlyItsMessage) {
   EXPECT_EQ('b', static_cast<const char *>(msg)[0]) << "the dead peeker had 'a'";
   XT_OK(xipc_queue_release(c.q));
   // A dead holder also gives way to the next peek.
-  XT_OK(k.start("q_peek_and_hang", {name, ready + "2"}));
+  xt::Child k2;
+  XT_OK(k2.start("q_peek_and_hang", {name, ready + "2"}));
   xt::Cleanup rm2([&] { xt::remove_file(ready + "2"); });
-  ASSERT_TRUE(xt::ready_wait(ready + "2", 30000, &k));
-  XT_OK(k.kill());
-  k.exit_code(30000);
+  ASSERT_TRUE(xt::ready_wait(ready + "2", 30000, &k2));
+  XT_OK(k2.kill());
+  k2.exit_code(30000);
   XT_OK(xipc_queue_peek(c.q, &msg, &len, 5000));
   EXPECT_EQ('z', static_cast<const char *>(msg)[0]) << "the second dead peeker had 'c'";
   XT_OK(xipc_queue_release(c.q));
