@@ -866,6 +866,10 @@ static int take_from(xipc_queue *q, uint32_t i, void *buf, size_t cap,
    * get: one system call per half ring instead of one per message. */
   if (q->l.capacity - (wr - rd - rec_size(n)) >= q->l.capacity / 2)
     wake_space(q, i);
+  /* Emptied a ring of a shut-down queue: a peek waiting behind another
+   * peeker's hold on it may now be done (drained). */
+  if (wr == rd + rec_size(n) && is_closed(q))
+    wake_data(q);
   return Q_TOOK;
 }
 

@@ -512,6 +512,41 @@ TEST(Queue, ZeroCopyReserveCommitPeekRelease) {
   EXPECT_EQ(XIPC_ECLOSED, xipc_queue_peek(c.q, &msg, &len, 0));
 }
 
+// After a shutdown, a peek that waits while another peeker holds the last
+// producer's ring ends with XIPC_ECLOSED as soon as a get drains that ring.
+TEST(Queue, WaitingPeekEndsWhenAGetDrainsTheQueue) {
+  std::string name = xt::unique_name("qzcd");
+  QueueGuard p, holder;
+  create_and_open(&p, &holder, name, 1024, 100);
+  if (HasFatalFailure()) return;
+  QueueGuard waiter, getter;
+  XT_OK(open_existing(&waiter.q, name.c_str()));
+  XT_OK(open_existing(&getter.q, name.c_str()));
+  XT_OK(xipc_queue_put(p.q, "held", 4, 0));
+  XT_OK(xipc_queue_put(p.q, "left", 4, 0));
+  const void *msg = nullptr;
+  size_t len = 0;
+  XT_OK(xipc_queue_peek(holder.q, &msg, &len, 0));
+  XT_OK(xipc_queue_shutdown(p.q));
+  std::atomic<int> rc{1};
+  std::atomic<int64_t> done_at{0};
+  std::thread t([&] {
+    const void *m = nullptr;
+    size_t n = 0;
+    rc = xipc_queue_peek(waiter.q, &m, &n, 10000);
+    done_at = xt::now_ms();
+  });
+  xt::sleep_ms(50);  // pacing only: let it reach its sleep
+  EXPECT_EQ(1, rc.load()) << "the message behind the hold is not drained yet";
+  char buf[8];
+  int64_t got_at = xt::now_ms();
+  XT_OK(xipc_queue_get(getter.q, buf, sizeof buf, &len, 0));
+  t.join();
+  EXPECT_EQ(XIPC_ECLOSED, rc.load());
+  EXPECT_LT(done_at.load() - got_at, kWokenWithinMs);
+  XT_OK(xipc_queue_release(holder.q));
+}
+
 // Messages that wrap around the end of a small ring go through each
 // handle's own buffer; mixed with copying put and get, every byte arrives.
 TEST(Queue, ZeroCopyAcrossTheRingEnd) {
