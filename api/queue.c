@@ -906,15 +906,22 @@ static int try_get(xipc_queue *q, void *buf, size_t cap, size_t *len) {
   return Q_EMPTY;
 }
 
-static bool data_ready(xipc_queue *q, uint64_t unused) {
+/* Whether some ring (any = true), or some ring nobody holds, has a message;
+ * true on corruption, so that the caller looks and finds it. */
+static bool has_message(const xipc_queue *q, bool any) {
   uint32_t used;
-  (void)unused;
-  if (is_closed(q) || used_rings(q, &used) != 0)
+  if (used_rings(q, &used) != 0)
     return true;
   for (uint32_t i = 0; i < used; i++)
-    if (atomic_load(&q->rings[i].wr) != atomic_load(&q->rings[i].rd))
+    if (atomic_load(&q->rings[i].wr) != atomic_load(&q->rings[i].rd) &&
+        (any || atomic_load(&q->rings[i].holder) == 0))
       return true;
   return false;
+}
+
+static bool data_ready(xipc_queue *q, uint64_t unused) {
+  (void)unused;
+  return is_closed(q) || has_message(q, true);
 }
 
 /* One attempt: Q_TOOK (0), Q_EMPTY, or an error. `closed` is read before
@@ -1018,19 +1025,6 @@ static int try_peek(xipc_queue *q, const void **msg, size_t *len) {
       return rc;
   }
   return Q_EMPTY;
-}
-
-/* Whether some ring (any = true), or some ring nobody holds, has a message;
- * true on corruption, so that the caller looks and finds it. */
-static bool has_message(const xipc_queue *q, bool any) {
-  uint32_t used;
-  if (used_rings(q, &used) != 0)
-    return true;
-  for (uint32_t i = 0; i < used; i++)
-    if (atomic_load(&q->rings[i].wr) != atomic_load(&q->rings[i].rd) &&
-        (any || atomic_load(&q->rings[i].holder) == 0))
-      return true;
-  return false;
 }
 
 /* A peek can go ahead: a message in a ring nobody holds, or the queue is
