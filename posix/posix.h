@@ -4,10 +4,16 @@
 
 #include "internal.h"
 
+#include <signal.h>
+
 /* XIPC_SIG* number -> native signal number; 0 if there is none. */
 int xipc__sig_to_native(int sig);
 /* Native signal number -> XIPC_SIG* number, or -native if xipc has no name. */
 int xipc__sig_from_native(int native);
+
+/* Starts a detached thread running fn(arg) with signal mask *mask and
+ * returns once it runs (posix/thread.c): 0 or an errno value. */
+int xipc__thread_start(void *(*fn)(void *), void *arg, const sigset_t *mask);
 
 /* Queue sleeps (posix/qtimer.c): sleeps on the shared futex `word` while
  * it holds `seen`, until woken or about timeout_ns (>= 0) from now, with no

@@ -103,6 +103,7 @@ static uint64_t wd_scan(uint64_t now, uint64_t next, int *active) {
 static void *wd_main(void *arg) {
   int idle = 0;
   (void)arg;
+  (void)pthread_setname_np(pthread_self(), "xipc-qtimer");
   for (;;) {
     uint32_t bell = atomic_load(&wd.bell);
     uint64_t now = xipc__qwait_now_ns();
@@ -136,18 +137,9 @@ static void wd_start(void) {
   if (!atomic_compare_exchange_strong(&wd.state, &expected, WD_STARTING))
     return;
   pthread_once(&wd_once, wd_register_fork);
-  sigset_t all, old;
+  sigset_t all;
   sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old);
-  pthread_attr_t attr;
-  pthread_t t;
-  int ok = pthread_attr_init(&attr) == 0;
-  ok = ok && pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED) == 0;
-  ok = ok && pthread_create(&t, &attr, wd_main, NULL) == 0;
-  pthread_sigmask(SIG_SETMASK, &old, NULL);
-  if (ok)
-    (void)pthread_setname_np(t, "xipc-qtimer");
-  pthread_attr_destroy(&attr);
+  bool ok = xipc__thread_start(wd_main, NULL, &all) == 0;
   atomic_store(&wd.state, ok ? WD_RUNNING : WD_BROKEN);
 }
 

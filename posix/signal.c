@@ -69,26 +69,17 @@ void xipc__sig_wake(void) {
 }
 
 static void *dispatcher_thread(void *unused) {
-  sigset_t none;
   (void)unused;
-  /* Do not inherit a mask the starting thread may have set. */
-  sigemptyset(&none);
-  pthread_sigmask(SIG_SETMASK, &none, NULL);
   xipc__sig_dispatcher_main();
   return NULL;
 }
 
 static int start_dispatcher(void) {
-  pthread_t t;
-  pthread_attr_t attr;
+  sigset_t none; /* not a mask the starting thread may have set */
   if (pipe2(wake_pipe, O_CLOEXEC | O_NONBLOCK) != 0)
     return xipc__fail_os();
-  int rc = pthread_attr_init(&attr);
-  if (rc == 0) {
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    rc = pthread_create(&t, &attr, dispatcher_thread, NULL);
-    pthread_attr_destroy(&attr);
-  }
+  sigemptyset(&none);
+  int rc = xipc__thread_start(dispatcher_thread, NULL, &none);
   if (rc != 0) {
     close(wake_pipe[0]);
     close(wake_pipe[1]);
