@@ -42,6 +42,25 @@ int xipc__fail_os(void);
  * error and returns err. */
 int xipc__fail(int err);
 
+/* ---- time (posix/time.c, win32/time.c) --------------------------------
+ * The one monotonic clock of each tree (CLOCK_MONOTONIC / the performance
+ * counter); every timeout in xipc is measured on it. */
+
+/* Tree: monotonic time in nanoseconds since an arbitrary origin. */
+uint64_t xipc__now_ns(void);
+/* Tree: sleep for about ms milliseconds (at least ms, unless interrupted). */
+void xipc__sleep_ms(unsigned ms);
+/* Portable (api/time.c): the deadline of a timeout_ms (-1: none, returned
+ * as UINT64_MAX; 0: now) on the xipc__now_ns() clock. */
+uint64_t xipc__deadline_ns(int timeout_ms);
+/* Portable: nanoseconds left until deadline (0 if it has passed,
+ * INT64_MAX for UINT64_MAX, "no deadline"). */
+int64_t xipc__left_ns(uint64_t deadline);
+/* Portable: milliseconds left until deadline, rounded UP so that a wait of
+ * that many milliseconds never ends before the deadline; -1 for "no
+ * deadline", 0 once it has passed, at most INT_MAX. */
+int xipc__left_ms(uint64_t deadline);
+
 /* ---- processes (api/proc.c, posix/proc.c, win32/proc.c) -------------- */
 
 /* Tree: starts the child. Arguments are checked already: out and argv are
@@ -49,6 +68,19 @@ int xipc__fail(int err);
  * valid. */
 int xipc__proc_spawn(xipc_proc **out, const char *const argv[],
                      const xipc_spawn_options *o);
+
+/* ---- streams (api/stream.c, posix/stream.c, win32/stream.c) ----------- */
+
+/* For xipc__pipe_open: the end that will be a child's stdio. Windows opens
+ * that end synchronous (children expect blocking stdio); POSIX ignores it. */
+enum { XIPC__PIPE_CHILD_READ = 1u << 0, XIPC__PIPE_CHILD_WRITE = 1u << 1 };
+
+/* Tree: an anonymous pipe pair, not inheritable. */
+int xipc__pipe_open(xipc_stream **read_end, xipc_stream **write_end,
+                    unsigned flags);
+/* Tree: the stream's OS object (POSIX fd, Windows HANDLE as intptr_t),
+ * still owned by s; -1 when s has none (closed). For spawn. */
+intptr_t xipc__stream_os_handle(const xipc_stream *s);
 
 /* ---- names (api/name.c) ------------------------------------------------- */
 

@@ -64,13 +64,14 @@ const char *xipc_version(void);
   XX(ENOTRECOVERABLE, -19, "state not recoverable")                           \
   XX(EPERM, -20, "operation not permitted")                                   \
   XX(EINTR, -21, "interrupted")                                               \
-  XX(EUNKNOWN, -22, "unknown system error")
+  XX(EUNKNOWN, -22, "unknown system error")                                  \
+  XX(EPIPE, -23, "the other end is closed")
 
 typedef enum {
 #define XIPC__ERR_ENUM(name, value, msg) XIPC_##name = (value),
   XIPC_ERRNO_MAP(XIPC__ERR_ENUM)
 #undef XIPC__ERR_ENUM
-  XIPC__ERR_LAST = -23
+  XIPC__ERR_LAST = -24
 } xipc_errno_t;
 
 /* Human-readable message for an XIPC_E* code ("invalid argument").
@@ -482,11 +483,54 @@ const char *xipc_signal_name(int sig);
 /* ------------------------------------------------------------------------ */
 
 typedef struct xipc_proc xipc_proc;
-enum { XIPC_STDIO_INHERIT = 0, XIPC_STDIO_NULL = 1 };
+typedef struct xipc_stream xipc_stream; /* see "Streams" below */
+
+/* What each of a child's stdin, stdout and stderr is connected to.
+ *  INHERIT  the parent's own stream (the default, 0).
+ *  NULL     the null device.
+ *  PIPE     a new pipe; the parent's end is xipc_proc_stdin/stdout/stderr(p),
+ *           owned by the proc handle.
+ *  STREAM   the stream given in stdin_stream/stdout_stream/stderr_stream
+ *           (for example one end of an xipc_pipe shared by two children).
+ *  FILE     the file at stdin_path/stdout_path/stderr_path: stdin reads it;
+ *           stdout/stderr create it (0600) or truncate it, or append with
+ *           XIPC_SPAWN_STDOUT_APPEND / XIPC_SPAWN_STDERR_APPEND.
+ *  STDOUT   stderr only: the same as the child's stdout (2>&1). */
+enum {
+  XIPC_STDIO_INHERIT = 0,
+  XIPC_STDIO_NULL = 1,
+  XIPC_STDIO_PIPE = 2,
+  XIPC_STDIO_STREAM = 3,
+  XIPC_STDIO_FILE = 4,
+  XIPC_STDIO_STDOUT = 5
+};
+
+/* xipc_spawn_options.flags */
+enum {
+  /* The child gets a process group of its own (POSIX setpgid(0, 0);
+   * Windows CREATE_NEW_PROCESS_GROUP), so a Ctrl+C at the parent's
+   * terminal does not reach it. */
+  XIPC_SPAWN_NEW_GROUP = 1u << 0,
+  XIPC_SPAWN_STDOUT_APPEND = 1u << 1, /* FILE stdout: append, not truncate */
+  XIPC_SPAWN_STDERR_APPEND = 1u << 2  /* FILE stderr: append, not truncate */
+};
+
+/* Zero-initialise and set what you need: all-zero is "inherit everything". */
 typedef struct {
   const char *const *env; /* NULL: inherit; else "K=V" list, NULL-ended */
   const char *cwd;        /* NULL: inherit */
-  int stdin_mode, stdout_mode, stderr_mode;
+  int stdin_mode, stdout_mode, stderr_mode; /* XIPC_STDIO_* */
+  /* For XIPC_STDIO_STREAM. */
+  xipc_stream *stdin_stream, *stdout_stream, *stderr_stream;
+  /* For XIPC_STDIO_FILE (UTF-8 paths). */
+  const char *stdin_path, *stdout_path, *stderr_path;
+  unsigned flags; /* XIPC_SPAWN_* */
+  /* Further streams the child inherits (nothing else is inherited); the
+   * child finds each under the same descriptor number / handle value, and
+   * gets it with xipc_stream_import() from the token that
+   * xipc_stream_export() gave the parent. */
+  xipc_stream *const *pass;
+  size_t npass;
 } xipc_spawn_options;
 
 /* How a child ended.
@@ -549,6 +593,40 @@ int xipc_proc_wait(xipc_proc *p, int timeout_ms, xipc_exit_status *st);
  * Errors: XIPC_EINVAL (NULL p), XIPC_EACCES/XIPC_EPERM from the OS. */
 int xipc_proc_kill(xipc_proc *p);
 
+/* Sends sig to the child by handle, like xipc_signal_send, but never to a
+ * process that reused the child's pid (POSIX: pidfd_send_signal where the
+ * kernel has it; Windows: the channel of xipc_signal_send, checked against
+ * the process handle). */
+int xipc_proc_signal(xipc_proc *p, int sig);
+
+/* The parent's ends of XIPC_STDIO_PIPE stdio, owned by p (closed by
+ * xipc_proc_close; the caller may close them earlier with
+ * xipc_stream_close, after which these return NULL). NULL when that stream
+ * is not a PIPE (or p is NULL). */
+xipc_stream *xipc_proc_stdin(xipc_proc *p);
+xipc_stream *xipc_proc_stdout(xipc_proc *p);
+xipc_stream *xipc_proc_stderr(xipc_proc *p);
+
+/* xipc_proc_run: Python's subprocess.run(input=..., capture_output=True,
+ * timeout=...). */
+typedef struct {
+  const void *input;  /* bytes fed to the child's stdin (NULL: none) */
+  size_t input_len;
+  int timeout_ms;     /* -1: none; else kill and reap after this long */
+  size_t max_output;  /* 0: no limit; else XIPC_EMSGSIZE beyond it */
+  const xipc_spawn_options *spawn; /* env, cwd, flags (NULL: defaults) */
+} xipc_run_options;
+typedef struct {
+  xipc_exit_status status;
+  char *out; /* captured stdout, NUL-terminated (out_len excludes it) */
+  size_t out_len;
+  char *err; /* captured stderr, likewise */
+  size_t err_len;
+} xipc_run_result;
+int xipc_proc_run(const char *const argv[], const xipc_run_options *o,
+                  xipc_run_result *r);
+void xipc_run_result_free(xipc_run_result *r);
+
 /* Releases the handle. A child that is still running is not stopped; on
  * POSIX xipc reaps it in the background when it exits, so it never stays
  * a zombie. Errors: XIPC_EINVAL (NULL p). */
@@ -566,6 +644,33 @@ int xipc_exe_path(char *buf, size_t cap, size_t *len);
  * lives until the process exits. Pass main's argc and argv.
  * Errors: XIPC_EINVAL (argc < 0 or NULL pointers), XIPC_ENOMEM. */
 int xipc_args_utf8(int argc, char **argv, char ***out);
+
+/* ------------------------------------------------------------------------ */
+/* Streams: pipes (and, later, local connections)                           */
+/* ------------------------------------------------------------------------ */
+
+/* An anonymous pipe: *read_end and *write_end are streams, not inherited. */
+int xipc_pipe(xipc_stream **read_end, xipc_stream **write_end);
+/* Some bytes (at least 1) into buf; *nread 0 at end of stream. */
+int xipc_stream_read(xipc_stream *s, void *buf, size_t cap, size_t *nread,
+                     int timeout_ms);
+/* All n bytes, or an error with *nwritten so far. XIPC_EPIPE: no reader. */
+int xipc_stream_write(xipc_stream *s, const void *buf, size_t n,
+                      size_t *nwritten, int timeout_ms);
+/* One framed message (Python multiprocessing.connection wire format). */
+int xipc_stream_send(xipc_stream *s, const void *msg, size_t len,
+                     int timeout_ms);
+/* One framed message; XIPC_EMSGSIZE: *len is its size and it stays for a
+ * retry; XIPC_ECLOSED at end of stream. */
+int xipc_stream_recv(xipc_stream *s, void *buf, size_t cap, size_t *len,
+                     int timeout_ms);
+/* No more writes; the peer reads end of stream. */
+int xipc_stream_shutdown(xipc_stream *s);
+int xipc_stream_close(xipc_stream *s);
+/* A token (short string for a child's argv or environment) naming s in a
+ * child that was spawned with s in xipc_spawn_options.pass. */
+int xipc_stream_export(const xipc_stream *s, char *token, size_t cap);
+int xipc_stream_import(xipc_stream **out, const char *token);
 
 /* ------------------------------------------------------------------------ */
 /* Queue (multiprocessing.Queue across unrelated processes)                 */

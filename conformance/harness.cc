@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -139,6 +140,30 @@ int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::steady_clock::now().time_since_epoch())
       .count();
+}
+
+void helper_failed(const char *file, int line, const char *expr, int rc) {
+  if (rc == 1)
+    std::fprintf(stderr, "%s:%d: helper check failed: %s is false\n", file, line, expr);
+  else
+    std::fprintf(stderr, "%s:%d: helper check failed: %s -> %s (%s, system error %d)\n",
+                 file, line, expr, xipc_err_name(rc), xipc_strerror(rc),
+                 xipc_last_system_error());
+  std::fflush(stderr);
+}
+
+double time_scale() {
+  static const double scale = [] {
+    const char *v = std::getenv("XIPC_TEST_TIME_SCALE");
+    double s = v ? std::atof(v) : 1.0;
+    return s > 0 ? s : 1.0;
+  }();
+  return scale;
+}
+
+int scaled_ms(int ms) {
+  double v = ms * time_scale();
+  return v >= 2e9 ? 2000000000 : static_cast<int>(v + 0.999);
 }
 
 }  // namespace xt

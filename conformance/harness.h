@@ -110,6 +110,41 @@ inline testing::AssertionResult IsOk(const char *expr, int rc) {
 // EXPECT_ variant.
 #define XT_EXPECT_OK(expr) EXPECT_PRED_FORMAT1(xt::IsOk, expr)
 
+// Helper-side checks: a helper is a plain function returning its exit code,
+// so GoogleTest's ASSERTs do not apply there. XT_CHECK(expr) returns
+// XT_HELPER_FAILED from the helper after printing file, line, the expression
+// and xipc_err_name of a non-zero xipc result to stderr (which ctest shows);
+// XT_REQUIRE(cond) does the same for a false condition.
+#define XT_HELPER_FAILED 90
+#define XT_CHECK(expr)                                                        \
+  do {                                                                        \
+    int xt_rc_ = (expr);                                                      \
+    if (xt_rc_ != 0) {                                                        \
+      xt::helper_failed(__FILE__, __LINE__, #expr, xt_rc_);                   \
+      return XT_HELPER_FAILED;                                                \
+    }                                                                         \
+  } while (0)
+#define XT_REQUIRE(cond)                                                      \
+  do {                                                                        \
+    if (!(cond)) {                                                            \
+      xt::helper_failed(__FILE__, __LINE__, #cond, 1);                        \
+      return XT_HELPER_FAILED;                                                \
+    }                                                                         \
+  } while (0)
+
+namespace xt {
+// Prints "file:line: helper check failed: expr -> XIPC_E... (message)" (or
+// "is false" when rc is 1) to stderr and flushes it.
+void helper_failed(const char *file, int line, const char *expr, int rc);
+
+// The suite's time scale: XIPC_TEST_TIME_SCALE from the environment (a
+// positive number, default 1; ci/test.sh sets it for Wine and sanitizer
+// legs). Every "within N ms" bound and helper wait is scaled by it.
+double time_scale();
+// ms * time_scale(), rounded up.
+int scaled_ms(int ms);
+}  // namespace xt
+
 namespace xt {
 // Platform probes used by the tests (the only platform code in the suite).
 void set_env(const char *name, const char *value);  // value NULL: unset
