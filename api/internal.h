@@ -84,7 +84,10 @@ enum { XIPC__STREAM_PIPE_READ = 1, XIPC__STREAM_PIPE_WRITE = 2 };
  * calls on it poll, see win32/stream.c); POSIX ignores it, since every
  * POSIX end is a blocking descriptor (per-call non-blocking I/O, see
  * posix/stream.c), which a child may use as it is. */
-enum { XIPC__PIPE_CHILD_READ = 1u << 0, XIPC__PIPE_CHILD_WRITE = 1u << 1 };
+enum {
+  XIPC__PIPE_CHILD_READ = XIPC_PIPE_CHILD_READ,
+  XIPC__PIPE_CHILD_WRITE = XIPC_PIPE_CHILD_WRITE
+};
 
 struct xipc__stream_base {
   int kind;          /* XIPC__STREAM_* */
