@@ -124,6 +124,9 @@ int xipc__stream_os_write(xipc_stream *s, const void *buf, size_t n,
                           size_t *nwritten, uint64_t deadline);
 /* Tree: end the write side (a pipe write end closes its OS object). */
 int xipc__stream_os_shutdown(xipc_stream *s);
+/* Tree, test hook: forget the OS object without closing it (then
+ * xipc__stream_os_handle gives -1). */
+void xipc__stream_os_detach(xipc_stream *s);
 /* Tree: close the OS object (if any) and free s. */
 int xipc__stream_os_close(xipc_stream *s);
 /* Tree: a stream of kind (XIPC__STREAM_PIPE_*) for the inherited object h

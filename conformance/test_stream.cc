@@ -420,3 +420,149 @@ TEST(Stream, ReadAfterRecvGetsReadAheadBytesFirst) {
   XT_OK(read_exact(p.r, got, 3, 1000));
   EXPECT_EQ(std::string("raw"), std::string(got.begin(), got.end()));
 }
+
+// ---- export / import, child ends, bad input --------------------------------
+
+TEST(Stream, ImportRejectsGarbageTokens) {
+  const char *bad[] = {"", "x", "xipc-stream:", "xipc-stream:1:", "xipc-stream:1::r:s",
+                       "xipc-stream:2:3:r:s", "xipc-stream:1:-3:r:s", "xipc-stream:1:+3:r:s",
+                       "xipc-stream:1:3:x:s", "xipc-stream:1:3:r:x", "xipc-stream:1:3:r:",
+                       "xipc-stream:1:3:r:s:", "xipc-stream:1:3:r:s ", " xipc-stream:1:3:r:s",
+                       "xipc-stream:1:3r:s", "xipc-stream:1:99999999999999999999:r:s",
+                       "XIPC-STREAM:1:3:r:s"};
+  for (const char *t : bad) {
+    xipc_stream *s = reinterpret_cast<xipc_stream *>(1);
+    EXPECT_EQ(XIPC_EINVAL, xipc_stream_import(&s, t)) << "'" << t << "'";
+    EXPECT_EQ(nullptr, s);
+  }
+  std::string longer(5000, '7');
+  xipc_stream *s = nullptr;
+  EXPECT_EQ(XIPC_EINVAL, xipc_stream_import(&s, ("xipc-stream:1:" + longer + ":r:s").c_str()));
+  EXPECT_EQ(XIPC_EINVAL, xipc_stream_import(&s, nullptr));
+  EXPECT_EQ(XIPC_EINVAL, xipc_stream_import(nullptr, "xipc-stream:1:3:r:s"));
+}
+
+TEST(Stream, ExportGivesTokenAndImportChecksIt) {
+  Pipe p;
+  char tok[XIPC_STREAM_TOKEN_MAX];
+  XT_OK(xipc_stream_export(p.w, tok, sizeof tok));
+  EXPECT_EQ(0, std::strncmp(tok, "xipc-stream:1:", 14)) << tok;
+  std::string t(tok);
+  char small[8] = "zzz";
+  EXPECT_EQ(XIPC_ERANGE, xipc_stream_export(p.w, small, sizeof small));
+  EXPECT_EQ('\0', small[0]);
+  EXPECT_EQ(XIPC_EINVAL, xipc_stream_export(nullptr, tok, sizeof tok));
+  EXPECT_EQ('\0', tok[0]);
+  EXPECT_EQ(XIPC_EINVAL, xipc_stream_export(p.w, nullptr, 0));
+  // The token with the other end's kind is refused (it is not that end).
+  std::string wrong = t.substr(0, t.size() - 3) + "r" + t.substr(t.size() - 2);
+  xipc_stream *s = nullptr;
+  EXPECT_EQ(XIPC_EINVAL, xipc_stream_import(&s, wrong.c_str())) << wrong;
+  // A token of a closed pipe names nothing.
+  char gone[XIPC_STREAM_TOKEN_MAX];
+  {
+    Pipe q;
+    XT_OK(xipc_stream_export(q.r, gone, sizeof gone));
+  }
+  EXPECT_EQ(XIPC_ENOENT, xipc_stream_import(&s, gone)) << gone;
+  EXPECT_EQ(nullptr, s);
+}
+
+TEST(Stream, SameTokenImportedTwiceIsBusy) {
+  // In one process the imported stream shares the descriptor of p.w, which
+  // is closed only once, through the import.
+  Pipe p;
+  char tok[XIPC_STREAM_TOKEN_MAX];
+  XT_OK(xipc_stream_export(p.w, tok, sizeof tok));
+  xipc_stream *w2 = nullptr, *w3 = nullptr;
+  XT_OK(xipc_stream_import(&w2, tok));
+  EXPECT_EQ(XIPC_EBUSY, xipc_stream_import(&w3, tok));
+  EXPECT_EQ(nullptr, w3);
+  size_t n = 0;
+  XT_OK(xipc_stream_write(w2, "via", 3, &n, 1000));
+  std::vector<unsigned char> got;
+  XT_OK(read_exact(p.r, got, 3, 1000));
+  EXPECT_EQ(std::string("via"), std::string(got.begin(), got.end()));
+  XT_OK(xipc_stream_close(w2));  // closes the OS end both handles name
+  char c;
+  XT_OK(xipc_stream_read(p.r, &c, 1, &n, xt::scaled_ms(2000)));
+  EXPECT_EQ(0u, n);
+  // p.w's OS end is gone already; forget it without closing it again.
+  xipc__stream_os_detach(p.w);
+}
+
+TEST(Stream, ChildEndsWorkInTheParentToo) {
+  xipc_stream *r = nullptr, *w = nullptr;
+  XT_OK(xipc_pipe_ex(&r, &w, XIPC_PIPE_CHILD_READ | XIPC_PIPE_CHILD_WRITE));
+  xt::Cleanup done([&] { xipc_stream_close(r), xipc_stream_close(w); });
+  char buf[8];
+  size_t n = 0;
+  EXPECT_EQ(XIPC_EAGAIN, xipc_stream_read(r, buf, sizeof buf, &n, 0));
+  int64_t t0 = xt::now_ms();
+  EXPECT_EQ(XIPC_ETIMEDOUT, xipc_stream_read(r, buf, sizeof buf, &n, 30));
+  EXPECT_GE(xt::now_ms() - t0, 30);
+  XT_OK(xipc_stream_write(w, "sync", 4, &n, -1));
+  std::vector<unsigned char> got;
+  XT_OK(read_exact(r, got, 4, 1000));
+  EXPECT_EQ(std::string("sync"), std::string(got.begin(), got.end()));
+  // A timed write cannot be bounded on a synchronous Windows handle.
+#ifdef _WIN32
+  EXPECT_EQ(XIPC_ENOTSUP, xipc_stream_write(w, "x", 1, &n, 100));
+#else
+  XT_OK(xipc_stream_write(w, "x", 1, &n, 100));
+#endif
+  XT_OK(xipc_stream_shutdown(w));
+  XT_OK(read_exact(r, got, 2, 1000));
+  EXPECT_LE(got.size(), 1u);  // "x" (POSIX) and then the end of stream
+}
+
+TEST(Stream, BadInputIsRejected) {
+  xipc_stream *r = reinterpret_cast<xipc_stream *>(1), *w = r;
+  EXPECT_EQ(XIPC_EINVAL, xipc_pipe(nullptr, &w));
+  EXPECT_EQ(nullptr, w);
+  EXPECT_EQ(XIPC_EINVAL, xipc_pipe(&r, nullptr));
+  EXPECT_EQ(nullptr, r);
+  EXPECT_EQ(XIPC_EINVAL, xipc_pipe(&r, &r));
+  EXPECT_EQ(XIPC_EINVAL, xipc_pipe_ex(&r, &w, 1u << 7));
+  EXPECT_EQ(nullptr, r);
+  Pipe p;
+  char buf[8] = {0};
+  size_t n = 9;
+  // NULL handles and buffers, zero capacity, bad timeouts.
+  EXPECT_EQ(XIPC_EINVAL, xipc_stream_read(nullptr, buf, 1, &n, 0));
+  EXPECT_EQ(0u, n);
+  EXPECT_EQ(XIPC_EINVAL, xipc_stream_read(p.r, nullptr, 1, &n, 0));
+  EXPECT_EQ(XIPC_EINVAL, xipc_stream_read(p.r, buf, 0, &n, 0));
+  EXPECT_EQ(XIPC_EINVAL, xipc_stream_read(p.r, buf, 1, nullptr, 0));
+  EXPECT_EQ(XIPC_EINVAL, xipc_stream_read(p.r, buf, 1, &n, -2));
+  EXPECT_EQ(XIPC_EINVAL, xipc_stream_write(nullptr, buf, 1, &n, 0));
+  EXPECT_EQ(XIPC_EINVAL, xipc_stream_write(p.w, nullptr, 1, &n, 0));
+  EXPECT_EQ(XIPC_EINVAL, xipc_stream_write(p.w, buf, 1, &n, -5));
+  XT_OK(xipc_stream_write(p.w, nullptr, 0, &n, 0));  // nothing to write
+  EXPECT_EQ(XIPC_EINVAL, xipc_stream_send(nullptr, buf, 1, 0));
+  EXPECT_EQ(XIPC_EINVAL, xipc_stream_send(p.w, nullptr, 1, 0));
+  EXPECT_EQ(XIPC_EINVAL, xipc_stream_send(p.w, buf, 1, -2));
+  EXPECT_EQ(XIPC_EINVAL, xipc_stream_recv(nullptr, buf, 1, &n, 0));
+  EXPECT_EQ(XIPC_EINVAL, xipc_stream_recv(p.r, nullptr, 1, &n, 0));
+  EXPECT_EQ(XIPC_EINVAL, xipc_stream_recv(p.r, buf, 1, nullptr, 0));
+  EXPECT_EQ(XIPC_EINVAL, xipc_stream_recv(p.r, buf, 1, &n, -2));
+  EXPECT_EQ(XIPC_EINVAL, xipc_stream_shutdown(nullptr));
+  EXPECT_EQ(XIPC_EINVAL, xipc_stream_close(nullptr));
+  // The wrong end.
+  EXPECT_EQ(XIPC_EINVAL, xipc_stream_read(p.w, buf, 1, &n, 0));
+  EXPECT_EQ(XIPC_EINVAL, xipc_stream_recv(p.w, buf, 1, &n, 0));
+  EXPECT_EQ(XIPC_EINVAL, xipc_stream_write(p.r, buf, 1, &n, 0));
+  EXPECT_EQ(XIPC_EINVAL, xipc_stream_send(p.r, buf, 1, 0));
+  EXPECT_EQ(XIPC_EINVAL, xipc_stream_shutdown(p.r));
+  // Use after shutdown.
+  XT_OK(xipc_stream_shutdown(p.w));
+  EXPECT_EQ(XIPC_ECLOSED, xipc_stream_shutdown(p.w));
+  EXPECT_EQ(XIPC_ECLOSED, xipc_stream_write(p.w, buf, 1, &n, 0));
+  EXPECT_EQ(XIPC_ECLOSED, xipc_stream_send(p.w, buf, 1, 0));
+  char tok[XIPC_STREAM_TOKEN_MAX];
+  EXPECT_EQ(XIPC_ECLOSED, xipc_stream_export(p.w, tok, sizeof tok));
+  // The reader sees the end: read gives 0 bytes, recv XIPC_ECLOSED.
+  XT_OK(xipc_stream_read(p.r, buf, 1, &n, 1000));
+  EXPECT_EQ(0u, n);
+  EXPECT_EQ(XIPC_ECLOSED, xipc_stream_recv(p.r, buf, 1, &n, 1000));
+}

@@ -321,6 +321,8 @@ int xipc__stream_os_shutdown(xipc_stream *s) {
   return 0;
 }
 
+void xipc__stream_os_detach(xipc_stream *s) { s->h = NULL; }
+
 int xipc__stream_os_close(xipc_stream *s) {
   xipc__stream_os_shutdown(s);
   if (s->ev != NULL)
