@@ -113,18 +113,74 @@ int xipc__pump_room(xipc__pump_chan *c, size_t *avail);
  * when c now holds more than its limit (c->len is then cut to the limit). */
 int xipc__pump_got(xipc__pump_chan *c, size_t n);
 
-/* ---- streams (api/stream.c, posix/stream.c, win32/stream.c) ----------- */
+/* ---- streams (api/stream.c, posix/stream.c, win32/stream.c) -----------
+ * api/stream.c checks arguments and owns everything portable: the framing
+ * of send/recv, the read-ahead buffer, the unsent rest of a message, the
+ * export token and the import registry. A tree owns the OS object. Each
+ * tree defines struct xipc_stream with a struct xipc__stream_base as its
+ * FIRST member, so XIPC__STREAM_BASE(s) reaches the portable part. */
+
+/* What a stream is (kind; the next issue adds local connections). */
+enum { XIPC__STREAM_PIPE_READ = 1, XIPC__STREAM_PIPE_WRITE = 2 };
 
 /* For xipc__pipe_open: the end that will be a child's stdio. Windows opens
- * that end synchronous (children expect blocking stdio); POSIX ignores it. */
+ * that end synchronous (children expect blocking stdio; the parent's timed
+ * calls on it poll, see win32/stream.c); POSIX ignores it, since every
+ * POSIX end is a blocking descriptor (per-call non-blocking I/O, see
+ * posix/stream.c), which a child may use as it is. */
 enum { XIPC__PIPE_CHILD_READ = 1u << 0, XIPC__PIPE_CHILD_WRITE = 1u << 1 };
 
-/* Tree: an anonymous pipe pair, not inheritable. */
+struct xipc__stream_base {
+  int kind;          /* XIPC__STREAM_* */
+  bool shut;         /* write side ended by xipc_stream_shutdown */
+  bool eof;          /* recv met end of stream */
+  unsigned char *rb; /* read-ahead: bytes read from the OS, not yet used */
+  size_t rcap, rpos, rend; /* rb[rpos..rend) are pending */
+  unsigned char *tb; /* unsent rest of a message whose send timed out */
+  size_t tlen, tpos; /* tb[tpos..tlen) still to go */
+};
+#define XIPC__STREAM_BASE(s) ((struct xipc__stream_base *)(void *)(s))
+
+/* Tree: an anonymous pipe pair, not inheritable. On failure both outputs
+ * are NULL. flags: XIPC__PIPE_CHILD_*. */
 int xipc__pipe_open(xipc_stream **read_end, xipc_stream **write_end,
                     unsigned flags);
 /* Tree: the stream's OS object (POSIX fd, Windows HANDLE as intptr_t),
- * still owned by s; -1 when s has none (closed). For spawn. */
+ * still owned by s; -1 when s has none (write end after shutdown). For
+ * spawn: the object may be handed to a child as it is (POSIX: a blocking
+ * descriptor; Windows: see xipc__stream_os_sync). */
 intptr_t xipc__stream_os_handle(const xipc_stream *s);
+/* Tree: true if the OS object does synchronous (blocking) I/O, as a
+ * child's stdio should: always on POSIX; on Windows an end opened without
+ * FILE_FLAG_OVERLAPPED (XIPC__PIPE_CHILD_*). */
+bool xipc__stream_os_sync(const xipc_stream *s);
+/* Tree: up to cap (> 0) bytes; *nread 0 at end of stream. Waits until the
+ * monotonic deadline (xipc__deadline_ns; UINT64_MAX: forever) and then
+ * returns XIPC_ETIMEDOUT, never earlier; nothing stays pending. */
+int xipc__stream_os_read(xipc_stream *s, void *buf, size_t cap, size_t *nread,
+                         uint64_t deadline);
+/* Tree: all n (> 0) bytes unless the deadline passes (XIPC_ETIMEDOUT) or
+ * an error stops it (XIPC_EPIPE: no reader); *nwritten is what went. */
+int xipc__stream_os_write(xipc_stream *s, const void *buf, size_t n,
+                          size_t *nwritten, uint64_t deadline);
+/* Tree: end the write side (a pipe write end closes its OS object). */
+int xipc__stream_os_shutdown(xipc_stream *s);
+/* Tree: close the OS object (if any) and free s. */
+int xipc__stream_os_close(xipc_stream *s);
+/* Tree: a stream of kind (XIPC__STREAM_PIPE_*) for the inherited object h
+ * with the sync property from the token. XIPC_ENOENT if h names no open
+ * object, XIPC_EINVAL if it is not a pipe (or the wrong end where the OS
+ * tells); makes h non-inheritable. */
+int xipc__stream_os_import(xipc_stream **out, intptr_t h, int kind, bool sync);
+
+/* Portable, exposed for the framing unit test: encode the header for a
+ * message of len bytes into hdr (12 bytes); returns its size (4 or 12). */
+size_t xipc__frame_header_encode(unsigned char hdr[12], uint64_t len);
+/* Portable: decode a header from the n bytes at p. 0 and *hlen, *len set;
+ * XIPC_EAGAIN if more bytes are needed; XIPC_ECORRUPT for a negative length
+ * other than -1 or an 8-byte length beyond INT64_MAX. */
+int xipc__frame_header_decode(const unsigned char *p, size_t n, size_t *hlen,
+                              uint64_t *len);
 
 /* ---- names (api/name.c) ------------------------------------------------- */
 

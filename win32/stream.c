@@ -1,0 +1,348 @@
+/* Pipes on Windows.
+ *
+ * An anonymous pipe is a named pipe pair, as libuv and CPython make them:
+ * a server end from CreateNamedPipeW with a unique name
+ * (\\.\pipe\xipc.anon.<pid>.<counter>.<random>), FILE_FLAG_FIRST_PIPE_INSTANCE
+ * so that nobody can have created the name first, one instance, byte mode,
+ * PIPE_REJECT_REMOTE_CLIENTS, and a client end opened with CreateFileW. The
+ * read end is the server (inbound), the write end the client. Neither
+ * handle is inheritable (no SECURITY_ATTRIBUTES); the pipe has the default
+ * DACL of the creator.
+ *
+ * The ends a process uses itself are opened FILE_FLAG_OVERLAPPED so that
+ * every call can be bounded: the I/O is started, its event waited for
+ * until the deadline, and a timed-out I/O is cancelled with CancelIoEx and
+ * then waited for with GetOverlappedResult, so nothing stays pending. Bytes
+ * that a cancelled read got in the meantime are returned, not lost. An end
+ * marked XIPC__PIPE_CHILD_* is synchronous, as children expect of stdio; a
+ * timed read on such an end polls PeekNamedPipe, and a timed write on it is
+ * XIPC_ENOTSUP (a synchronous WriteFile cannot be bounded).
+ *
+ * There is no text mode anywhere: ReadFile/WriteFile move bytes as they are
+ * (CR LF stays CR LF, 0x1A passes). */
+#include "win32.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#define PIPE_BUFFER 65536u
+#define IO_MAX (1u << 30) /* bytes per ReadFile/WriteFile */
+
+struct xipc_stream {
+  struct xipc__stream_base base; /* first: see XIPC__STREAM_BASE */
+  HANDLE h;                      /* NULL once a write end is shut down */
+  HANDLE ev;                     /* manual-reset event; NULL when sync */
+  bool sync;                     /* opened without FILE_FLAG_OVERLAPPED */
+};
+
+static volatile LONG pipe_counter;
+
+static DWORD io_len(size_t n) { return n > IO_MAX ? IO_MAX : (DWORD)n; }
+
+static bool is_pipe_end(DWORD e) {
+  return e == ERROR_BROKEN_PIPE || e == ERROR_NO_DATA ||
+         e == ERROR_PIPE_NOT_CONNECTED;
+}
+
+/* Waits for s->ev until the deadline; true if it was signalled. Windows may
+ * end a wait up to a clock tick early, so the wait is repeated until the
+ * deadline has really passed. */
+static bool wait_event(xipc_stream *s, uint64_t deadline) {
+  for (;;) {
+    int ms = xipc__left_ms(deadline);
+    DWORD w = WaitForSingleObject(s->ev, ms < 0 ? INFINITE : (DWORD)ms);
+    if (w == WAIT_OBJECT_0)
+      return true;
+    if (xipc__left_ns(deadline) == 0)
+      return false;
+  }
+}
+
+/* Finishes the overlapped I/O in *ov: waits for it until the deadline,
+ * else cancels it and waits for the cancellation. *got is what moved; the
+ * result is 0, XIPC_ETIMEDOUT or the I/O's error (GetLastError set). */
+static int finish_io(xipc_stream *s, OVERLAPPED *ov, DWORD *got,
+                     uint64_t deadline) {
+  if (!wait_event(s, deadline)) {
+    CancelIoEx(s->h, ov);
+    if (GetOverlappedResult(s->h, ov, got, TRUE))
+      return 0; /* it completed before the cancellation took */
+    if (GetLastError() == ERROR_OPERATION_ABORTED)
+      return XIPC_ETIMEDOUT;
+    return XIPC_EIO;
+  }
+  return GetOverlappedResult(s->h, ov, got, FALSE) ? 0 : XIPC_EIO;
+}
+
+/* ---- read ---------------------------------------------------------------- */
+
+/* Bytes waiting in the pipe: 1 if some, 0 if none, -1 at end of stream,
+ * or a negative XIPC_E* below -1. */
+static int peek(xipc_stream *s, DWORD *avail) {
+  *avail = 0;
+  if (PeekNamedPipe(s->h, NULL, 0, NULL, avail, NULL))
+    return *avail > 0;
+  if (is_pipe_end(GetLastError()))
+    return -1;
+  return xipc__fail_os();
+}
+
+static int read_sync(xipc_stream *s, void *buf, size_t cap, size_t *nread,
+                     uint64_t deadline) {
+  DWORD got = 0, avail = 0;
+  while (deadline != UINT64_MAX) {
+    int p = peek(s, &avail);
+    if (p == -1)
+      return 0; /* end of stream */
+    if (p < -1)
+      return p;
+    if (p == 1)
+      break;
+    if (xipc__left_ns(deadline) == 0)
+      return XIPC_ETIMEDOUT;
+    Sleep(1);
+  }
+  DWORD want = avail > 0 && avail < io_len(cap) ? avail : io_len(cap);
+  if (ReadFile(s->h, buf, want, &got, NULL)) {
+    *nread = got;
+    return 0;
+  }
+  return is_pipe_end(GetLastError()) ? 0 : xipc__fail_os();
+}
+
+/* One overlapped ReadFile; 1 if it moved nothing and must be repeated (a
+ * writer may send zero bytes, which is not the end of the stream). */
+static int read_once(xipc_stream *s, void *buf, size_t cap, size_t *nread,
+                     uint64_t deadline) {
+  OVERLAPPED ov = {0};
+  DWORD got = 0;
+  ov.hEvent = s->ev;
+  int rc = 0;
+  if (!ReadFile(s->h, buf, io_len(cap), NULL, &ov)) {
+    DWORD e = GetLastError();
+    if (is_pipe_end(e))
+      return 0;
+    if (e != ERROR_IO_PENDING)
+      return xipc__fail_os();
+    rc = finish_io(s, &ov, &got, deadline);
+  } else if (!GetOverlappedResult(s->h, &ov, &got, FALSE)) {
+    rc = XIPC_EIO;
+  }
+  if (rc == XIPC_EIO)
+    return is_pipe_end(GetLastError()) ? 0 : xipc__fail_os();
+  if (rc != 0)
+    return rc;
+  *nread = got;
+  return got == 0 ? 1 : 0;
+}
+
+int xipc__stream_os_read(xipc_stream *s, void *buf, size_t cap, size_t *nread,
+                         uint64_t deadline) {
+  *nread = 0;
+  if (s->sync)
+    return read_sync(s, buf, cap, nread, deadline);
+  for (;;) {
+    /* With no time left, look before starting an I/O to cancel. */
+    if (xipc__left_ns(deadline) == 0) {
+      DWORD avail;
+      int p = peek(s, &avail);
+      if (p == -1)
+        return 0;
+      if (p < -1)
+        return p;
+      if (p == 0)
+        return XIPC_ETIMEDOUT;
+    }
+    int rc = read_once(s, buf, cap, nread, deadline);
+    if (rc != 1)
+      return rc;
+  }
+}
+
+/* ---- write --------------------------------------------------------------- */
+
+static int write_error(void) {
+  if (is_pipe_end(GetLastError())) {
+    xipc__fail_os();
+    return XIPC_EPIPE; /* the reader is gone */
+  }
+  return xipc__fail_os();
+}
+
+static int write_once(xipc_stream *s, const unsigned char *p, size_t n,
+                      size_t *done, uint64_t deadline) {
+  OVERLAPPED ov = {0};
+  DWORD got = 0;
+  ov.hEvent = s->ev;
+  int rc = 0;
+  if (!WriteFile(s->h, p, io_len(n), NULL, &ov)) {
+    if (GetLastError() != ERROR_IO_PENDING)
+      return write_error();
+    rc = finish_io(s, &ov, &got, deadline);
+  } else if (!GetOverlappedResult(s->h, &ov, &got, FALSE)) {
+    rc = XIPC_EIO;
+  }
+  *done += got; /* a cancelled write may have moved part of its bytes */
+  return rc == XIPC_EIO ? write_error() : rc;
+}
+
+int xipc__stream_os_write(xipc_stream *s, const void *buf, size_t n,
+                          size_t *nwritten, uint64_t deadline) {
+  const unsigned char *p = buf;
+  *nwritten = 0;
+  if (s->sync && deadline != UINT64_MAX)
+    return xipc__fail(XIPC_ENOTSUP);
+  while (*nwritten < n) {
+    if (s->sync) {
+      DWORD got = 0;
+      if (!WriteFile(s->h, p + *nwritten, io_len(n - *nwritten), &got, NULL))
+        return write_error();
+      *nwritten += got;
+      continue;
+    }
+    int rc = write_once(s, p + *nwritten, n - *nwritten, nwritten, deadline);
+    if (rc != 0)
+      return rc;
+  }
+  return 0;
+}
+
+/* ---- open, close, import ------------------------------------------------- */
+
+static xipc_stream *stream_new(HANDLE h, int kind, bool sync, int *err) {
+  xipc_stream *s = calloc(1, sizeof *s);
+  if (s == NULL) {
+    *err = xipc__fail(XIPC_ENOMEM);
+    return NULL;
+  }
+  s->base.kind = kind;
+  s->h = h;
+  s->sync = sync;
+  if (!sync && (s->ev = CreateEventW(NULL, TRUE, FALSE, NULL)) == NULL) {
+    *err = xipc__fail_os();
+    free(s);
+    return NULL;
+  }
+  return s;
+}
+
+static void random_name(wchar_t *name, size_t cap) {
+  LARGE_INTEGER t;
+  QueryPerformanceCounter(&t);
+  unsigned r = (unsigned)(t.QuadPart ^ (t.QuadPart >> 32)) ^
+               (unsigned)(uintptr_t)name ^ GetTickCount();
+  swprintf(name, cap, L"\\\\.\\pipe\\xipc.anon.%lu.%ld.%08x",
+           (unsigned long)GetCurrentProcessId(),
+           (long)InterlockedIncrement(&pipe_counter), r);
+}
+
+/* The server (read) end under a fresh unique name. */
+static HANDLE create_server(wchar_t *name, size_t cap, bool sync) {
+  DWORD open_mode = PIPE_ACCESS_INBOUND | FILE_FLAG_FIRST_PIPE_INSTANCE |
+                    (sync ? 0 : FILE_FLAG_OVERLAPPED);
+  DWORD pipe_mode = PIPE_TYPE_BYTE | PIPE_READMODE_BYTE | PIPE_WAIT |
+                    PIPE_REJECT_REMOTE_CLIENTS;
+  for (int tries = 0; tries < 16; tries++) {
+    random_name(name, cap);
+    HANDLE h = CreateNamedPipeW(name, open_mode, pipe_mode, 1, PIPE_BUFFER,
+                                PIPE_BUFFER, 0, NULL);
+    if (h != INVALID_HANDLE_VALUE)
+      return h;
+    DWORD e = GetLastError();
+    if (e != ERROR_ACCESS_DENIED && e != ERROR_PIPE_BUSY)
+      break; /* only a taken name is worth another try */
+  }
+  return INVALID_HANDLE_VALUE;
+}
+
+/* Connects the server end, whose client is open already. */
+static bool connect_server(HANDLE srv, bool sync) {
+  OVERLAPPED ov = {0};
+  DWORD got;
+  if (sync)
+    return ConnectNamedPipe(srv, NULL) || GetLastError() == ERROR_PIPE_CONNECTED;
+  if ((ov.hEvent = CreateEventW(NULL, TRUE, FALSE, NULL)) == NULL)
+    return false;
+  bool ok = ConnectNamedPipe(srv, &ov) != 0;
+  if (!ok && GetLastError() == ERROR_IO_PENDING)
+    ok = GetOverlappedResult(srv, &ov, &got, TRUE) != 0;
+  else if (!ok)
+    ok = GetLastError() == ERROR_PIPE_CONNECTED;
+  DWORD e = GetLastError();
+  CloseHandle(ov.hEvent);
+  SetLastError(e);
+  return ok;
+}
+
+int xipc__pipe_open(xipc_stream **read_end, xipc_stream **write_end,
+                    unsigned flags) {
+  wchar_t name[96];
+  bool rsync = (flags & XIPC__PIPE_CHILD_READ) != 0;
+  bool wsync = (flags & XIPC__PIPE_CHILD_WRITE) != 0;
+  HANDLE cli = INVALID_HANDLE_VALUE;
+  int rc = 0;
+  *read_end = *write_end = NULL;
+  HANDLE srv = create_server(name, sizeof name / sizeof name[0], rsync);
+  if (srv == INVALID_HANDLE_VALUE)
+    return xipc__fail_os();
+  cli = CreateFileW(name, GENERIC_WRITE | FILE_READ_ATTRIBUTES, 0, NULL,
+                    OPEN_EXISTING, wsync ? 0 : FILE_FLAG_OVERLAPPED, NULL);
+  if (cli == INVALID_HANDLE_VALUE || !connect_server(srv, rsync)) {
+    rc = xipc__fail_os();
+    goto fail;
+  }
+  if ((*read_end = stream_new(srv, XIPC__STREAM_PIPE_READ, rsync, &rc)) == NULL)
+    goto fail;
+  if ((*write_end = stream_new(cli, XIPC__STREAM_PIPE_WRITE, wsync, &rc)) ==
+      NULL) {
+    CloseHandle((*read_end)->ev);
+    free(*read_end);
+    *read_end = NULL;
+    goto fail;
+  }
+  return 0;
+fail:
+  if (cli != INVALID_HANDLE_VALUE)
+    CloseHandle(cli);
+  CloseHandle(srv);
+  return rc;
+}
+
+intptr_t xipc__stream_os_handle(const xipc_stream *s) {
+  return s->h != NULL ? (intptr_t)s->h : -1;
+}
+
+bool xipc__stream_os_sync(const xipc_stream *s) { return s->sync; }
+
+int xipc__stream_os_shutdown(xipc_stream *s) {
+  if (s->h != NULL)
+    CloseHandle(s->h);
+  s->h = NULL;
+  return 0;
+}
+
+int xipc__stream_os_close(xipc_stream *s) {
+  xipc__stream_os_shutdown(s);
+  if (s->ev != NULL)
+    CloseHandle(s->ev);
+  free(s);
+  return 0;
+}
+
+int xipc__stream_os_import(xipc_stream **out, intptr_t h, int kind, bool sync) {
+  HANDLE hh = (HANDLE)h;
+  DWORD info;
+  int rc = 0;
+  if (h <= 0)
+    return xipc__fail(XIPC_EINVAL);
+  if (!GetHandleInformation(hh, &info)) {
+    xipc__fail_os();
+    return XIPC_ENOENT; /* ERROR_INVALID_HANDLE -> ENOENT, as POSIX EBADF */
+  }
+  if (GetFileType(hh) != FILE_TYPE_PIPE)
+    return xipc__fail(XIPC_EINVAL);
+  if (!SetHandleInformation(hh, HANDLE_FLAG_INHERIT, 0))
+    return xipc__fail_os();
+  *out = stream_new(hh, kind, sync, &rc);
+  return rc;
+}
