@@ -128,7 +128,10 @@ enum { XIPC__STREAM_PIPE_READ = 1, XIPC__STREAM_PIPE_WRITE = 2 };
  * calls on it poll, see win32/stream.c); POSIX ignores it, since every
  * POSIX end is a blocking descriptor (per-call non-blocking I/O, see
  * posix/stream.c), which a child may use as it is. */
-enum { XIPC__PIPE_CHILD_READ = 1u << 0, XIPC__PIPE_CHILD_WRITE = 1u << 1 };
+enum {
+  XIPC__PIPE_CHILD_READ = XIPC_PIPE_CHILD_READ,
+  XIPC__PIPE_CHILD_WRITE = XIPC_PIPE_CHILD_WRITE
+};
 
 struct xipc__stream_base {
   int kind;          /* XIPC__STREAM_* */
@@ -165,6 +168,9 @@ int xipc__stream_os_write(xipc_stream *s, const void *buf, size_t n,
                           size_t *nwritten, uint64_t deadline);
 /* Tree: end the write side (a pipe write end closes its OS object). */
 int xipc__stream_os_shutdown(xipc_stream *s);
+/* Tree, test hook: forget the OS object without closing it (then
+ * xipc__stream_os_handle gives -1). */
+void xipc__stream_os_detach(xipc_stream *s);
 /* Tree: close the OS object (if any) and free s. */
 int xipc__stream_os_close(xipc_stream *s);
 /* Tree: a stream of kind (XIPC__STREAM_PIPE_*) for the inherited object h

@@ -730,27 +730,120 @@ int xipc_args_utf8(int argc, char **argv, char ***out);
 /* Streams: pipes (and, later, local connections)                           */
 /* ------------------------------------------------------------------------ */
 
-/* An anonymous pipe: *read_end and *write_end are streams, not inherited. */
+/* A stream is a byte stream: for now one end of an anonymous pipe (a read
+ * end or a write end). Every call takes timeout_ms: -1 waits forever, 0
+ * never blocks (XIPC_EAGAIN when nothing could be done), > 0 waits at most
+ * that long and then returns XIPC_ETIMEDOUT, never earlier. A call that
+ * timed out leaves nothing pending: no byte is lost or duplicated and the
+ * stream keeps working. One thread at a time may use a stream; close is
+ * safe while no other thread uses the handle. Data is binary on every
+ * platform: no text-mode translation (CR LF stays, 0x1A passes).
+ *
+ * POSIX: pipe2(O_CLOEXEC) descriptors that stay blocking (O_NONBLOCK would
+ * be shared with a child), with per-call non-blocking I/O (RWF_NOWAIT) and
+ * poll() for timeouts. A write never raises SIGPIPE in the caller (it is
+ * blocked for the calling thread around the write and consumed after
+ * EPIPE) and the process's SIGPIPE disposition is never changed.
+ * Windows: a named pipe pair with a unique name
+ * (\\.\pipe\xipc.anon.<pid>.<n>.<random>, first instance only, remote
+ * clients rejected), ends opened FILE_FLAG_OVERLAPPED; a timed-out I/O is
+ * cancelled with CancelIoEx and waited for, and bytes that arrived in the
+ * meantime are returned. */
+
+/* xipc_pipe_ex flags: the end will be a child's stdio (XIPC_STDIO_STREAM)
+ * and does plain blocking I/O. POSIX: no effect (every end is blocking).
+ * Windows: the end is opened without FILE_FLAG_OVERLAPPED, as Windows
+ * documents for a handle that its user reads or writes without an
+ * OVERLAPPED structure (an overlapped end given to a child works under
+ * Wine and usually on Windows, but Windows does not promise it). In this
+ * process such an end still honours read timeouts (by polling
+ * PeekNamedPipe every millisecond), but a write on it with timeout_ms != -1
+ * is XIPC_ENOTSUP. */
+enum { XIPC_PIPE_CHILD_READ = 1u << 0, XIPC_PIPE_CHILD_WRITE = 1u << 1 };
+
+/* An anonymous pipe: *read_end and *write_end are streams, not inherited
+ * (POSIX O_CLOEXEC; Windows non-inheritable handles), given to a child only
+ * through xipc_spawn_options. Errors: XIPC_EINVAL (NULL or equal pointers),
+ * XIPC_ENOSPC (descriptor or handle limits), XIPC_ENOMEM. Both outputs are
+ * NULL on failure. */
 int xipc_pipe(xipc_stream **read_end, xipc_stream **write_end);
-/* Some bytes (at least 1) into buf; *nread 0 at end of stream. */
+/* xipc_pipe with XIPC_PIPE_CHILD_* flags. Errors: as xipc_pipe, and
+ * XIPC_EINVAL for unknown flags. */
+int xipc_pipe_ex(xipc_stream **read_end, xipc_stream **write_end,
+                 unsigned flags);
+
+/* Reads what is available, at least 1 and at most cap bytes, into buf;
+ * *nread is 0 at end of stream (every writer closed or shut down), and
+ * stays 0 on later calls. Bytes that xipc_stream_recv read ahead come first.
+ * Errors (*nread 0): XIPC_EINVAL (NULL s, buf or nread, cap 0, timeout_ms <
+ * -1, a write end), XIPC_EAGAIN (timeout 0, nothing there), XIPC_ETIMEDOUT,
+ * OS errors. */
 int xipc_stream_read(xipc_stream *s, void *buf, size_t cap, size_t *nread,
                      int timeout_ms);
-/* All n bytes, or an error with *nwritten so far. XIPC_EPIPE: no reader. */
+/* Writes all n bytes of buf unless the timeout or an error stops it;
+ * *nwritten (may be NULL) says how many went, also on failure. n 0 writes
+ * nothing and succeeds. The rest of a message whose xipc_stream_send was
+ * cut short goes first.
+ * Errors: XIPC_EINVAL (NULL s, NULL buf with n > 0, timeout_ms < -1, a read
+ * end), XIPC_ECLOSED (after xipc_stream_shutdown), XIPC_EPIPE (no reader
+ * is left; no SIGPIPE), XIPC_EAGAIN (timeout 0, pipe full), XIPC_ETIMEDOUT,
+ * XIPC_ENOTSUP (Windows: a timed write on an XIPC_PIPE_CHILD_WRITE end),
+ * OS errors. */
 int xipc_stream_write(xipc_stream *s, const void *buf, size_t n,
                       size_t *nwritten, int timeout_ms);
-/* One framed message (Python multiprocessing.connection wire format). */
+/* Sends len bytes of msg as one framed message in the wire format of
+ * Python's multiprocessing.connection (a 4-byte big-endian signed length,
+ * then the bytes; from 2^31 - 1 bytes on: length -1, then an 8-byte
+ * big-endian length), so a Python Connection on the other end of the pipe
+ * can recv_bytes() it. len 0 sends an empty message. If the timeout stops
+ * it after part of the message went, the call still succeeds: the rest is
+ * kept in s and goes first on the next send or write (a shutdown or close
+ * before that drops it, and the peer then sees XIPC_ECLOSED, never a torn
+ * message).
+ * Errors: XIPC_EINVAL (NULL s, NULL msg with len > 0, timeout_ms < -1, a
+ * read end), XIPC_ECLOSED (after shutdown), XIPC_EPIPE, XIPC_EAGAIN /
+ * XIPC_ETIMEDOUT (nothing of the message went), XIPC_ENOMEM, OS errors. */
 int xipc_stream_send(xipc_stream *s, const void *msg, size_t len,
                      int timeout_ms);
-/* One framed message; XIPC_EMSGSIZE: *len is its size and it stays for a
- * retry; XIPC_ECLOSED at end of stream. */
+/* Receives one framed message (see xipc_stream_send) into buf; *len is its
+ * size. buf may be NULL with cap 0 to learn the size of the next message.
+ * Errors (*len 0 unless said): XIPC_EINVAL (NULL s or len, NULL buf with
+ * cap > 0, timeout_ms < -1, a write end), XIPC_EMSGSIZE (the message is
+ * longer than cap: *len is its size and the message stays for the next
+ * call), XIPC_ECLOSED (end of stream; a message the peer did not finish is
+ * dropped, never returned in part), XIPC_EAGAIN / XIPC_ETIMEDOUT (the bytes
+ * of a message read so far stay in s for the next call), XIPC_ECORRUPT (a
+ * length that is not in the format: negative other than -1), XIPC_ENOMEM,
+ * OS errors. */
 int xipc_stream_recv(xipc_stream *s, void *buf, size_t cap, size_t *len,
                      int timeout_ms);
-/* No more writes; the peer reads end of stream. */
+/* Ends writing: a pipe write end closes its OS end, so the reader sees end
+ * of stream once every other copy (in children) is closed too. The handle
+ * stays valid until xipc_stream_close; writes then fail with XIPC_ECLOSED.
+ * Errors: XIPC_EINVAL (NULL s, a read end), XIPC_ECLOSED (already shut
+ * down). */
 int xipc_stream_shutdown(xipc_stream *s);
+/* Closes the stream and frees the handle (it must not be used again).
+ * Errors: XIPC_EINVAL (NULL s). */
 int xipc_stream_close(xipc_stream *s);
-/* A token (short string for a child's argv or environment) naming s in a
- * child that was spawned with s in xipc_spawn_options.pass. */
+
+/* Room for any token, with its NUL. */
+#define XIPC_STREAM_TOKEN_MAX 48
+/* Writes a token (a short string for a child's argv or environment,
+ * "xipc-stream:1:<fd or handle>:<r|w>:<s|o>") naming s in a child that was
+ * spawned with s in xipc_spawn_options.pass, which finds the same
+ * descriptor number / handle value. token is "" on failure.
+ * Errors: XIPC_EINVAL (NULL s or token), XIPC_ECLOSED (shut down),
+ * XIPC_ERANGE (cap too small; XIPC_STREAM_TOKEN_MAX always fits). */
 int xipc_stream_export(const xipc_stream *s, char *token, size_t cap);
+/* In the child: turns a token from xipc_stream_export into a stream and
+ * makes its descriptor / handle non-inheritable again. A token works once
+ * per process.
+ * Errors (*out NULL): XIPC_EINVAL (NULL arguments, a malformed token, or
+ * one naming something that is not a pipe, or the other end of it),
+ * XIPC_ENOENT (no such open descriptor / handle), XIPC_EBUSY (this token
+ * was imported already in this process), XIPC_ENOSPC (more than 64
+ * imports in one process), XIPC_ENOMEM. */
 int xipc_stream_import(xipc_stream **out, const char *token);
 
 /* ------------------------------------------------------------------------ */

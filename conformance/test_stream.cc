@@ -2,6 +2,7 @@
 // working, EPIPE without SIGPIPE, framed messages, export/import, bad input
 // and a writer that dies mid-write.
 #include "harness.h"
+#include "internal.h"
 
 #include <atomic>
 #include <cstdint>
@@ -188,4 +189,380 @@ TEST(Stream, LargeWriteReachesReaderInOrder) {
   XT_OK(read_exact(p.r, got, data.size() + 1, xt::scaled_ms(20000)));
   writer.join();
   EXPECT_TRUE(got == data);
+}
+
+// ---- framed messages -------------------------------------------------------
+
+namespace {
+
+// Message i of a run: a slice of a shared random block.
+struct Messages {
+  std::vector<unsigned char> block = pattern((256u << 10) + 4096, 99);
+  std::vector<size_t> sizes;
+  explicit Messages(size_t count, uint32_t seed = 7) {
+    std::mt19937 g(seed);
+    for (size_t i = 0; i < count; i++)
+      sizes.push_back(i % 2 ? g() % 512 : g() % ((256u << 10) + 1));
+  }
+  const unsigned char *data(size_t i) const { return block.data() + i % 4096; }
+};
+
+// Writes raw bytes (a crafted frame) with the byte API.
+void put_raw(xipc_stream *w, const std::vector<unsigned char> &bytes) {
+  size_t n = 0;
+  ASSERT_EQ(0, xipc_stream_write(w, bytes.data(), bytes.size(), &n, -1));
+}
+
+std::vector<unsigned char> frame(const std::vector<unsigned char> &body) {
+  std::vector<unsigned char> f(12);
+  f.resize(xipc__frame_header_encode(f.data(), body.size()));
+  f.insert(f.end(), body.begin(), body.end());
+  return f;
+}
+
+}  // namespace
+
+TEST(Stream, TenThousandFramedMessagesBetweenThreads) {
+  Pipe p;
+  Messages m(10000);
+  std::thread writer([&] {
+    for (size_t i = 0; i < m.sizes.size(); i++)
+      if (xipc_stream_send(p.w, m.data(i), m.sizes[i], xt::scaled_ms(30000))) {
+        ADD_FAILURE() << "send " << i;
+        break;
+      }
+    EXPECT_EQ(0, xipc_stream_shutdown(p.w));
+  });
+  std::vector<unsigned char> buf((256u << 10) + 1);
+  size_t i = 0, len = 0;
+  for (; i < m.sizes.size(); i++) {
+    int rc = xipc_stream_recv(p.r, buf.data(), buf.size(), &len,
+                              xt::scaled_ms(30000));
+    ASSERT_EQ(0, rc) << "message " << i << ": " << xipc_err_name(rc);
+    ASSERT_EQ(m.sizes[i], len) << "message " << i;
+    ASSERT_EQ(0, std::memcmp(buf.data(), m.data(i), len)) << "message " << i;
+  }
+  EXPECT_EQ(XIPC_ECLOSED, xipc_stream_recv(p.r, buf.data(), buf.size(), &len,
+                                           xt::scaled_ms(5000)));
+  writer.join();
+}
+
+TEST(Stream, WireFormatIsPythonMultiprocessing) {
+  Pipe p;
+  XT_OK(xipc_stream_send(p.w, "abc", 3, -1));
+  XT_OK(xipc_stream_send(p.w, "", 0, -1));
+  std::vector<unsigned char> got;
+  XT_OK(read_exact(p.r, got, 11, 1000));
+  const unsigned char want[] = {0, 0, 0, 3, 'a', 'b', 'c', 0, 0, 0, 0};
+  ASSERT_EQ(sizeof want, got.size());
+  EXPECT_EQ(0, std::memcmp(want, got.data(), sizeof want));
+  // A frame written by hand as Python's send_bytes would.
+  put_raw(p.w, {0, 0, 0, 2, '\r', '\n'});
+  char buf[8];
+  size_t len = 0;
+  XT_OK(xipc_stream_recv(p.r, buf, sizeof buf, &len, 1000));
+  ASSERT_EQ(2u, len);
+  EXPECT_EQ(0, std::memcmp(buf, "\r\n", 2));
+}
+
+TEST(Stream, FrameHeaderCodecIncludingLongForm) {
+  unsigned char h[12];
+  size_t hlen = 0;
+  uint64_t len = 0;
+  struct Case { uint64_t len; size_t hlen; };
+  const Case cases[] = {{0, 4}, {1, 4}, {0x7ffffffe, 4}, {0x7fffffff, 12},
+                        {0x80000000u, 12}, {(1ull << 32) + 5, 12},
+                        {(uint64_t)INT64_MAX, 12}};
+  for (const Case &c : cases) {
+    ASSERT_EQ(c.hlen, xipc__frame_header_encode(h, c.len)) << c.len;
+    for (size_t cut = 0; cut < c.hlen; cut++)
+      EXPECT_EQ(XIPC_EAGAIN, xipc__frame_header_decode(h, cut, &hlen, &len));
+    XT_OK(xipc__frame_header_decode(h, c.hlen, &hlen, &len));
+    EXPECT_EQ(c.hlen, hlen);
+    EXPECT_EQ(c.len, len);
+  }
+  // The long form is -1 then the 8-byte big-endian length.
+  xipc__frame_header_encode(h, 0x0102030405060708ull);
+  const unsigned char want[] = {0xff, 0xff, 0xff, 0xff, 1, 2, 3, 4, 5, 6, 7, 8};
+  EXPECT_EQ(0, std::memcmp(h, want, 12));
+  // Python writes 2^31 - 1 in the short form; that reads too.
+  const unsigned char py[] = {0x7f, 0xff, 0xff, 0xff};
+  XT_OK(xipc__frame_header_decode(py, 4, &hlen, &len));
+  EXPECT_EQ(0x7fffffffu, len);
+  const unsigned char neg[] = {0xff, 0xff, 0xff, 0xfe};
+  EXPECT_EQ(XIPC_ECORRUPT, xipc__frame_header_decode(neg, 4, &hlen, &len));
+  const unsigned char huge[] = {0xff, 0xff, 0xff, 0xff, 0x80, 0, 0, 0, 0, 0, 0, 0};
+  EXPECT_EQ(XIPC_ECORRUPT, xipc__frame_header_decode(huge, 12, &hlen, &len));
+}
+
+TEST(Stream, RecvOfCraftedLongHeaderReportsSize) {
+  Pipe p;
+  // A 3 GiB message announced in the long form; only the header is sent.
+  unsigned char h[12];
+  size_t hn = xipc__frame_header_encode(h, 3ull << 30);
+  put_raw(p.w, std::vector<unsigned char>(h, h + hn));
+  char buf[16];
+  size_t len = 0;
+  EXPECT_EQ(XIPC_EMSGSIZE, xipc_stream_recv(p.r, buf, sizeof buf, &len, 1000));
+  EXPECT_EQ(sizeof(size_t) >= 8 ? size_t(3ull << 30) : SIZE_MAX, len);
+  // A negative length other than -1 is not the format.
+  Pipe q;
+  put_raw(q.w, {0xff, 0xff, 0xff, 0xfe, 1, 2});
+  EXPECT_EQ(XIPC_ECORRUPT, xipc_stream_recv(q.r, buf, sizeof buf, &len, 1000));
+}
+
+TEST(Stream, RecvTooSmallKeepsMessageForRetry) {
+  for (size_t size : {size_t(100), size_t(200u << 10)}) {
+    Pipe p;
+    auto body = pattern(size, 3);
+    std::thread writer([&] {
+      EXPECT_EQ(0, xipc_stream_send(p.w, body.data(), body.size(), -1));
+      EXPECT_EQ(0, xipc_stream_send(p.w, "next", 4, -1));
+    });
+    std::vector<unsigned char> buf(size);
+    size_t len = 0;
+    EXPECT_EQ(XIPC_EMSGSIZE, xipc_stream_recv(p.r, nullptr, 0, &len, 5000));
+    EXPECT_EQ(size, len);
+    EXPECT_EQ(XIPC_EMSGSIZE, xipc_stream_recv(p.r, buf.data(), size - 1, &len, 5000));
+    EXPECT_EQ(size, len);
+    XT_OK(xipc_stream_recv(p.r, buf.data(), buf.size(), &len, xt::scaled_ms(5000)));
+    ASSERT_EQ(size, len);
+    EXPECT_TRUE(buf == body);
+    XT_OK(xipc_stream_recv(p.r, buf.data(), buf.size(), &len, xt::scaled_ms(5000)));
+    EXPECT_EQ(std::string("next"), std::string(buf.begin(), buf.begin() + len));
+    writer.join();
+  }
+}
+
+TEST(Stream, PeerClosingMidMessageGivesClosedAfterCompleteOnes) {
+  // A torn header, a torn small body, a torn large body.
+  for (size_t torn : {size_t(2), size_t(4 + 10), size_t(4 + (100u << 10))}) {
+    Pipe p;
+    auto big = pattern(150u << 10, 5);
+    std::thread writer([&] {
+      EXPECT_EQ(0, xipc_stream_send(p.w, "one", 3, -1));
+      EXPECT_EQ(0, xipc_stream_send(p.w, "two", 3, -1));
+      auto f = frame(big);
+      size_t n = 0;
+      EXPECT_EQ(0, xipc_stream_write(p.w, f.data(), torn, &n, -1));
+      p.close_w();
+    });
+    std::vector<unsigned char> buf(big.size());
+    size_t len = 0;
+    XT_OK(xipc_stream_recv(p.r, buf.data(), buf.size(), &len, xt::scaled_ms(5000)));
+    EXPECT_EQ(3u, len);
+    XT_OK(xipc_stream_recv(p.r, buf.data(), buf.size(), &len, xt::scaled_ms(5000)));
+    EXPECT_EQ(std::string("two"), std::string(buf.begin(), buf.begin() + len));
+    EXPECT_EQ(XIPC_ECLOSED, xipc_stream_recv(p.r, buf.data(), buf.size(), &len,
+                                             xt::scaled_ms(5000))) << torn;
+    EXPECT_EQ(0u, len);
+    EXPECT_EQ(XIPC_ECLOSED, xipc_stream_recv(p.r, buf.data(), buf.size(), &len, 0));
+    writer.join();
+  }
+}
+
+TEST(Stream, RecvTimeoutMidMessageKeepsBytesRead) {
+  for (size_t size : {size_t(1000), size_t(300u << 10)}) {
+    Pipe p;
+    auto body = pattern(size, 8);
+    auto f = frame(body);
+    size_t half = f.size() / 2, n = 0;
+    std::thread first([&] {
+      EXPECT_EQ(0, xipc_stream_write(p.w, f.data(), half, &n, -1));
+    });
+    std::vector<unsigned char> buf(size);
+    size_t len = 0;
+    int64_t t0 = xt::now_ms();
+    EXPECT_EQ(XIPC_ETIMEDOUT, xipc_stream_recv(p.r, buf.data(), size, &len,
+                                               xt::scaled_ms(300)));
+    EXPECT_GE(xt::now_ms() - t0, xt::scaled_ms(300));
+    first.join();
+    EXPECT_EQ(XIPC_EAGAIN, xipc_stream_recv(p.r, buf.data(), size, &len, 0));
+    std::thread rest([&] {
+      size_t m = 0;
+      EXPECT_EQ(0, xipc_stream_write(p.w, f.data() + half, f.size() - half, &m, -1));
+    });
+    XT_OK(xipc_stream_recv(p.r, buf.data(), size, &len, xt::scaled_ms(5000)));
+    rest.join();
+    ASSERT_EQ(size, len);
+    EXPECT_TRUE(buf == body) << size;
+  }
+}
+
+TEST(Stream, SendCutShortByTimeoutKeepsRestOfMessage) {
+  Pipe p;
+  auto body = pattern(300u << 10, 21);  // more than any pipe buffer here
+  XT_OK(xipc_stream_send(p.w, body.data(), body.size(), 50));  // part went
+  EXPECT_EQ(XIPC_EAGAIN, xipc_stream_send(p.w, "x", 1, 0));   // pipe is full
+  std::thread writer([&] {
+    EXPECT_EQ(0, xipc_stream_send(p.w, "after", 5, xt::scaled_ms(10000)));
+  });
+  std::vector<unsigned char> buf(body.size());
+  size_t len = 0;
+  XT_OK(xipc_stream_recv(p.r, buf.data(), buf.size(), &len, xt::scaled_ms(10000)));
+  ASSERT_EQ(body.size(), len);
+  EXPECT_TRUE(buf == body);
+  XT_OK(xipc_stream_recv(p.r, buf.data(), buf.size(), &len, xt::scaled_ms(10000)));
+  EXPECT_EQ(std::string("after"), std::string(buf.begin(), buf.begin() + len));
+  writer.join();
+}
+
+TEST(Stream, ReadAfterRecvGetsReadAheadBytesFirst) {
+  Pipe p;
+  XT_OK(xipc_stream_send(p.w, "msg", 3, -1));
+  size_t n = 0;
+  XT_OK(xipc_stream_write(p.w, "raw", 3, &n, -1));
+  char buf[16];
+  size_t len = 0;
+  XT_OK(xipc_stream_recv(p.r, buf, sizeof buf, &len, 1000));
+  EXPECT_EQ(3u, len);
+  std::vector<unsigned char> got;
+  XT_OK(read_exact(p.r, got, 3, 1000));
+  EXPECT_EQ(std::string("raw"), std::string(got.begin(), got.end()));
+}
+
+// ---- export / import, child ends, bad input --------------------------------
+
+TEST(Stream, ImportRejectsGarbageTokens) {
+  const char *bad[] = {"", "x", "xipc-stream:", "xipc-stream:1:", "xipc-stream:1::r:s",
+                       "xipc-stream:2:3:r:s", "xipc-stream:1:-3:r:s", "xipc-stream:1:+3:r:s",
+                       "xipc-stream:1:3:x:s", "xipc-stream:1:3:r:x", "xipc-stream:1:3:r:",
+                       "xipc-stream:1:3:r:s:", "xipc-stream:1:3:r:s ", " xipc-stream:1:3:r:s",
+                       "xipc-stream:1:3r:s", "xipc-stream:1:99999999999999999999:r:s",
+                       "XIPC-STREAM:1:3:r:s"};
+  for (const char *t : bad) {
+    xipc_stream *s = reinterpret_cast<xipc_stream *>(1);
+    EXPECT_EQ(XIPC_EINVAL, xipc_stream_import(&s, t)) << "'" << t << "'";
+    EXPECT_EQ(nullptr, s);
+  }
+  std::string longer(5000, '7');
+  xipc_stream *s = nullptr;
+  EXPECT_EQ(XIPC_EINVAL, xipc_stream_import(&s, ("xipc-stream:1:" + longer + ":r:s").c_str()));
+  EXPECT_EQ(XIPC_EINVAL, xipc_stream_import(&s, nullptr));
+  EXPECT_EQ(XIPC_EINVAL, xipc_stream_import(nullptr, "xipc-stream:1:3:r:s"));
+}
+
+TEST(Stream, ExportGivesTokenAndImportChecksIt) {
+  Pipe p;
+  char tok[XIPC_STREAM_TOKEN_MAX];
+  XT_OK(xipc_stream_export(p.w, tok, sizeof tok));
+  EXPECT_EQ(0, std::strncmp(tok, "xipc-stream:1:", 14)) << tok;
+  std::string t(tok);
+  char small[8] = "zzz";
+  EXPECT_EQ(XIPC_ERANGE, xipc_stream_export(p.w, small, sizeof small));
+  EXPECT_EQ('\0', small[0]);
+  EXPECT_EQ(XIPC_EINVAL, xipc_stream_export(nullptr, tok, sizeof tok));
+  EXPECT_EQ('\0', tok[0]);
+  EXPECT_EQ(XIPC_EINVAL, xipc_stream_export(p.w, nullptr, 0));
+  // The token with the other end's kind is refused (it is not that end).
+  std::string wrong = t.substr(0, t.size() - 3) + "r" + t.substr(t.size() - 2);
+  xipc_stream *s = nullptr;
+  EXPECT_EQ(XIPC_EINVAL, xipc_stream_import(&s, wrong.c_str())) << wrong;
+  // A token of a closed pipe names nothing.
+  char gone[XIPC_STREAM_TOKEN_MAX];
+  {
+    Pipe q;
+    XT_OK(xipc_stream_export(q.r, gone, sizeof gone));
+  }
+  EXPECT_EQ(XIPC_ENOENT, xipc_stream_import(&s, gone)) << gone;
+  EXPECT_EQ(nullptr, s);
+}
+
+TEST(Stream, SameTokenImportedTwiceIsBusy) {
+  // In one process the imported stream shares the descriptor of p.w, which
+  // is closed only once, through the import.
+  Pipe p;
+  char tok[XIPC_STREAM_TOKEN_MAX];
+  XT_OK(xipc_stream_export(p.w, tok, sizeof tok));
+  xipc_stream *w2 = nullptr, *w3 = nullptr;
+  XT_OK(xipc_stream_import(&w2, tok));
+  EXPECT_EQ(XIPC_EBUSY, xipc_stream_import(&w3, tok));
+  EXPECT_EQ(nullptr, w3);
+  size_t n = 0;
+  XT_OK(xipc_stream_write(w2, "via", 3, &n, 1000));
+  std::vector<unsigned char> got;
+  XT_OK(read_exact(p.r, got, 3, 1000));
+  EXPECT_EQ(std::string("via"), std::string(got.begin(), got.end()));
+  XT_OK(xipc_stream_close(w2));  // closes the OS end both handles name
+  char c;
+  XT_OK(xipc_stream_read(p.r, &c, 1, &n, xt::scaled_ms(2000)));
+  EXPECT_EQ(0u, n);
+  // p.w's OS end is gone already; forget it without closing it again.
+  xipc__stream_os_detach(p.w);
+}
+
+TEST(Stream, ChildEndsWorkInTheParentToo) {
+  xipc_stream *r = nullptr, *w = nullptr;
+  XT_OK(xipc_pipe_ex(&r, &w, XIPC_PIPE_CHILD_READ | XIPC_PIPE_CHILD_WRITE));
+  xt::Cleanup done([&] { xipc_stream_close(r), xipc_stream_close(w); });
+  char buf[8];
+  size_t n = 0;
+  EXPECT_EQ(XIPC_EAGAIN, xipc_stream_read(r, buf, sizeof buf, &n, 0));
+  int64_t t0 = xt::now_ms();
+  EXPECT_EQ(XIPC_ETIMEDOUT, xipc_stream_read(r, buf, sizeof buf, &n, 30));
+  EXPECT_GE(xt::now_ms() - t0, 30);
+  XT_OK(xipc_stream_write(w, "sync", 4, &n, -1));
+  std::vector<unsigned char> got;
+  XT_OK(read_exact(r, got, 4, 1000));
+  EXPECT_EQ(std::string("sync"), std::string(got.begin(), got.end()));
+  // A timed write cannot be bounded on a synchronous Windows handle.
+#ifdef _WIN32
+  EXPECT_EQ(XIPC_ENOTSUP, xipc_stream_write(w, "x", 1, &n, 100));
+#else
+  XT_OK(xipc_stream_write(w, "x", 1, &n, 100));
+#endif
+  XT_OK(xipc_stream_shutdown(w));
+  XT_OK(read_exact(r, got, 2, 1000));
+  EXPECT_LE(got.size(), 1u);  // "x" (POSIX) and then the end of stream
+}
+
+TEST(Stream, BadInputIsRejected) {
+  xipc_stream *r = reinterpret_cast<xipc_stream *>(1), *w = r;
+  EXPECT_EQ(XIPC_EINVAL, xipc_pipe(nullptr, &w));
+  EXPECT_EQ(nullptr, w);
+  EXPECT_EQ(XIPC_EINVAL, xipc_pipe(&r, nullptr));
+  EXPECT_EQ(nullptr, r);
+  EXPECT_EQ(XIPC_EINVAL, xipc_pipe(&r, &r));
+  EXPECT_EQ(XIPC_EINVAL, xipc_pipe_ex(&r, &w, 1u << 7));
+  EXPECT_EQ(nullptr, r);
+  Pipe p;
+  char buf[8] = {0};
+  size_t n = 9;
+  // NULL handles and buffers, zero capacity, bad timeouts.
+  EXPECT_EQ(XIPC_EINVAL, xipc_stream_read(nullptr, buf, 1, &n, 0));
+  EXPECT_EQ(0u, n);
+  EXPECT_EQ(XIPC_EINVAL, xipc_stream_read(p.r, nullptr, 1, &n, 0));
+  EXPECT_EQ(XIPC_EINVAL, xipc_stream_read(p.r, buf, 0, &n, 0));
+  EXPECT_EQ(XIPC_EINVAL, xipc_stream_read(p.r, buf, 1, nullptr, 0));
+  EXPECT_EQ(XIPC_EINVAL, xipc_stream_read(p.r, buf, 1, &n, -2));
+  EXPECT_EQ(XIPC_EINVAL, xipc_stream_write(nullptr, buf, 1, &n, 0));
+  EXPECT_EQ(XIPC_EINVAL, xipc_stream_write(p.w, nullptr, 1, &n, 0));
+  EXPECT_EQ(XIPC_EINVAL, xipc_stream_write(p.w, buf, 1, &n, -5));
+  XT_OK(xipc_stream_write(p.w, nullptr, 0, &n, 0));  // nothing to write
+  EXPECT_EQ(XIPC_EINVAL, xipc_stream_send(nullptr, buf, 1, 0));
+  EXPECT_EQ(XIPC_EINVAL, xipc_stream_send(p.w, nullptr, 1, 0));
+  EXPECT_EQ(XIPC_EINVAL, xipc_stream_send(p.w, buf, 1, -2));
+  EXPECT_EQ(XIPC_EINVAL, xipc_stream_recv(nullptr, buf, 1, &n, 0));
+  EXPECT_EQ(XIPC_EINVAL, xipc_stream_recv(p.r, nullptr, 1, &n, 0));
+  EXPECT_EQ(XIPC_EINVAL, xipc_stream_recv(p.r, buf, 1, nullptr, 0));
+  EXPECT_EQ(XIPC_EINVAL, xipc_stream_recv(p.r, buf, 1, &n, -2));
+  EXPECT_EQ(XIPC_EINVAL, xipc_stream_shutdown(nullptr));
+  EXPECT_EQ(XIPC_EINVAL, xipc_stream_close(nullptr));
+  // The wrong end.
+  EXPECT_EQ(XIPC_EINVAL, xipc_stream_read(p.w, buf, 1, &n, 0));
+  EXPECT_EQ(XIPC_EINVAL, xipc_stream_recv(p.w, buf, 1, &n, 0));
+  EXPECT_EQ(XIPC_EINVAL, xipc_stream_write(p.r, buf, 1, &n, 0));
+  EXPECT_EQ(XIPC_EINVAL, xipc_stream_send(p.r, buf, 1, 0));
+  EXPECT_EQ(XIPC_EINVAL, xipc_stream_shutdown(p.r));
+  // Use after shutdown.
+  XT_OK(xipc_stream_shutdown(p.w));
+  EXPECT_EQ(XIPC_ECLOSED, xipc_stream_shutdown(p.w));
+  EXPECT_EQ(XIPC_ECLOSED, xipc_stream_write(p.w, buf, 1, &n, 0));
+  EXPECT_EQ(XIPC_ECLOSED, xipc_stream_send(p.w, buf, 1, 0));
+  char tok[XIPC_STREAM_TOKEN_MAX];
+  EXPECT_EQ(XIPC_ECLOSED, xipc_stream_export(p.w, tok, sizeof tok));
+  // The reader sees the end: read gives 0 bytes, recv XIPC_ECLOSED.
+  XT_OK(xipc_stream_read(p.r, buf, 1, &n, 1000));
+  EXPECT_EQ(0u, n);
+  EXPECT_EQ(XIPC_ECLOSED, xipc_stream_recv(p.r, buf, 1, &n, 1000));
 }

@@ -215,6 +215,8 @@ int xipc__stream_os_shutdown(xipc_stream *s) {
   return 0;
 }
 
+void xipc__stream_os_detach(xipc_stream *s) { s->fd = -1; }
+
 int xipc__stream_os_close(xipc_stream *s) {
   xipc__stream_os_shutdown(s);
   free(s);

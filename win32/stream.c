@@ -321,6 +321,8 @@ int xipc__stream_os_shutdown(xipc_stream *s) {
   return 0;
 }
 
+void xipc__stream_os_detach(xipc_stream *s) { s->h = NULL; }
+
 int xipc__stream_os_close(xipc_stream *s) {
   xipc__stream_os_shutdown(s);
   if (s->ev != NULL)
@@ -339,7 +341,11 @@ int xipc__stream_os_import(xipc_stream **out, intptr_t h, int kind, bool sync) {
     xipc__fail_os();
     return XIPC_ENOENT; /* ERROR_INVALID_HANDLE -> ENOENT, as POSIX EBADF */
   }
-  if (GetFileType(hh) != FILE_TYPE_PIPE)
+  /* xipc's read ends are server ends, its write ends client ends. */
+  DWORD pipe_flags = 0;
+  if (GetFileType(hh) != FILE_TYPE_PIPE ||
+      !GetNamedPipeInfo(hh, &pipe_flags, NULL, NULL, NULL) ||
+      ((pipe_flags & PIPE_SERVER_END) != 0) != (kind == XIPC__STREAM_PIPE_READ))
     return xipc__fail(XIPC_EINVAL);
   if (!SetHandleInformation(hh, HANDLE_FLAG_INHERIT, 0))
     return xipc__fail_os();
