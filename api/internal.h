@@ -63,11 +63,55 @@ int xipc__left_ms(uint64_t deadline);
 
 /* ---- processes (api/proc.c, posix/proc.c, win32/proc.c) -------------- */
 
-/* Tree: starts the child. Arguments are checked already: out and argv are
- * not NULL, argv[0] is not empty, o is not NULL and its stdio modes are
- * valid. */
+/* Tree: starts the child. api/proc.c has checked everything: out and argv
+ * are not NULL, argv[0] is not empty, o is not NULL, its flags are known and
+ * its stdio modes valid and consistent; PIPE slots are already turned into
+ * STREAM slots holding the child's end of a new pipe, so the tree sees only
+ * INHERIT, NULL, STREAM, FILE and (stderr) STDOUT; STREAM streams and every
+ * pass[i] have an OS handle; FILE paths are not NULL or empty. On failure no
+ * child is running and *out is untouched. */
 int xipc__proc_spawn(xipc_proc **out, const char *const argv[],
                      const xipc_spawn_options *o);
+/* Tree: p's three slots (stdin, stdout, stderr) for the parent's ends of
+ * PIPE stdio, NULL when unused; zero-initialised by the tree's spawn and
+ * filled by api/proc.c. */
+xipc_stream **xipc__proc_stdio(xipc_proc *p);
+/* Portable: closes the streams in p's slots; the tree's xipc_proc_close
+ * calls it. */
+void xipc__proc_stdio_close(xipc_proc *p);
+/* Tree: xipc_proc_signal after the checks (p not NULL, sig an XIPC_SIG*
+ * number). XIPC_ESRCH once the child has exited. */
+int xipc__proc_signal(xipc_proc *p, int sig);
+
+/* ---- xipc_proc_run's I/O (api/run.c; posix/run.c, win32/run.c) -------- */
+
+/* One channel of the pump. ch[0] writes buf[len..cap) to s; ch[1] and
+ * ch[2] read s into buf, grown with xipc__pump_room. s is NULL for a
+ * channel that is not used or done. */
+typedef struct {
+  xipc_stream *s;
+  char *buf;
+  size_t len;   /* input: bytes written so far; output: bytes captured */
+  size_t cap;   /* input: bytes to write; output: size of buf */
+  size_t limit; /* output: XIPC_EMSGSIZE beyond this many bytes (0: none) */
+} xipc__pump_chan;
+
+/* Tree: moves bytes until every channel is done or the deadline (on the
+ * xipc__now_ns clock; UINT64_MAX: none) passes. The input channel is done
+ * when all its bytes are written (its stream is then shut down so the child
+ * reads end of stream) or the reader has gone (XIPC_EPIPE, not an error);
+ * an output channel is done at end of stream. Returns 0 when every channel
+ * is done, XIPC_ETIMEDOUT at the deadline, XIPC_EMSGSIZE or XIPC_ENOMEM
+ * from xipc__pump_room/xipc__pump_got, or an I/O error. Each channel's len
+ * counts what was moved before it returned, whatever it returns. */
+int xipc__stream_pump(xipc__pump_chan ch[3], uint64_t deadline);
+/* Portable: room for reading into output channel c: grows c->buf and
+ * stores the free space at c->buf + c->len in *avail (never more than one
+ * byte past c->limit). 0, or XIPC_ENOMEM. */
+int xipc__pump_room(xipc__pump_chan *c, size_t *avail);
+/* Portable: n bytes were read into output channel c. 0, or XIPC_EMSGSIZE
+ * when c now holds more than its limit (c->len is then cut to the limit). */
+int xipc__pump_got(xipc__pump_chan *c, size_t n);
 
 /* ---- streams (api/stream.c, posix/stream.c, win32/stream.c) -----------
  * api/stream.c checks arguments and owns everything portable: the framing

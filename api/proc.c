@@ -1,18 +1,145 @@
-/* Processes, the portable half: argument checks before the tree spawns. */
+/* Processes, the portable half: argument checks before the tree spawns, the
+ * pipes of XIPC_STDIO_PIPE and the parent's ends the proc handle owns. */
 #include "internal.h"
 
-static bool mode_ok(int m) {
-  return m == XIPC_STDIO_INHERIT || m == XIPC_STDIO_NULL;
+#include <stdlib.h>
+
+#define KNOWN_FLAGS                                                           \
+  (XIPC_SPAWN_NEW_GROUP | XIPC_SPAWN_STDOUT_APPEND | XIPC_SPAWN_STDERR_APPEND)
+
+/* One stdio slot of the options: its mode, stream and path fields. */
+typedef struct {
+  int *mode;
+  xipc_stream **stream;
+  const char **path;
+} slot;
+
+static void slots_of(xipc_spawn_options *o, slot s[3]) {
+  s[0] = (slot){&o->stdin_mode, &o->stdin_stream, &o->stdin_path};
+  s[1] = (slot){&o->stdout_mode, &o->stdout_stream, &o->stdout_path};
+  s[2] = (slot){&o->stderr_mode, &o->stderr_stream, &o->stderr_path};
+}
+
+/* A usable stream: not NULL and still holding its OS object (a stream
+ * that was shut down has none). */
+static int check_stream(const xipc_stream *s) {
+  if (s == NULL)
+    return XIPC_EINVAL;
+  return xipc__stream_os_handle(s) == -1 ? XIPC_ECLOSED : 0;
+}
+
+static int check_slot(const slot *s, int which) {
+  switch (*s->mode) {
+  case XIPC_STDIO_INHERIT:
+  case XIPC_STDIO_NULL:
+  case XIPC_STDIO_PIPE:
+    return 0;
+  case XIPC_STDIO_STREAM:
+    return check_stream(*s->stream);
+  case XIPC_STDIO_FILE:
+    return *s->path == NULL || (*s->path)[0] == '\0' ? XIPC_EINVAL : 0;
+  case XIPC_STDIO_STDOUT:
+    return which == 2 ? 0 : XIPC_EINVAL; /* only stderr can follow stdout */
+  default:
+    return XIPC_EINVAL;
+  }
+}
+
+static int check_options(xipc_spawn_options *o) {
+  slot s[3];
+  int rc = 0;
+  if ((o->flags & ~(unsigned)KNOWN_FLAGS) != 0)
+    return XIPC_EINVAL;
+  /* An append flag without a FILE to append to is a mistake, not a no-op. */
+  if ((o->flags & XIPC_SPAWN_STDOUT_APPEND) && o->stdout_mode != XIPC_STDIO_FILE)
+    return XIPC_EINVAL;
+  if ((o->flags & XIPC_SPAWN_STDERR_APPEND) && o->stderr_mode != XIPC_STDIO_FILE)
+    return XIPC_EINVAL;
+  slots_of(o, s);
+  for (int i = 0; i < 3 && rc == 0; i++)
+    rc = check_slot(&s[i], i);
+  if (rc == 0 && o->npass > 0 && o->pass == NULL)
+    rc = XIPC_EINVAL;
+  for (size_t i = 0; i < o->npass && rc == 0; i++)
+    rc = check_stream(o->pass[i]);
+  return rc;
+}
+
+/* Turns each PIPE slot into a STREAM slot with the child's end of a new
+ * pipe (also kept in child[i]) and the parent's end in parent[i]. */
+static int make_pipes(xipc_spawn_options *o, xipc_stream *child[3],
+                      xipc_stream *parent[3]) {
+  slot s[3];
+  slots_of(o, s);
+  for (int i = 0; i < 3; i++) {
+    xipc_stream *r = NULL, *w = NULL;
+    int rc;
+    if (*s[i].mode != XIPC_STDIO_PIPE)
+      continue;
+    rc = xipc__pipe_open(&r, &w,
+                         i == 0 ? XIPC__PIPE_CHILD_READ : XIPC__PIPE_CHILD_WRITE);
+    if (rc != 0)
+      return rc;
+    child[i] = i == 0 ? r : w;
+    parent[i] = i == 0 ? w : r;
+    *s[i].mode = XIPC_STDIO_STREAM;
+    *s[i].stream = child[i];
+  }
+  return 0;
+}
+
+static void close_all(xipc_stream *s[3]) {
+  for (int i = 0; i < 3; i++) {
+    if (s[i] != NULL)
+      xipc_stream_close(s[i]);
+    s[i] = NULL;
+  }
 }
 
 int xipc_proc_spawn(xipc_proc **out, const char *const argv[],
                     const xipc_spawn_options *opts) {
   static const xipc_spawn_options defaults = {0};
-  const xipc_spawn_options *o = opts ? opts : &defaults;
+  xipc_spawn_options o = opts ? *opts : defaults;
+  xipc_stream *child[3] = {NULL, NULL, NULL};
+  xipc_stream *parent[3] = {NULL, NULL, NULL};
+  xipc_proc *p = NULL;
+  int rc;
+  if (out != NULL)
+    *out = NULL;
   if (out == NULL || argv == NULL || argv[0] == NULL || argv[0][0] == '\0')
     return xipc__fail(XIPC_EINVAL);
-  if (!mode_ok(o->stdin_mode) || !mode_ok(o->stdout_mode) ||
-      !mode_ok(o->stderr_mode))
+  if ((rc = check_options(&o)) != 0)
+    return xipc__fail(rc);
+  rc = make_pipes(&o, child, parent);
+  if (rc == 0)
+    rc = xipc__proc_spawn(&p, argv, &o);
+  close_all(child); /* the child has its own copies now */
+  if (rc != 0) {
+    close_all(parent);
+    return rc;
+  }
+  for (int i = 0; i < 3; i++)
+    xipc__proc_stdio(p)[i] = parent[i];
+  *out = p;
+  return 0;
+}
+
+void xipc__proc_stdio_close(xipc_proc *p) { close_all(xipc__proc_stdio(p)); }
+
+xipc_stream *xipc_proc_stdin(xipc_proc *p) {
+  return p ? xipc__proc_stdio(p)[0] : NULL;
+}
+
+xipc_stream *xipc_proc_stdout(xipc_proc *p) {
+  return p ? xipc__proc_stdio(p)[1] : NULL;
+}
+
+xipc_stream *xipc_proc_stderr(xipc_proc *p) {
+  return p ? xipc__proc_stdio(p)[2] : NULL;
+}
+
+int xipc_proc_signal(xipc_proc *p, int sig) {
+  if (p == NULL || sig < XIPC_SIGINT || sig > XIPC_SIGBREAK)
     return xipc__fail(XIPC_EINVAL);
-  return xipc__proc_spawn(out, argv, o);
+  return xipc__proc_signal(p, sig);
 }

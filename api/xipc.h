@@ -487,15 +487,23 @@ typedef struct xipc_stream xipc_stream; /* see "Streams" below */
 
 /* What each of a child's stdin, stdout and stderr is connected to.
  *  INHERIT  the parent's own stream (the default, 0).
- *  NULL     the null device.
+ *  NULL     the null device (/dev/null, NUL).
  *  PIPE     a new pipe; the parent's end is xipc_proc_stdin/stdout/stderr(p),
- *           owned by the proc handle.
+ *           owned by the proc handle. The child's end is a plain blocking
+ *           pipe (Windows: a synchronous handle), as programs expect.
  *  STREAM   the stream given in stdin_stream/stdout_stream/stderr_stream
- *           (for example one end of an xipc_pipe shared by two children).
- *  FILE     the file at stdin_path/stdout_path/stderr_path: stdin reads it;
- *           stdout/stderr create it (0600) or truncate it, or append with
- *           XIPC_SPAWN_STDOUT_APPEND / XIPC_SPAWN_STDERR_APPEND.
- *  STDOUT   stderr only: the same as the child's stdout (2>&1). */
+ *           (for example one end of an xipc_pipe shared by two children:
+ *           a shell pipeline a | b). The parent keeps its stream; close it
+ *           after the spawn if the child is to see end of stream when the
+ *           other side's users are done.
+ *  FILE     the file at stdin_path/stdout_path/stderr_path (UTF-8; relative
+ *           to the parent's current directory, not opts->cwd), opened by the
+ *           parent before the child starts: stdin reads it; stdout/stderr
+ *           create it (POSIX mode 0600, Windows the creator's default DACL)
+ *           or truncate it, or append with XIPC_SPAWN_STDOUT_APPEND /
+ *           XIPC_SPAWN_STDERR_APPEND.
+ *  STDOUT   stderr only: the same as the child's stdout (2>&1), whatever
+ *           stdout is. */
 enum {
   XIPC_STDIO_INHERIT = 0,
   XIPC_STDIO_NULL = 1,
@@ -507,9 +515,15 @@ enum {
 
 /* xipc_spawn_options.flags */
 enum {
-  /* The child gets a process group of its own (POSIX setpgid(0, 0);
-   * Windows CREATE_NEW_PROCESS_GROUP), so a Ctrl+C at the parent's
-   * terminal does not reach it. */
+  /* The child gets a process group of its own, so a Ctrl+C at the parent's
+   * terminal does not reach it. POSIX: it leads a new process group
+   * (posix_spawnattr_setpgroup(0)), so SIGINT/SIGQUIT for the terminal's
+   * foreground group (or kill(0, ...)) skip it; its own children join its
+   * group. Windows: CREATE_NEW_PROCESS_GROUP, which also starts it with
+   * Ctrl+C ignored (Windows sends console events to every process on the
+   * console; that flag is what keeps Ctrl+C away); Ctrl+Break still
+   * reaches it, and a program may turn Ctrl+C back on with
+   * SetConsoleCtrlHandler(NULL, FALSE). Wine 8 behaves the same. */
   XIPC_SPAWN_NEW_GROUP = 1u << 0,
   XIPC_SPAWN_STDOUT_APPEND = 1u << 1, /* FILE stdout: append, not truncate */
   XIPC_SPAWN_STDERR_APPEND = 1u << 2  /* FILE stderr: append, not truncate */
@@ -525,10 +539,14 @@ typedef struct {
   /* For XIPC_STDIO_FILE (UTF-8 paths). */
   const char *stdin_path, *stdout_path, *stderr_path;
   unsigned flags; /* XIPC_SPAWN_* */
-  /* Further streams the child inherits (nothing else is inherited); the
-   * child finds each under the same descriptor number / handle value, and
-   * gets it with xipc_stream_import() from the token that
-   * xipc_stream_export() gave the parent. */
+  /* Further streams the child inherits (npass of them; a stream listed
+   * twice is passed once). Nothing else is inherited. The child finds each
+   * under the same descriptor number / handle value, and gets it with
+   * xipc_stream_import() from the token that xipc_stream_export() gave the
+   * parent. POSIX: a passed descriptor cannot be 0, 1 or 2 (those are the
+   * child's stdio; it only happens when the parent closed its own stdio).
+   * Windows: each passed handle is made inheritable for the spawn and then
+   * restored; spawns that pass streams run one at a time. */
   xipc_stream *const *pass;
   size_t npass;
 } xipc_spawn_options;
@@ -556,14 +574,35 @@ typedef struct {
 
 /* Starts argv[0] with arguments argv (NULL-ended, UTF-8). A program name
  * without a directory separator is searched on PATH. opts may be NULL
- * (inherit environment, directory and stdio).
+ * (inherit environment, directory and stdio). *out is NULL on failure, and
+ * then no child was started.
  * The child inherits no handles or descriptors of the parent except its
- * three stdio streams; on POSIX it starts with every signal at its default
- * action and none blocked.
+ * three stdio streams and opts->pass, on both platforms: POSIX closes
+ * every other descriptor in the child, also those the program opened
+ * without O_CLOEXEC (posix_spawn close actions: close_range above the
+ * highest passed descriptor, and the open descriptors below it one by one;
+ * one that another thread opens without O_CLOEXEC during that spawn, below
+ * a passed descriptor, can slip through). Windows lists the handles in
+ * PROC_THREAD_ATTRIBUTE_HANDLE_LIST; the stdio handles are inheritable
+ * duplicates that exist only during the spawn, and passed handles are
+ * inheritable only during the spawn, so a CreateProcess elsewhere in the
+ * program that inherits handles without a handle list could pick them up
+ * meanwhile (xipc's own spawns always use a list).
+ * On POSIX the child starts with every signal at its default action and
+ * none blocked.
  * Errors: XIPC_EINVAL (NULL out/argv, empty argv or argv[0], a bad stdio
- * mode, invalid UTF-8 on Windows, an env entry without '='), XIPC_ENOENT
- * (program or cwd not found), XIPC_EACCES (not executable), XIPC_ENOMEM,
- * XIPC_ENOSPC (process or descriptor limits).
+ * mode, STREAM with a NULL stream, FILE with a NULL or empty path, STDOUT
+ * for stdin or stdout, unknown flags, an APPEND flag without FILE for that
+ * stream, npass > 0 with pass NULL or a NULL entry, a passed descriptor
+ * below 3 on POSIX, invalid UTF-8 on Windows, an env entry without '='),
+ * XIPC_ECLOSED (a STREAM or passed stream that was shut down and has no OS
+ * object left), XIPC_ENOENT (program or cwd not found, or a FILE path that
+ * does not exist or whose directory does not), XIPC_EACCES (not
+ * executable, or a FILE that cannot be opened as asked, such as a
+ * directory), XIPC_ENOMEM, XIPC_ENOSPC (process or descriptor limits). A
+ * FILE that cannot be opened fails the spawn with that file's error before
+ * any child starts (a stdout/stderr FILE opened before the failure was
+ * already created or truncated).
  * Windows: the command line is quoted so that CommandLineToArgvW and the
  * MSVCRT/UCRT/MinGW start-up code give the child exactly argv; argv[0] may
  * not contain '"' (XIPC_EINVAL). PATH search is CreateProcess's (the
@@ -593,28 +632,46 @@ int xipc_proc_wait(xipc_proc *p, int timeout_ms, xipc_exit_status *st);
  * Errors: XIPC_EINVAL (NULL p), XIPC_EACCES/XIPC_EPERM from the OS. */
 int xipc_proc_kill(xipc_proc *p);
 
-/* Sends sig to the child by handle, like xipc_signal_send, but never to a
- * process that reused the child's pid (POSIX: pidfd_send_signal where the
- * kernel has it; Windows: the channel of xipc_signal_send, checked against
- * the process handle). */
+/* Sends sig to the child by handle, like xipc_signal_send (same delivery:
+ * a handler, ignore, or the default action reported by xipc_proc_wait),
+ * but never to a process that reused the child's pid. POSIX:
+ * pidfd_send_signal on the pidfd xipc holds, or kill() where the kernel
+ * has no pidfds (the pid is not reused before xipc reaps the child).
+ * Windows: the signal channel of xipc_signal_send, with the process handle
+ * p holds (which keeps the pid from being reused) for the exit check and
+ * for the default action (TerminateProcess; XIPC_SIGKILL always).
+ * Errors: XIPC_EINVAL (NULL p, sig not an XIPC_SIG* number), XIPC_ESRCH
+ * (the child has exited, whether or not xipc_proc_wait has been called;
+ * on POSIX a child found exited here is reaped, and xipc_proc_wait then
+ * returns its status), XIPC_EACCES/XIPC_EPERM from the OS. A child that
+ * exits at the moment of the call may take the signal silently instead
+ * (the call then returns 0). */
 int xipc_proc_signal(xipc_proc *p, int sig);
 
-/* The parent's ends of XIPC_STDIO_PIPE stdio, owned by p (closed by
- * xipc_proc_close; the caller may close them earlier with
- * xipc_stream_close, after which these return NULL). NULL when that stream
- * is not a PIPE (or p is NULL). */
+/* The parent's ends of XIPC_STDIO_PIPE stdio: a write end for stdin, read
+ * ends for stdout and stderr. NULL when that stream is not a PIPE (or p is
+ * NULL). They are owned by p: xipc_proc_close closes them, and the caller
+ * must not xipc_stream_close them. To end the child's input early, call
+ * xipc_stream_shutdown(xipc_proc_stdin(p)). */
 xipc_stream *xipc_proc_stdin(xipc_proc *p);
 xipc_stream *xipc_proc_stdout(xipc_proc *p);
 xipc_stream *xipc_proc_stderr(xipc_proc *p);
 
 /* xipc_proc_run: Python's subprocess.run(input=..., capture_output=True,
- * timeout=...). */
+ * timeout=...). Zero-initialise and set what you need, but note that a
+ * zero timeout_ms means "no time at all": set -1 for none. */
 typedef struct {
-  const void *input;  /* bytes fed to the child's stdin (NULL: none) */
+  const void *input;  /* bytes fed to the child's stdin (NULL: stdin as in
+                         spawn, by default inherited, like Python's
+                         input=None; non-NULL with input_len 0: a pipe
+                         that ends at once) */
   size_t input_len;
   int timeout_ms;     /* -1: none; else kill and reap after this long */
-  size_t max_output;  /* 0: no limit; else XIPC_EMSGSIZE beyond it */
-  const xipc_spawn_options *spawn; /* env, cwd, flags (NULL: defaults) */
+  size_t max_output;  /* 0: no limit; else XIPC_EMSGSIZE when stdout or
+                         stderr would hold more than this many bytes */
+  const xipc_spawn_options *spawn; /* env, cwd, flags, pass, stdin (when
+                         input is NULL), stderr_mode XIPC_STDIO_STDOUT to
+                         capture both in out (NULL: defaults) */
 } xipc_run_options;
 typedef struct {
   xipc_exit_status status;
@@ -623,13 +680,37 @@ typedef struct {
   char *err; /* captured stderr, likewise */
   size_t err_len;
 } xipc_run_result;
+/* Runs argv to its end: feeds o->input to its stdin (then ends it) while
+ * reading its stdout and stderr, all at once (POSIX one poll loop, Windows
+ * overlapped I/O and one WaitForMultipleObjects), so no size of input or
+ * output deadlocks. Then waits for the exit and stores the status and the
+ * output in *r. o may be NULL (no input, no timeout, no limit). A child
+ * that stops reading its input early is not an error (the rest is
+ * dropped, as Python does). Output stays open while any process holds the
+ * pipes: a grandchild that keeps them runs the call into its timeout.
+ * *r is always set: cleared first, then filled with whatever was captured
+ * (out and err are never NULL once the child started) and the status.
+ * Free it with xipc_run_result_free whatever the call returned.
+ * Errors: XIPC_EINVAL (NULL r, a bad argv as for xipc_proc_spawn,
+ * timeout_ms < -1, input NULL with input_len > 0, spawn options that set
+ * stdout_mode, stderr_mode other than INHERIT/STDOUT, or stdin_mode when
+ * input is given), every xipc_proc_spawn error (no child started; *r
+ * stays cleared), XIPC_ETIMEDOUT (the timeout passed: the child was
+ * killed and reaped, *r holds the output so far and the status, which
+ * says XIPC_SIGKILL unless the child ended by itself just then), XIPC_EAGAIN
+ * (the same for timeout_ms 0), XIPC_EMSGSIZE (more than max_output bytes
+ * on stdout or stderr: the child was killed and reaped, that stream holds
+ * its first max_output bytes), XIPC_ENOMEM, I/O errors (the child is
+ * killed and reaped too). */
 int xipc_proc_run(const char *const argv[], const xipc_run_options *o,
                   xipc_run_result *r);
+/* Frees out and err and clears *r; r may be NULL or already cleared. */
 void xipc_run_result_free(xipc_run_result *r);
 
-/* Releases the handle. A child that is still running is not stopped; on
- * POSIX xipc reaps it in the background when it exits, so it never stays
- * a zombie. Errors: XIPC_EINVAL (NULL p). */
+/* Releases the handle and closes the parent's ends of its PIPE stdio. A
+ * child that is still running is not stopped; on POSIX xipc reaps it in the
+ * background when it exits, so it never stays a zombie.
+ * Errors: XIPC_EINVAL (NULL p). */
 int xipc_proc_close(xipc_proc *p);
 
 /* Writes the path of the running executable (UTF-8, NUL-terminated) to buf

@@ -176,4 +176,26 @@ void foreign_map_close(void *h, const std::string &name);
 // Whether the OS still has a shared memory object called `name`, asked
 // without xipc (POSIX: /dev/shm/<name> exists; Windows: OpenFileMappingW).
 bool shm_name_exists(const std::string &name);
+// Puts stdin, stdout and stderr in binary mode (Windows' CRT starts them in
+// text mode, which would turn \n into \r\n); nothing to do on POSIX.
+void stdio_binary();
+// A descriptor opened the careless way, not through xipc: POSIX open() of
+// the file at path without O_CLOEXEC; Windows an inheritable handle to a
+// new event named after path's last component. -1 on failure.
+intptr_t leaky_open(const std::string &path);
+void leaky_close(intptr_t h);
+// In a child: whether the parent's leaky_open(path) value h names the same
+// object here (POSIX: fstat of h is the file at path; Windows: h is the
+// event opened by that name).
+bool leaky_usable(intptr_t h, const std::string &path);
+// Whether this process leads its own process group (POSIX getpgrp() ==
+// getpid(); always true on Windows, which needs no such guard).
+bool own_process_group();
+// Gives this process a console of its own (Windows: FreeConsole +
+// AllocConsole; children started afterwards share it); true on POSIX.
+bool own_console();
+// A Ctrl+C for everything on this terminal/console: POSIX kill(0, SIGINT)
+// (this process's group); Windows GenerateConsoleCtrlEvent(CTRL_C_EVENT,
+// 0). 0 on success.
+int interrupt_group();
 }  // namespace xt

@@ -10,12 +10,16 @@
 #ifdef _WIN32
 #include <windows.h>
 // after windows.h
+#include <fcntl.h>
+#include <io.h>
 #include <tlhelp32.h>
 #else
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <csignal>
 #include <unistd.h>
 
 #include <cerrno>
@@ -105,6 +109,53 @@ bool shm_name_exists(const std::string &name) {
   if (h != nullptr) CloseHandle(h);
   return h != nullptr;
 }
+
+void stdio_binary() {
+  _setmode(0, _O_BINARY);
+  _setmode(1, _O_BINARY);
+  _setmode(2, _O_BINARY);
+}
+
+static std::wstring event_name(const std::string &path) {
+  std::string base = std::filesystem::u8path(path).filename().u8string();
+  return L"Local\\xt-leak-" + widen(base.c_str());
+}
+
+intptr_t leaky_open(const std::string &path) {
+  SECURITY_ATTRIBUTES sa = {sizeof sa, nullptr, TRUE};
+  HANDLE h = CreateEventW(&sa, TRUE, TRUE, event_name(path).c_str());
+  return h ? reinterpret_cast<intptr_t>(h) : -1;
+}
+
+void leaky_close(intptr_t h) { CloseHandle(reinterpret_cast<HANDLE>(h)); }
+
+// h is the named event if toggling the event through its name shows at h.
+bool leaky_usable(intptr_t v, const std::string &path) {
+  HANDLE h = reinterpret_cast<HANDLE>(v), named;
+  DWORD flags;
+  if (!GetHandleInformation(h, &flags)) return false;
+  named = OpenEventW(EVENT_MODIFY_STATE | SYNCHRONIZE, FALSE, event_name(path).c_str());
+  if (named == nullptr) return false;
+  bool same = true;
+  for (int round = 0; round < 2 && same; round++) {
+    if (round == 0) ResetEvent(named); else SetEvent(named);
+    DWORD want = round == 0 ? WAIT_TIMEOUT : WAIT_OBJECT_0;
+    same = WaitForSingleObject(h, 0) == want;
+  }
+  CloseHandle(named);
+  return same;
+}
+
+bool own_process_group() { return true; }
+
+bool own_console() {
+  FreeConsole();
+  if (!AllocConsole()) return false;
+  SetConsoleCtrlHandler(nullptr, FALSE);  // a parent's "ignore Ctrl+C" is undone
+  return true;
+}
+
+int interrupt_group() { return GenerateConsoleCtrlEvent(CTRL_C_EVENT, 0) ? 0 : -1; }
 #else
 void set_env(const char *name, const char *value) {
   if (value)
@@ -197,6 +248,26 @@ void foreign_map_close(void *h, const std::string &name) {
 }
 
 bool shm_name_exists(const std::string &name) { return access(("/dev/shm/" + name).c_str(), F_OK) == 0; }
+
+void stdio_binary() {}
+
+intptr_t leaky_open(const std::string &path) {
+  return open(path.c_str(), O_RDWR | O_CREAT, 0600);  // no O_CLOEXEC, on purpose
+}
+
+void leaky_close(intptr_t h) { close(static_cast<int>(h)); }
+
+bool leaky_usable(intptr_t h, const std::string &path) {
+  struct stat a, b;
+  if (fstat(static_cast<int>(h), &a) != 0) return false;  // EBADF: not inherited
+  return stat(path.c_str(), &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+bool own_process_group() { return getpgrp() == getpid(); }
+
+bool own_console() { return true; }
+
+int interrupt_group() { return kill(0, SIGINT); }
 #endif
 
 }  // namespace xt

@@ -11,6 +11,7 @@ struct xipc_proc {
   DWORD pid;
   bool reaped;
   xipc_exit_status status;
+  xipc_stream *stdio[3]; /* parent's ends of PIPE stdio (api/proc.c) */
 };
 
 /* STATUS_CONTROL_C_EXIT: how Windows ends a process on Ctrl+C. */
@@ -128,85 +129,195 @@ static int build_env(const char *const *env, wchar_t **out) {
   return 0;
 }
 
-/* ---- stdio: only these three handles are inherited ---------------------- */
+/* ---- handles: the child inherits its stdio and the passed streams ------
+ *
+ * The stdio handles are inheritable duplicates made for this spawn and
+ * closed after it. A passed stream must keep its handle value, so its own
+ * handle is made inheritable for the spawn and restored afterwards. Both go
+ * into PROC_THREAD_ATTRIBUTE_HANDLE_LIST, so a child inherits only its own
+ * handles even when another thread spawns at the same time, provided that
+ * thread also uses a handle list (xipc always does); a CreateProcess with
+ * bInheritHandles and no list elsewhere in the program could pick them up
+ * meanwhile. */
 
-static HANDLE stdio_handle(DWORD which, int mode, bool input) {
-  SECURITY_ATTRIBUTES sa = {sizeof sa, NULL, TRUE};
-  HANDLE h, dup = NULL;
-  if (mode == XIPC_STDIO_NULL)
-    return CreateFileW(L"NUL", input ? GENERIC_READ : GENERIC_WRITE,
-                       FILE_SHARE_READ | FILE_SHARE_WRITE, &sa, OPEN_EXISTING,
-                       0, NULL);
-  h = GetStdHandle(which);
+static HANDLE inheritable_dup(HANDLE h) {
+  HANDLE dup = NULL;
   if (h == NULL || h == INVALID_HANDLE_VALUE)
     return NULL;
   if (!DuplicateHandle(GetCurrentProcess(), h, GetCurrentProcess(), &dup, 0,
                        TRUE, DUPLICATE_SAME_ACCESS))
-    return NULL;
+    return INVALID_HANDLE_VALUE;
   return dup;
+}
+
+static HANDLE open_file(const char *path, int which, unsigned flags) {
+  SECURITY_ATTRIBUTES sa = {sizeof sa, NULL, TRUE};
+  unsigned append = which == 1 ? XIPC_SPAWN_STDOUT_APPEND : XIPC_SPAWN_STDERR_APPEND;
+  DWORD access = which == 0 ? GENERIC_READ
+                 : (flags & append) ? FILE_APPEND_DATA | SYNCHRONIZE
+                                    : GENERIC_WRITE;
+  DWORD disp = which == 0 ? OPEN_EXISTING
+               : (flags & append) ? OPEN_ALWAYS : CREATE_ALWAYS;
+  int err = 0;
+  wchar_t *w = xipc__utf8_to_wide(path, &err);
+  HANDLE h;
+  if (w == NULL) {
+    SetLastError(err == XIPC_ENOMEM ? ERROR_NOT_ENOUGH_MEMORY
+                                    : ERROR_NO_UNICODE_TRANSLATION);
+    return INVALID_HANDLE_VALUE;
+  }
+  /* Default security: the creator's DACL, Windows' "0600". */
+  h = CreateFileW(w, access, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
+                  &sa, disp, FILE_ATTRIBUTE_NORMAL, NULL);
+  free(w);
+  return h;
+}
+
+/* The handle that becomes stdio `which` of the child: NULL for none (an
+ * INHERIT of a parent without that stream), INVALID_HANDLE_VALUE on failure
+ * (GetLastError() set). */
+static HANDLE stdio_handle(const xipc_spawn_options *o, int which, HANDLE out) {
+  static const DWORD std_of[3] = {STD_INPUT_HANDLE, STD_OUTPUT_HANDLE,
+                                  STD_ERROR_HANDLE};
+  const int modes[3] = {o->stdin_mode, o->stdout_mode, o->stderr_mode};
+  const xipc_stream *streams[3] = {o->stdin_stream, o->stdout_stream,
+                                   o->stderr_stream};
+  const char *paths[3] = {o->stdin_path, o->stdout_path, o->stderr_path};
+  SECURITY_ATTRIBUTES sa = {sizeof sa, NULL, TRUE};
+  switch (modes[which]) {
+  case XIPC_STDIO_NULL:
+    return CreateFileW(L"NUL", which == 0 ? GENERIC_READ : GENERIC_WRITE,
+                       FILE_SHARE_READ | FILE_SHARE_WRITE, &sa, OPEN_EXISTING,
+                       0, NULL);
+  case XIPC_STDIO_STREAM:
+    return inheritable_dup((HANDLE)xipc__stream_os_handle(streams[which]));
+  case XIPC_STDIO_FILE:
+    return open_file(paths[which], which, o->flags);
+  case XIPC_STDIO_STDOUT:
+    return inheritable_dup(out);
+  default:
+    return inheritable_dup(GetStdHandle(std_of[which]));
+  }
 }
 
 typedef struct {
   HANDLE h[3];
+  HANDLE *pass;     /* passed handles, without duplicates */
+  DWORD *pass_was;  /* their HANDLE_FLAG_INHERIT before the spawn */
+  size_t npass, nset;
+  HANDLE *list;     /* the handle list */
   LPPROC_THREAD_ATTRIBUTE_LIST attrs;
   STARTUPINFOEXW si;
 } spawn_ctx;
+
+/* Serialises spawns that pass streams, so that one never restores a
+ * passed handle to "not inheritable" while another spawn passes it too. */
+static SRWLOCK pass_lock = SRWLOCK_INIT;
+
+static void pass_restore(spawn_ctx *c) {
+  for (size_t i = 0; i < c->nset; i++)
+    SetHandleInformation(c->pass[i], HANDLE_FLAG_INHERIT, c->pass_was[i]);
+  c->nset = 0;
+}
 
 static void ctx_free(spawn_ctx *c) {
   for (int i = 0; i < 3; i++)
     if (c->h[i] != NULL && c->h[i] != INVALID_HANDLE_VALUE)
       CloseHandle(c->h[i]);
-  if (c->attrs != NULL) {
+  pass_restore(c);
+  if (c->npass > 0)
+    ReleaseSRWLockExclusive(&pass_lock);
+  if (c->attrs != NULL)
     DeleteProcThreadAttributeList(c->attrs);
-    free(c->attrs);
-  }
+  free(c->attrs);
+  free(c->list);
+  free(c->pass);
+  free(c->pass_was);
 }
 
-/* Restricts inheritance to the stdio handles, so handles another thread
- * makes inheritable meanwhile do not leak into this child. */
-static void ctx_handle_list(spawn_ctx *c) {
-  HANDLE list[3];
+static bool listed(HANDLE *list, size_t n, HANDLE h) {
+  for (size_t i = 0; i < n; i++)
+    if (list[i] == h)
+      return true;
+  return false;
+}
+
+static int collect_pass(spawn_ctx *c, const xipc_spawn_options *o) {
+  if (o->npass == 0)
+    return 0;
+  c->pass = calloc(o->npass, sizeof *c->pass);
+  c->pass_was = calloc(o->npass, sizeof *c->pass_was);
+  if (c->pass == NULL || c->pass_was == NULL)
+    return xipc__fail(XIPC_ENOMEM);
+  for (size_t i = 0; i < o->npass; i++) {
+    HANDLE h = (HANDLE)xipc__stream_os_handle(o->pass[i]);
+    if (!listed(c->pass, c->npass, h))
+      c->pass[c->npass++] = h;
+  }
+  AcquireSRWLockExclusive(&pass_lock);
+  for (size_t i = 0; i < c->npass; i++) {
+    if (!GetHandleInformation(c->pass[i], &c->pass_was[i]))
+      return xipc__fail_os();
+    c->pass_was[i] &= HANDLE_FLAG_INHERIT;
+    if (!SetHandleInformation(c->pass[i], HANDLE_FLAG_INHERIT, HANDLE_FLAG_INHERIT))
+      return xipc__fail_os();
+    c->nset = i + 1;
+  }
+  return 0;
+}
+
+/* Restricts inheritance to the listed handles. */
+static int ctx_handle_list(spawn_ctx *c) {
   size_t n = 0, size = 0;
+  c->list = calloc(3 + c->npass, sizeof *c->list);
+  if (c->list == NULL)
+    return xipc__fail(XIPC_ENOMEM);
   for (int i = 0; i < 3; i++)
-    if (c->h[i] != NULL && c->h[i] != INVALID_HANDLE_VALUE)
-      list[n++] = c->h[i];
+    if (c->h[i] != NULL)
+      c->list[n++] = c->h[i];
+  for (size_t i = 0; i < c->npass; i++)
+    c->list[n++] = c->pass[i];
   if (n == 0)
-    return;
+    return 0; /* nothing to inherit: create() passes bInheritHandles FALSE */
   InitializeProcThreadAttributeList(NULL, 1, 0, &size);
   c->attrs = malloc(size);
-  if (c->attrs == NULL || !InitializeProcThreadAttributeList(c->attrs, 1, 0, &size)) {
+  if (c->attrs == NULL)
+    return xipc__fail(XIPC_ENOMEM);
+  if (!InitializeProcThreadAttributeList(c->attrs, 1, 0, &size)) {
     free(c->attrs);
     c->attrs = NULL;
-    return;
+    return xipc__fail_os();
   }
   if (!UpdateProcThreadAttribute(c->attrs, 0, PROC_THREAD_ATTRIBUTE_HANDLE_LIST,
-                                 list, n * sizeof(HANDLE), NULL, NULL)) {
-    DeleteProcThreadAttributeList(c->attrs);
-    free(c->attrs);
-    c->attrs = NULL;
-    return;
-  }
+                                 c->list, n * sizeof(HANDLE), NULL, NULL))
+    return xipc__fail_os();
   c->si.lpAttributeList = c->attrs;
+  return 0;
 }
 
 static int ctx_init(spawn_ctx *c, const xipc_spawn_options *o) {
+  int rc = 0;
   memset(c, 0, sizeof *c);
   c->si.StartupInfo.cb = sizeof c->si;
-  c->h[0] = stdio_handle(STD_INPUT_HANDLE, o->stdin_mode, true);
-  c->h[1] = stdio_handle(STD_OUTPUT_HANDLE, o->stdout_mode, false);
-  c->h[2] = stdio_handle(STD_ERROR_HANDLE, o->stderr_mode, false);
-  for (int i = 0; i < 3; i++)
+  for (int i = 0; i < 3 && rc == 0; i++) {
+    c->h[i] = stdio_handle(o, i, c->h[1]);
     if (c->h[i] == INVALID_HANDLE_VALUE) {
-      int err = xipc__fail_os();
+      rc = xipc__fail_os();
       c->h[i] = NULL;
-      ctx_free(c);
-      return err;
     }
+  }
+  if (rc == 0)
+    rc = collect_pass(c, o);
+  if (rc == 0)
+    rc = ctx_handle_list(c);
+  if (rc != 0) {
+    ctx_free(c);
+    return rc;
+  }
   c->si.StartupInfo.dwFlags = STARTF_USESTDHANDLES;
   c->si.StartupInfo.hStdInput = c->h[0];
   c->si.StartupInfo.hStdOutput = c->h[1];
   c->si.StartupInfo.hStdError = c->h[2];
-  ctx_handle_list(c);
   return 0;
 }
 
@@ -224,17 +335,23 @@ static int strings_init(spawn_strings *s, const char *const argv[],
   return err;
 }
 
-static int create(xipc_proc *p, spawn_strings *s, spawn_ctx *c) {
+static int create(xipc_proc *p, spawn_strings *s, spawn_ctx *c,
+                  unsigned xflags) {
   PROCESS_INFORMATION pi;
   DWORD flags = CREATE_UNICODE_ENVIRONMENT;
-  if (c->si.lpAttributeList != NULL)
+  BOOL inherit = c->si.lpAttributeList != NULL, ok;
+  if (inherit)
     flags |= EXTENDED_STARTUPINFO_PRESENT;
-  BOOL ok;
+  /* Windows' process group: besides GenerateConsoleCtrlEvent's group id,
+   * it starts the child with Ctrl+C ignored, which is what keeps a Ctrl+C
+   * at the console from reaching it (Ctrl+Break still does). */
+  if (xflags & XIPC_SPAWN_NEW_GROUP)
+    flags |= CREATE_NEW_PROCESS_GROUP;
   /* Wine's CreateProcessW fails now and then with ERROR_INTERNAL_ERROR while
    * the machine is busy starting other processes; a short retry succeeds.
    * The error means nothing about the program, so retrying is safe. */
   for (int tries = 0;; tries++) {
-    ok = CreateProcessW(NULL, s->cmd, NULL, NULL, TRUE, flags, s->env, s->cwd,
+    ok = CreateProcessW(NULL, s->cmd, NULL, NULL, inherit, flags, s->env, s->cwd,
                         &c->si.StartupInfo, &pi);
     if (ok || GetLastError() != ERROR_INTERNAL_ERROR || tries == 10)
       break;
@@ -257,7 +374,7 @@ int xipc__proc_spawn(xipc_proc **out, const char *const argv[],
   if (err == 0 && (p = calloc(1, sizeof *p)) == NULL)
     err = xipc__fail(XIPC_ENOMEM);
   if (err == 0 && (err = ctx_init(&c, o)) == 0) {
-    err = create(p, &s, &c);
+    err = create(p, &s, &c, o->flags);
     ctx_free(&c);
   }
   free(s.cmd);
@@ -270,6 +387,8 @@ int xipc__proc_spawn(xipc_proc **out, const char *const argv[],
   *out = p;
   return 0;
 }
+
+xipc_stream **xipc__proc_stdio(xipc_proc *p) { return p->stdio; }
 
 xipc_pid xipc_proc_pid(const xipc_proc *p) { return p ? (xipc_pid)p->pid : -1; }
 
@@ -323,10 +442,18 @@ int xipc_proc_kill(xipc_proc *p) {
   return 0;
 }
 
+int xipc__proc_signal(xipc_proc *p, int sig) {
+  /* The handle keeps the pid from being reused while it is open. */
+  if (p->reaped)
+    return xipc__fail(XIPC_ESRCH);
+  return xipc__sig_send_process(p->process, p->pid, sig);
+}
+
 int xipc_proc_close(xipc_proc *p) {
   if (p == NULL)
     return xipc__fail(XIPC_EINVAL);
   CloseHandle(p->process);
+  xipc__proc_stdio_close(p);
   free(p);
   return 0;
 }

@@ -306,15 +306,12 @@ static int open_target(DWORD pid, DWORD access, HANDLE *out) {
   return 0;
 }
 
-static int terminate_target(DWORD pid, int sig) {
-  HANDLE p;
-  int rc = open_target(pid, PROCESS_TERMINATE, &p);
-  if (rc != 0)
-    return rc;
-  if (!TerminateProcess(p, XIPC_WIN_SIGNAL_EXIT_BASE + (UINT)sig))
-    rc = has_exited(p) ? xipc__fail(XIPC_ESRCH) : xipc__fail_os();
-  CloseHandle(p);
-  return rc;
+/* TerminateProcess on behalf of sig; a target that has exited meanwhile is
+ * XIPC_ESRCH. */
+static int terminate(HANDLE process, int sig) {
+  if (TerminateProcess(process, XIPC_WIN_SIGNAL_EXIT_BASE + (UINT)sig))
+    return 0;
+  return has_exited(process) ? xipc__fail(XIPC_ESRCH) : xipc__fail_os();
 }
 
 /* 1: found and done, 0: no such object, < 0: error. */
@@ -330,25 +327,39 @@ static int try_named(DWORD pid, const char *kind, int sig, bool set) {
   return rc;
 }
 
-int xipc__sig_send(xipc_pid pid, int sig) {
-  HANDLE p;
-  if (pid > (xipc_pid)MAXDWORD)
-    return xipc__fail(XIPC_ESRCH); /* no DWORD names it */
+int xipc__sig_send_process(HANDLE process, DWORD pid, int sig) {
+  int rc = 0;
+  if (has_exited(process))
+    return xipc__fail(XIPC_ESRCH);
   if (sig == XIPC_SIGKILL)
-    return terminate_target((DWORD)pid, sig);
-  int rc = open_target((DWORD)pid, PROCESS_QUERY_LIMITED_INFORMATION, &p);
-  if (rc != 0)
-    return rc;
-  CloseHandle(p);
+    return terminate(process, sig);
   /* The target creates the new object before it drops the old one, but it
    * may finish a switch between "ignored" and "caught" between our two
    * looks; a few more looks make a false "neither" vanishingly unlikely. */
   for (int look = 0; look < 3 && rc == 0; look++) {
-    rc = try_named((DWORD)pid, "sig", sig, true);
+    rc = try_named(pid, "sig", sig, true);
     if (rc == 0)
-      rc = try_named((DWORD)pid, "sigign", sig, false);
+      rc = try_named(pid, "sigign", sig, false);
   }
   if (rc == 0)
-    return terminate_target((DWORD)pid, sig);
+    return terminate(process, sig);
   return rc < 0 ? rc : 0;
+}
+
+int xipc__sig_send(xipc_pid pid, int sig) {
+  HANDLE p;
+  int rc;
+  if (pid > (xipc_pid)MAXDWORD)
+    return xipc__fail(XIPC_ESRCH); /* no DWORD names it */
+  /* The handle pins the pid: while it is open no other process gets it. */
+  rc = open_target((DWORD)pid, PROCESS_TERMINATE | PROCESS_QUERY_LIMITED_INFORMATION, &p);
+  /* A process we may not terminate may still take a signal through its
+   * channel; only a default action then fails (ERROR_ACCESS_DENIED). */
+  if (rc == XIPC_EACCES)
+    rc = open_target((DWORD)pid, PROCESS_QUERY_LIMITED_INFORMATION, &p);
+  if (rc != 0)
+    return rc;
+  rc = xipc__sig_send_process(p, (DWORD)pid, sig);
+  CloseHandle(p);
+  return rc;
 }
