@@ -4,8 +4,8 @@
 #include "harness.h"
 #include "internal.h"
 
-#include <atomic>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <random>
@@ -15,6 +15,7 @@
 
 #ifndef _WIN32
 #include <csignal>
+#include <pthread.h>
 #endif
 
 namespace {
@@ -665,4 +666,86 @@ TEST(Stream, WriterKilledMidMessageGivesClosedAfterCompleteOnes) {
   size_t n = 9;
   XT_OK(xipc_stream_read(p.r, &c1, 1, &n, 0));
   EXPECT_EQ(0u, n);
+}
+
+namespace {
+
+// Copies stdin to stdout with plain blocking C stdio until end of input.
+XT_HELPER(stream_echo_stdio) {
+  xt::stdio_binary();
+  std::vector<char> buf(65536);
+  size_t n;
+  while ((n = std::fread(buf.data(), 1, buf.size(), stdin)) > 0)
+    XT_REQUIRE(std::fwrite(buf.data(), 1, n, stdout) == n);
+  XT_REQUIRE(std::fflush(stdout) == 0);
+  return 0;
+}
+
+}  // namespace
+
+// Plain xipc_pipe ends (overlapped on Windows) as a child's stdin and
+// stdout: the child's blocking C stdio works on them (Wine; Windows does
+// not promise it, see XIPC_PIPE_CHILD_*), and so do ends made for a child.
+TEST(Stream, PipeEndsServeAsChildStdio) {
+  for (unsigned flags : {0u, unsigned(XIPC_PIPE_CHILD_READ | XIPC_PIPE_CHILD_WRITE)}) {
+    xipc_stream *in_r = nullptr, *in_w = nullptr, *out_r = nullptr, *out_w = nullptr;
+    XT_OK(xipc_pipe_ex(&in_r, &in_w, flags & XIPC_PIPE_CHILD_READ));
+    XT_OK(xipc_pipe_ex(&out_r, &out_w, flags & XIPC_PIPE_CHILD_WRITE));
+    xt::Cleanup done([&] {
+      for (xipc_stream *s : {in_r, in_w, out_r, out_w})
+        if (s) xipc_stream_close(s);
+    });
+    xipc_spawn_options o = {};
+    o.stdin_mode = o.stdout_mode = XIPC_STDIO_STREAM;
+    o.stdin_stream = in_r;
+    o.stdout_stream = out_w;
+    xt::Child c;
+    XT_OK(c.start("stream_echo_stdio", {}, &o));
+    xipc_stream_close(in_r), in_r = nullptr;
+    xipc_stream_close(out_w), out_w = nullptr;
+    auto data = pattern(1u << 20, 31);
+    std::thread writer([&] {
+      size_t n = 0;
+      EXPECT_EQ(0, xipc_stream_write(in_w, data.data(), data.size(), &n, xt::scaled_ms(30000)));
+      EXPECT_EQ(0, xipc_stream_shutdown(in_w));
+    });
+    std::vector<unsigned char> got;
+    XT_OK(read_exact(out_r, got, data.size() + 1, xt::scaled_ms(30000)));
+    writer.join();
+    EXPECT_TRUE(got == data) << "flags " << flags << ": " << got.size() << " bytes";
+    EXPECT_EQ(0, c.exit_code());
+  }
+}
+
+TEST(Stream, EpipeLeavesACallersPendingSigpipeAlone) {
+#ifdef _WIN32
+  GTEST_SKIP() << "Windows has no SIGPIPE: a write without a reader is only XIPC_EPIPE";
+#else
+  // On a thread of its own, so that the mask games stay there.
+  std::thread t([] {
+    sigset_t pipe_set, pending;
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_set, nullptr);
+    const timespec zero = {0, 0};
+    Pipe p;
+    p.close_r();
+    size_t n = 0;
+    // Blocked and not pending: the SIGPIPE the write caused is taken back.
+    EXPECT_EQ(XIPC_EPIPE, xipc_stream_write(p.w, "x", 1, &n, -1));
+    sigpending(&pending);
+    EXPECT_FALSE(sigismember(&pending, SIGPIPE));
+    // Blocked and pending already (the caller's own): it stays pending.
+    pthread_kill(pthread_self(), SIGPIPE);
+    EXPECT_EQ(XIPC_EPIPE, xipc_stream_write(p.w, "x", 1, &n, 100));
+    sigpending(&pending);
+    EXPECT_TRUE(sigismember(&pending, SIGPIPE));
+    EXPECT_EQ(SIGPIPE, sigtimedwait(&pipe_set, nullptr, &zero));
+    // The mask is as the caller left it: SIGPIPE still blocked.
+    sigset_t now;
+    pthread_sigmask(SIG_BLOCK, nullptr, &now);
+    EXPECT_TRUE(sigismember(&now, SIGPIPE));
+  });
+  t.join();
+#endif
 }
