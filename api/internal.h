@@ -168,6 +168,10 @@ int xipc__stream_os_write(xipc_stream *s, const void *buf, size_t n,
                           size_t *nwritten, uint64_t deadline);
 /* Tree: end the write side (a pipe write end closes its OS object). */
 int xipc__stream_os_shutdown(xipc_stream *s);
+/* Tree, test hook: POSIX: behave as on a kernel without RWF_NOWAIT for
+ * pipes (poll first, then read, or write at most PIPE_BUF) while on is
+ * true; returns false where there is no such fallback (Windows). */
+bool xipc__stream_os_poll_fallback_for_testing(bool on);
 /* Tree, test hook: forget the OS object without closing it (then
  * xipc__stream_os_handle gives -1). */
 void xipc__stream_os_detach(xipc_stream *s);

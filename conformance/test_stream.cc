@@ -153,6 +153,36 @@ TEST(Stream, WriteTimeoutOnFullPipeLosesNothing) {
   EXPECT_EQ(std::string("TAIL"), std::string(got.begin(), got.end()));
 }
 
+TEST(Stream, TimeoutsWorkWithoutRwfNowait) {
+  if (!xipc__stream_os_poll_fallback_for_testing(true))
+    GTEST_SKIP() << "only POSIX has the poll-first fallback for old kernels";
+  xt::Cleanup restore([] { xipc__stream_os_poll_fallback_for_testing(false); });
+  Pipe p;
+  char buf[16];
+  size_t n = 0;
+  EXPECT_EQ(XIPC_EAGAIN, xipc_stream_read(p.r, buf, sizeof buf, &n, 0));
+  int64_t t0 = xt::now_ms();
+  EXPECT_EQ(XIPC_ETIMEDOUT, xipc_stream_read(p.r, buf, sizeof buf, &n, 30));
+  EXPECT_GE(xt::now_ms() - t0, 30);
+  size_t filled = fill(p.w);
+  EXPECT_GT(filled, 0u);
+  EXPECT_EQ(XIPC_ETIMEDOUT, xipc_stream_write(p.w, "x", 1, &n, 30));
+  std::vector<unsigned char> got;
+  XT_OK(read_exact(p.r, got, filled, 1000));
+  EXPECT_EQ(filled, got.size());
+  EXPECT_EQ(XIPC_EAGAIN, xipc_stream_read(p.r, buf, 1, &n, 0));
+  // A big timed write goes in PIPE_BUF steps and arrives whole.
+  auto data = pattern(300000, 4);
+  std::thread writer([&] {
+    size_t m = 0;
+    EXPECT_EQ(0, xipc_stream_write(p.w, data.data(), data.size(), &m, xt::scaled_ms(10000)));
+    EXPECT_EQ(data.size(), m);
+  });
+  XT_OK(read_exact(p.r, got, data.size(), xt::scaled_ms(10000)));
+  writer.join();
+  EXPECT_TRUE(got == data);
+}
+
 TEST(Stream, WriteWithoutReaderIsEpipe) {
 #ifndef _WIN32
   struct sigaction before {};

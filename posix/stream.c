@@ -34,26 +34,33 @@
 struct xipc_stream {
   struct xipc__stream_base base; /* first: see XIPC__STREAM_BASE */
   int fd;                        /* -1 once a write end is shut down */
+  bool poll_first;               /* the last timed read had to wait */
 };
 
 /* Set once the kernel refused RWF_NOWAIT; then timed calls poll first. */
 static atomic_bool nowait_refused;
 
+bool xipc__stream_os_poll_fallback_for_testing(bool on) {
+  atomic_store(&nowait_refused, on);
+  return true;
+}
+
 static bool refuses_nowait(int err) {
   return err == EOPNOTSUPP || err == ENOSYS || err == EINVAL;
 }
 
-/* Waits until fd is ready for ev or the deadline passes (XIPC_ETIMEDOUT). */
+/* Waits until fd is ready for ev or the deadline passes (XIPC_ETIMEDOUT);
+ * it looks at least once, also when the deadline has passed. */
 static int wait_fd(int fd, short ev, uint64_t deadline) {
   struct pollfd p = {.fd = fd, .events = ev};
   for (;;) {
-    if (xipc__left_ns(deadline) == 0)
-      return XIPC_ETIMEDOUT;
     int r = poll(&p, 1, xipc__left_ms(deadline));
     if (r > 0)
       return 0;
     if (r < 0 && errno != EINTR)
       return xipc__fail_os();
+    if (r == 0 && xipc__left_ns(deadline) == 0)
+      return XIPC_ETIMEDOUT;
   }
 }
 
@@ -90,12 +97,22 @@ static ssize_t write_nowait(int fd, const void *buf, size_t n) {
                                 : -1;
 }
 
+/* A timed read tries first and polls only if nothing was there, unless
+ * the last timed read had to wait: then the pipe is likely empty again (a
+ * ping-pong), and polling first saves the failed attempt. */
 int xipc__stream_os_read(xipc_stream *s, void *buf, size_t cap, size_t *nread,
                          uint64_t deadline) {
+  bool timed = deadline != UINT64_MAX, waited = false;
+  if (timed && s->poll_first) {
+    int rc = wait_fd(s->fd, POLLIN, deadline);
+    if (rc != 0)
+      return rc;
+    waited = true;
+  }
   for (;;) {
-    ssize_t r = deadline == UINT64_MAX ? read(s->fd, buf, cap)
-                                       : read_nowait(s->fd, buf, cap);
+    ssize_t r = timed ? read_nowait(s->fd, buf, cap) : read(s->fd, buf, cap);
     if (r >= 0) {
+      s->poll_first = waited;
       *nread = (size_t)r;
       return 0;
     }
@@ -107,6 +124,7 @@ int xipc__stream_os_read(xipc_stream *s, void *buf, size_t cap, size_t *nread,
     int rc = wait_fd(s->fd, POLLIN, deadline);
     if (rc != 0)
       return rc;
+    waited = true;
   }
 }
 

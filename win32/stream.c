@@ -321,6 +321,11 @@ int xipc__stream_os_shutdown(xipc_stream *s) {
   return 0;
 }
 
+bool xipc__stream_os_poll_fallback_for_testing(bool on) {
+  (void)on;
+  return false;
+}
+
 void xipc__stream_os_detach(xipc_stream *s) { s->h = NULL; }
 
 int xipc__stream_os_close(xipc_stream *s) {
