@@ -806,7 +806,8 @@ int xipc_stream_write(xipc_stream *s, const void *buf, size_t n,
 int xipc_stream_send(xipc_stream *s, const void *msg, size_t len,
                      int timeout_ms);
 /* Receives one framed message (see xipc_stream_send) into buf; *len is its
- * size. buf may be NULL with cap 0 to learn the size of the next message.
+ * size. buf may be NULL with cap 0 to learn the size of the next message
+ * (XIPC_EMSGSIZE; an empty message is received at once).
  * Errors (*len 0 unless said): XIPC_EINVAL (NULL s or len, NULL buf with
  * cap > 0, timeout_ms < -1, a write end), XIPC_EMSGSIZE (the message is
  * longer than cap: *len is its size and the message stays for the next
