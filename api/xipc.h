@@ -493,9 +493,11 @@ typedef struct xipc_stream xipc_stream; /* see "Streams" below */
  *           pipe (Windows: a synchronous handle), as programs expect.
  *  STREAM   the stream given in stdin_stream/stdout_stream/stderr_stream
  *           (for example one end of an xipc_pipe shared by two children:
- *           a shell pipeline a | b). The parent keeps its stream; close it
- *           after the spawn if the child is to see end of stream when the
- *           other side's users are done.
+ *           a shell pipeline a | b; make it with xipc_pipe_ex and
+ *           XIPC_PIPE_CHILD_READ/WRITE so that Windows opens it for plain
+ *           blocking I/O). The parent keeps its stream; close it after the
+ *           spawn if the reader is to see end of stream once the children
+ *           are done.
  *  FILE     the file at stdin_path/stdout_path/stderr_path (UTF-8; relative
  *           to the parent's current directory, not opts->cwd), opened by the
  *           parent before the child starts: stdin reads it; stdout/stderr

@@ -367,7 +367,7 @@ TEST(Child, MergedStderrKeepsTheOrderOfWrites) {
 
 TEST(Child, PipelineOfTwoSeesEndOfStream) {
   xipc_stream *r = nullptr, *w = nullptr;
-  XT_OK(xipc_pipe(&r, &w));
+  XT_OK(xipc_pipe_ex(&r, &w, XIPC_PIPE_CHILD_READ | XIPC_PIPE_CHILD_WRITE));
   xipc_spawn_options oa = {}, ob = {};
   oa.stdout_mode = XIPC_STDIO_STREAM;
   oa.stdout_stream = w;
