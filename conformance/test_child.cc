@@ -114,6 +114,23 @@ XT_HELPER(count_stdin) {
   return 0;
 }
 
+// Reads stdin to its end and prints how many bytes came.
+XT_HELPER(count_bytes) {
+  std::vector<char> buf(CHUNK);
+  size_t n, total = 0;
+  while ((n = std::fread(buf.data(), 1, buf.size(), stdin)) > 0) total += n;
+  std::printf("%zu", total);
+  return 0;
+}
+
+// Prints a line, then kills itself.
+XT_HELPER(print_then_die) {
+  std::fputs("before\n", stdout);
+  std::fflush(stdout);
+  xipc_signal_raise(XIPC_SIGKILL);
+  return 3;
+}
+
 // Args: text. Writes text to stdout and "E:" text to stderr.
 XT_HELPER(say) {
   XT_REQUIRE(argc >= 1);
@@ -422,6 +439,43 @@ TEST(Child, KilledWriterGivesEndOfStream) {
   std::string rest;
   XT_OK(read_all(xipc_proc_stdout(c.proc()), &rest)) << "drains, then end of stream";
   EXPECT_EQ(-2000 - XIPC_SIGKILL, c.exit_code());
+}
+
+// kill -9 of a pipeline stage at any moment: the next stage sees end of
+// stream and finishes, the parent's handles keep working.
+TEST(Child, KilledStageLeavesThePipelineWorking) {
+  for (int round = 0; round < 5; round++) {
+    xipc_stream *r = nullptr, *w = nullptr;
+    XT_OK(xipc_pipe_ex(&r, &w, XIPC_PIPE_CHILD_READ | XIPC_PIPE_CHILD_WRITE));
+    xipc_spawn_options oa = {}, ob = {};
+    oa.stdout_mode = XIPC_STDIO_STREAM;
+    oa.stdout_stream = w;
+    ob.stdin_mode = XIPC_STDIO_STREAM;
+    ob.stdin_stream = r;
+    ob.stdout_mode = XIPC_STDIO_PIPE;
+    xt::Child a, b;
+    XT_OK(a.start("spew_forever", {}, &oa));
+    XT_OK(b.start("count_bytes", {}, &ob));
+    XT_OK(xipc_stream_close(r));
+    XT_OK(xipc_stream_close(w));
+    xt::sleep_ms(round * 37 % 100);
+    XT_OK(a.kill());
+    std::string out;
+    XT_OK(read_all(xipc_proc_stdout(b.proc()), &out));
+    EXPECT_EQ(0, b.exit_code()) << round;
+    EXPECT_FALSE(out.empty());
+    EXPECT_EQ(-2000 - XIPC_SIGKILL, a.exit_code());
+  }
+}
+
+TEST(Child, RunOfAChildThatDiesKeepsItsOutput) {
+  Result res;
+  XT_OK(run_self("print_then_die", {}, nullptr, &res.r));
+  std::string out = res.out();
+  out.erase(std::remove(out.begin(), out.end(), '\r'), out.end());
+  EXPECT_EQ("before\n", out);
+  EXPECT_EQ(0, res.r.status.exited);
+  EXPECT_EQ(XIPC_SIGKILL, res.r.status.signal);
 }
 
 // ---- nothing else is inherited (issue 11, point 6) -------------------------
