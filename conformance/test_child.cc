@@ -382,20 +382,29 @@ TEST(Child, MergedStderrKeepsTheOrderOfWrites) {
 
 // ---- STREAM: a shell pipeline ----------------------------------------------
 
-TEST(Child, PipelineOfTwoSeesEndOfStream) {
+// Starts the pipeline `a | b` through one xipc_pipe, of which the parent
+// keeps no end; b's stdout is a PIPE.
+static int start_pipeline(xt::Child &a, const char *ha, const std::vector<std::string> &args,
+                          xt::Child &b, const char *hb) {
   xipc_stream *r = nullptr, *w = nullptr;
-  XT_OK(xipc_pipe_ex(&r, &w, XIPC_PIPE_CHILD_READ | XIPC_PIPE_CHILD_WRITE));
+  int rc = xipc_pipe_ex(&r, &w, XIPC_PIPE_CHILD_READ | XIPC_PIPE_CHILD_WRITE);
+  if (rc != 0) return rc;
   xipc_spawn_options oa = {}, ob = {};
   oa.stdout_mode = XIPC_STDIO_STREAM;
   oa.stdout_stream = w;
   ob.stdin_mode = XIPC_STDIO_STREAM;
   ob.stdin_stream = r;
   ob.stdout_mode = XIPC_STDIO_PIPE;
+  rc = a.start(ha, args, &oa);
+  if (rc == 0) rc = b.start(hb, {}, &ob);
+  xipc_stream_close(r);
+  xipc_stream_close(w);
+  return rc;
+}
+
+TEST(Child, PipelineOfTwoSeesEndOfStream) {
   xt::Child a, b;
-  XT_OK(a.start("produce", {"3000000"}, &oa));
-  XT_OK(b.start("count_stdin", {}, &ob));
-  XT_OK(xipc_stream_close(r));  // the parent keeps no copy of either end
-  XT_OK(xipc_stream_close(w));
+  XT_OK(start_pipeline(a, "produce", {"3000000"}, b, "count_stdin"));
   std::string out;
   XT_OK(read_all(xipc_proc_stdout(b.proc()), &out));
   EXPECT_EQ("3000000", out);
@@ -445,19 +454,8 @@ TEST(Child, KilledWriterGivesEndOfStream) {
 // stream and finishes, the parent's handles keep working.
 TEST(Child, KilledStageLeavesThePipelineWorking) {
   for (int round = 0; round < 5; round++) {
-    xipc_stream *r = nullptr, *w = nullptr;
-    XT_OK(xipc_pipe_ex(&r, &w, XIPC_PIPE_CHILD_READ | XIPC_PIPE_CHILD_WRITE));
-    xipc_spawn_options oa = {}, ob = {};
-    oa.stdout_mode = XIPC_STDIO_STREAM;
-    oa.stdout_stream = w;
-    ob.stdin_mode = XIPC_STDIO_STREAM;
-    ob.stdin_stream = r;
-    ob.stdout_mode = XIPC_STDIO_PIPE;
     xt::Child a, b;
-    XT_OK(a.start("spew_forever", {}, &oa));
-    XT_OK(b.start("count_bytes", {}, &ob));
-    XT_OK(xipc_stream_close(r));
-    XT_OK(xipc_stream_close(w));
+    XT_OK(start_pipeline(a, "spew_forever", {}, b, "count_bytes"));
     xt::sleep_ms(round * 37 % 100);
     XT_OK(a.kill());
     std::string out;
