@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <random>
 #include <string>
@@ -565,4 +566,103 @@ TEST(Stream, BadInputIsRejected) {
   XT_OK(xipc_stream_read(p.r, buf, 1, &n, 1000));
   EXPECT_EQ(0u, n);
   EXPECT_EQ(XIPC_ECLOSED, xipc_stream_recv(p.r, buf, 1, &n, 1000));
+}
+
+// ---- across processes (streams passed to a helper) --------------------------
+
+namespace {
+
+// Args: token count. Imports the passed write end (a second import must be
+// XIPC_EBUSY) and sends the messages of Messages(count).
+XT_HELPER(stream_send_messages) {
+  XT_REQUIRE(argc >= 2);
+  xipc_stream *w = nullptr, *again = nullptr;
+  XT_CHECK(xipc_stream_import(&w, argv[0]));
+  XT_REQUIRE(xipc_stream_import(&again, argv[0]) == XIPC_EBUSY);
+  Messages m(std::strtoul(argv[1], nullptr, 10));
+  for (size_t i = 0; i < m.sizes.size(); i++)
+    XT_CHECK(xipc_stream_send(w, m.data(i), m.sizes[i], 60000));
+  XT_CHECK(xipc_stream_close(w));
+  return 0;
+}
+
+// Args: token. Sends 100 KiB messages (more than a pipe holds) until killed.
+XT_HELPER(stream_send_forever) {
+  XT_REQUIRE(argc >= 1);
+  xipc_stream *w = nullptr;
+  XT_CHECK(xipc_stream_import(&w, argv[0]));
+  Messages m(0);
+  for (size_t i = 0; i < 100000000; i++)
+    XT_CHECK(xipc_stream_send(w, m.data(i), 100u << 10, 60000));
+  return 3;
+}
+
+// Spawns helper with w passed and its token as the first argument, then
+// closes this process's w, so that the end of stream is the helper's.
+int start_with_writer(xt::Child &c, const char *helper, xipc_stream *&w,
+                      std::vector<std::string> args) {
+  char tok[XIPC_STREAM_TOKEN_MAX];
+  int rc = xipc_stream_export(w, tok, sizeof tok);
+  if (rc != 0) return rc;
+  xipc_spawn_options o = {};
+  xipc_stream *pass[] = {w};
+  o.pass = pass;
+  o.npass = 1;
+  args.insert(args.begin(), tok);
+  rc = c.start(helper, args, &o);
+  xipc_stream_close(w);
+  w = nullptr;
+  return rc;
+}
+
+}  // namespace
+
+TEST(Stream, FramedMessagesAcrossProcessesByToken) {
+  Pipe p;
+  xt::Child c;
+  XT_OK(start_with_writer(c, "stream_send_messages", p.w, {"2000"}));
+  Messages m(2000);
+  std::vector<unsigned char> buf((256u << 10) + 1);
+  size_t len = 0;
+  for (size_t i = 0; i < m.sizes.size(); i++) {
+    int rc = xipc_stream_recv(p.r, buf.data(), buf.size(), &len, xt::scaled_ms(30000));
+    ASSERT_EQ(0, rc) << "message " << i << ": " << xipc_err_name(rc);
+    ASSERT_EQ(m.sizes[i], len) << "message " << i;
+    ASSERT_EQ(0, std::memcmp(buf.data(), m.data(i), len)) << "message " << i;
+  }
+  EXPECT_EQ(XIPC_ECLOSED, xipc_stream_recv(p.r, buf.data(), buf.size(), &len,
+                                           xt::scaled_ms(10000)));
+  EXPECT_EQ(0, c.exit_code());
+}
+
+TEST(Stream, WriterKilledMidMessageGivesClosedAfterCompleteOnes) {
+  Pipe p;
+  xt::Child c;
+  XT_OK(start_with_writer(c, "stream_send_forever", p.w, {}));
+  Messages m(0);
+  std::vector<unsigned char> buf(100u << 10);
+  size_t len = 0, i = 0;
+  for (; i < 3; i++) {
+    XT_OK(xipc_stream_recv(p.r, buf.data(), buf.size(), &len, xt::scaled_ms(30000)));
+    ASSERT_EQ(buf.size(), len);
+    ASSERT_EQ(0, std::memcmp(buf.data(), m.data(i), len)) << "message " << i;
+  }
+  // The helper is now blocked in the middle of a send (a message is larger
+  // than the pipe holds), so the kill leaves a torn message in the pipe.
+  xt::sleep_ms(50);
+  XT_OK(c.kill());
+  EXPECT_EQ(-2000 - XIPC_SIGKILL, c.exit_code());
+  int rc;
+  while ((rc = xipc_stream_recv(p.r, buf.data(), buf.size(), &len,
+                                xt::scaled_ms(10000))) == 0) {
+    ASSERT_EQ(buf.size(), len) << "message " << i;
+    ASSERT_EQ(0, std::memcmp(buf.data(), m.data(i), len)) << "message " << i;
+    i++;
+  }
+  EXPECT_EQ(XIPC_ECLOSED, rc) << xipc_err_name(rc);
+  EXPECT_EQ(XIPC_ECLOSED, xipc_stream_recv(p.r, buf.data(), buf.size(), &len, 0));
+  char c1;
+  size_t n = 9;
+  XT_OK(xipc_stream_read(p.r, &c1, 1, &n, 0));
+  EXPECT_EQ(0u, n);
 }
