@@ -600,6 +600,14 @@ TEST(Child, UnopenableFileFailsTheSpawnAndStartsNoChild) {
         << which << " system error " << xipc_last_system_error();
     EXPECT_EQ(nullptr, p);
   }
+  // A directory cannot be a child's stdout: XIPC_EACCES on both platforms.
+  std::string dir = std::filesystem::temp_directory_path().u8string();
+  xipc_spawn_options od = {};
+  od.stdout_mode = XIPC_STDIO_FILE;
+  od.stdout_path = dir.c_str();
+  xipc_proc *p = nullptr;
+  EXPECT_EQ(XIPC_EACCES, xipc_proc_spawn(&p, argv.data(), &od));
+  EXPECT_EQ(nullptr, p);
   xt::sleep_ms(xt::scaled_ms(200));
   EXPECT_FALSE(std::filesystem::exists(std::filesystem::u8path(marker))) << "a child ran";
   EXPECT_FALSE(std::filesystem::exists(std::filesystem::u8path(missing)));
