@@ -434,6 +434,35 @@ TEST(Child, PipeEndGivenToOneChildIsNotHeldByTheNext) {
   EXPECT_EQ(XIPC_EAGAIN, b.wait(0, &st)) << "B was still running";
 }
 
+// Another thread spawning long-lived children at the same time must not
+// pick up the pipe ends of these runs (Windows: the inheritable stdio
+// duplicates exist only during a spawn, and the handle list keeps them out
+// of other children; POSIX: close-on-exec and the close actions). A leaked
+// end would keep a run waiting for a sleeper that lives a minute.
+TEST(Child, ConcurrentSpawnsDoNotHoldEachOthersPipes) {
+  std::vector<std::string> ready;
+  for (int i = 0; i < 6; i++) ready.push_back(xt::temp_path("ready"));
+  xt::Cleanup rm([&] {
+    for (const auto &r : ready) xt::remove_file(r);
+  });
+  xt::Child sleepers[6];
+  std::atomic<int> started{0};
+  std::thread spawner([&] {
+    for (int i = 0; i < 6; i++)
+      if (sleepers[i].start("sleep_ready", {ready[i]}) == 0) started++;
+  });
+  xipc_run_options o = {};
+  o.timeout_ms = xt::scaled_ms(20000);
+  int failures = 0;
+  for (int i = 0; i < 12; i++) {
+    Result res;
+    if (run_self("say", {"x"}, &o, &res.r) != 0) failures++;
+  }
+  spawner.join();
+  EXPECT_EQ(6, started.load());
+  EXPECT_EQ(0, failures) << "a run waited for another child's end of its pipes";
+}
+
 TEST(Child, KilledWriterGivesEndOfStream) {
   xipc_spawn_options o = {};
   o.stdout_mode = XIPC_STDIO_PIPE;
