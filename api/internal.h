@@ -46,9 +46,12 @@ int xipc__fail(int err);
  * The one monotonic clock of each tree (CLOCK_MONOTONIC / the performance
  * counter); every timeout in xipc is measured on it. */
 
-/* Tree: monotonic time in nanoseconds since an arbitrary origin. */
+/* Tree: monotonic time in nanoseconds since an arbitrary origin (POSIX:
+ * CLOCK_MONOTONIC itself, so absolute CLOCK_MONOTONIC timeouts can be made
+ * from it). */
 uint64_t xipc__now_ns(void);
-/* Tree: sleep for about ms milliseconds (at least ms, unless interrupted). */
+/* Tree: sleep for at least ms milliseconds (signals and early timer ticks
+ * do not shorten it); 0 returns at once. */
 void xipc__sleep_ms(unsigned ms);
 /* Portable (api/time.c): the deadline of a timeout_ms (-1: none, returned
  * as UINT64_MAX; 0: now) on the xipc__now_ns() clock. */
@@ -60,6 +63,17 @@ int64_t xipc__left_ns(uint64_t deadline);
  * that many milliseconds never ends before the deadline; -1 for "no
  * deadline", 0 once it has passed, at most INT_MAX. */
 int xipc__left_ms(uint64_t deadline);
+
+/* How long an opener waits for the creator of a shared object to publish
+ * it (queue header, semaphore/mutex state, Windows size record). A creator
+ * is a few instructions away from publishing unless it died or is stopped,
+ * so this only bounds the wait for an object that will never be ready. */
+#define XIPC__PUBLISH_WAIT_MS 1000
+/* Portable (api/time.c): the one wait for a creator to publish: calls
+ * published(arg) until it is true, sleeping a millisecond in between, for
+ * at most XIPC__PUBLISH_WAIT_MS. True once published(arg) is; false if it
+ * still is not when that time has passed. */
+bool xipc__wait_published(bool (*published)(const void *arg), const void *arg);
 
 /* ---- processes (api/proc.c, posix/proc.c, win32/proc.c) -------------- */
 
@@ -157,12 +171,10 @@ enum {
 void xipc__sig_lock(void);
 void xipc__sig_unlock(void);
 /* Tree: with the lock held, waits for xipc__sig_broadcast or until the
- * monotonic deadline (microseconds, -1: none). 0, or XIPC_ETIMEDOUT. May
- * return early (spuriously). */
-int xipc__sig_cond_wait(int64_t deadline_us);
+ * deadline (xipc__deadline_ns; UINT64_MAX: none). 0, or XIPC_ETIMEDOUT.
+ * May return early (spuriously). */
+int xipc__sig_cond_wait(uint64_t deadline);
 void xipc__sig_broadcast(void);
-/* Tree: monotonic clock in microseconds. */
-int64_t xipc__sig_clock_us(void);
 
 /* Tree: create the OS resources and start the dispatcher thread, which
  * runs xipc__sig_dispatcher_main(). Called once, with the lock held,
@@ -238,8 +250,6 @@ int xipc__qwait_sleep(xipc__qwait *w, uint32_t ch, void *word, uint32_t seen,
 /* Tree: wake every sleeper of channel ch (word has been changed); n is
  * how many are registered (Windows releases that many tokens). */
 void xipc__qwait_wake(xipc__qwait *w, uint32_t ch, void *word, uint32_t n);
-/* Tree: monotonic clock in nanoseconds. */
-uint64_t xipc__qwait_now_ns(void);
 /* True if this process may publish queue records without a fence because
  * xipc__qwait_heavy_barrier() covers it (Linux: registered for
  * membarrier's global expedited command); false on Windows. */
@@ -247,8 +257,6 @@ bool xipc__qwait_fast_publish(void);
 /* Runs a full memory barrier on every CPU that runs a thread of a process
  * for which xipc__qwait_fast_publish() said true; false if it could not. */
 bool xipc__qwait_heavy_barrier(void);
-/* Tree: give the CPU away for about a millisecond. */
-void xipc__qwait_nap(void);
 /* Tree: this process as a ring owner: its id in the low 32 bits, a
  * non-zero tag of its start time in the high 32 bits. */
 uint64_t xipc__qwait_self_owner(void);

@@ -85,8 +85,6 @@
 #define Q_MAX_SLEEP_NS INT64_C(250000000)
 #define Q_RACE_TRIES 64
 #define Q_STREAK 32u
-/* How long an opener waits for a creator to initialize the header. */
-#define Q_OPEN_WAIT_NS UINT64_C(1000000000)
 
 typedef struct {
   /* Line 0: written by the creator before `magic`, read-only afterwards. */
@@ -283,20 +281,21 @@ static int map_queue(xipc_map **m, bool *created, const char *name,
   return xipc__fail(XIPC_EBUSY);
 }
 
+static bool magic_stored(const void *h) {
+  return atomic_load_explicit(&((const q_header *)h)->magic,
+                              memory_order_acquire) != 0;
+}
+
 /* An opener may find the mapping before its creator stored the magic. */
 static int wait_initialized(xipc_queue *q) {
   size_t size = xipc_map_size(q->map);
   if (size < sizeof(q_header))
     return XIPC_ECORRUPT;
-  uint64_t deadline = xipc__qwait_now_ns() + Q_OPEN_WAIT_NS;
-  for (;;) {
-    uint64_t magic = atomic_load_explicit(&q->h->magic, memory_order_acquire);
-    if (magic == Q_MAGIC)
-      return header_read(q->h, size, &q->l);
-    if (magic != 0 || xipc__qwait_now_ns() > deadline)
-      return XIPC_ECORRUPT;
-    xipc__qwait_nap();
-  }
+  (void)xipc__wait_published(magic_stored, q->h);
+  uint64_t magic = atomic_load_explicit(&q->h->magic, memory_order_acquire);
+  if (magic != Q_MAGIC)
+    return XIPC_ECORRUPT;
+  return header_read(q->h, size, &q->l);
 }
 
 static int open_args_ok(xipc_queue **out, const char *name, unsigned flags) {
@@ -408,7 +407,7 @@ typedef struct {
 } q_timer;
 
 static int timer_left(q_timer *t, int64_t *left) {
-  uint64_t now = xipc__qwait_now_ns();
+  uint64_t now = xipc__now_ns();
   *left = Q_MAX_SLEEP_NS;
   if (t->timeout_ms < 0)
     return 0;
@@ -502,7 +501,7 @@ static int q_wait_round(xipc_queue *q, bool closed, uint32_t round,
   if (round == q->spin_limit) {
     if (q->spin_limit != 0)
       note_wait(q, false); /* the whole spin went by */
-    q->wait_start = xipc__qwait_now_ns();
+    q->wait_start = xipc__now_ns();
   }
   int rc = q_sleep(q, c, timer);
   if (q->spin_limit == 0) {
@@ -528,7 +527,7 @@ static void q_wake(xipc_queue *q, const q_chan *c) {
    * re-checks after our change. */
   uint32_t n = atomic_load(c->sleepers);
   if (n != 0) {
-    atomic_store_explicit(c->woke, xipc__qwait_now_ns(), memory_order_relaxed);
+    atomic_store_explicit(c->woke, xipc__now_ns(), memory_order_relaxed);
     xipc__qwait_wake(q->w, c->ch, (void *)c->seq, n);
   }
 }

@@ -5,6 +5,11 @@
 #include "internal.h"
 
 #include <signal.h>
+#include <time.h>
+
+/* ns as a timespec (posix/time.c): a relative timeout, or with an
+ * xipc__now_ns() value an absolute CLOCK_MONOTONIC time. */
+struct timespec xipc__timespec(uint64_t ns);
 
 /* XIPC_SIG* number -> native signal number; 0 if there is none. */
 int xipc__sig_to_native(int sig);

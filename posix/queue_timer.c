@@ -62,7 +62,7 @@ static long futex(void *word, int op, uint32_t val, const struct timespec *ts) {
 /* The watchdog's own sleep: until `until` (CLOCK_MONOTONIC), or forever if
  * it is 0, or until rung. */
 static void wd_doze(uint32_t bell, uint64_t until) {
-  struct timespec ts = {(time_t)(until / 1000000000u), (long)(until % 1000000000u)};
+  struct timespec ts = xipc__timespec(until);
   futex((void *)&wd.bell, FUTEX_WAIT_BITSET_PRIVATE, bell, until != 0 ? &ts : NULL);
 }
 
@@ -106,7 +106,7 @@ static void *wd_main(void *arg) {
   (void)pthread_setname_np(pthread_self(), "xipc-qtimer");
   for (;;) {
     uint32_t bell = atomic_load(&wd.bell);
-    uint64_t now = xipc__qwait_now_ns();
+    uint64_t now = xipc__now_ns();
     int active;
     uint64_t next = wd_scan(now, now + WD_LEASE_NS, &active);
     idle = active != 0 ? 0 : idle + 1;
@@ -175,7 +175,7 @@ static bool covered(uint64_t armed, uint64_t deadline) {
 }
 
 bool xipc__qtimer_sleep(void *word, uint32_t seen, int64_t timeout_ns, int *rc) {
-  uint64_t deadline = xipc__qwait_now_ns() + (uint64_t)timeout_ns;
+  uint64_t deadline = xipc__now_ns() + (uint64_t)timeout_ns;
   uint64_t armed = atomic_load(&wd.armed);
   if (!covered(armed, deadline)) {
     wd_kick(armed);

@@ -35,23 +35,13 @@ void xipc__sig_unlock(void) { ReleaseSRWLockExclusive(&lock); }
 
 void xipc__sig_broadcast(void) { WakeAllConditionVariable(&cond); }
 
-int64_t xipc__sig_clock_us(void) {
-  static LARGE_INTEGER freq;
-  LARGE_INTEGER now;
-  if (freq.QuadPart == 0)
-    QueryPerformanceFrequency(&freq);
-  QueryPerformanceCounter(&now);
-  return (int64_t)(now.QuadPart / freq.QuadPart * 1000000 +
-                   now.QuadPart % freq.QuadPart * 1000000 / freq.QuadPart);
-}
-
-int xipc__sig_cond_wait(int64_t deadline_us) {
+int xipc__sig_cond_wait(uint64_t deadline) {
   DWORD ms = INFINITE;
-  if (deadline_us >= 0) {
-    int64_t left = deadline_us - xipc__sig_clock_us();
-    if (left <= 0)
+  if (deadline != UINT64_MAX) {
+    int left = xipc__left_ms(deadline); /* rounded up, at most INT_MAX */
+    if (left == 0)
       return XIPC_ETIMEDOUT;
-    ms = left / 1000 >= INFINITE - 1 ? INFINITE - 1 : (DWORD)((left + 999) / 1000);
+    ms = (DWORD)left;
   }
   if (!SleepConditionVariableSRW(&cond, &lock, ms, 0))
     return GetLastError() == ERROR_TIMEOUT ? XIPC_ETIMEDOUT : 0;

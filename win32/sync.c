@@ -61,41 +61,6 @@ static int fail_named(void) {
   return xipc__fail_os();
 }
 
-/* Monotonic time in microseconds. */
-static uint64_t now_us(void) {
-  LARGE_INTEGER freq, c;
-  QueryPerformanceFrequency(&freq);
-  QueryPerformanceCounter(&c);
-  return (uint64_t)(c.QuadPart / freq.QuadPart) * 1000000u +
-         (uint64_t)(c.QuadPart % freq.QuadPart) * 1000000u /
-             (uint64_t)freq.QuadPart;
-}
-
-/* WaitForSingleObject with xipc's timeout convention. Windows may end a
- * relative wait up to a timer tick early, so a timed wait is resumed until
- * the full timeout has passed on the monotonic clock. */
-static DWORD wait_one(HANDLE h, int timeout_ms) {
-  if (timeout_ms <= 0)
-    return WaitForSingleObject(h, timeout_ms < 0 ? INFINITE : 0);
-  uint64_t deadline = now_us() + (uint64_t)timeout_ms * 1000u;
-  DWORD left = (DWORD)timeout_ms;
-  for (;;) {
-    DWORD r = WaitForSingleObject(h, left);
-    if (r != WAIT_TIMEOUT)
-      return r;
-    uint64_t now = now_us();
-    if (now >= deadline)
-      return WAIT_TIMEOUT;
-    left = (DWORD)((deadline - now + 999) / 1000);
-  }
-}
-
-static int wait_failed(DWORD r, int timeout_ms) {
-  if (r == WAIT_TIMEOUT)
-    return xipc__fail(timeout_ms == 0 ? XIPC_EAGAIN : XIPC_ETIMEDOUT);
-  return xipc__fail_os();
-}
-
 /* Windows cannot remove the name of a kernel object: it goes away with the
  * last handle. Unlink reports XIPC_ENOTSUP for an existing object and
  * XIPC_ENOENT for a missing one, as xipc_map_unlink does. open_fn is
@@ -158,8 +123,8 @@ int xipc__sem_open(xipc_sem **out, const char *name, unsigned initial,
 }
 
 int xipc__sem_wait(xipc_sem *s, int timeout_ms) {
-  DWORD r = wait_one(s->sem, timeout_ms);
-  return r == WAIT_OBJECT_0 ? 0 : wait_failed(r, timeout_ms);
+  DWORD r = xipc__wait_one(s->sem, timeout_ms);
+  return r == WAIT_OBJECT_0 ? 0 : xipc__wait_failed(r, timeout_ms);
 }
 
 int xipc__sem_post(xipc_sem *s) {
@@ -321,10 +286,10 @@ static int after_acquire(xipc_mutex *m, bool abandoned) {
 }
 
 int xipc__mutex_lock(xipc_mutex *m, int timeout_ms) {
-  DWORD r = wait_one(m->mutex, timeout_ms);
+  DWORD r = xipc__wait_one(m->mutex, timeout_ms);
   if (r == WAIT_OBJECT_0 || r == WAIT_ABANDONED)
     return after_acquire(m, r == WAIT_ABANDONED);
-  return wait_failed(r, timeout_ms);
+  return xipc__wait_failed(r, timeout_ms);
 }
 
 static bool held_by_caller(xipc_mutex *m) {
