@@ -82,6 +82,18 @@ bool xipc__wait_published(bool (*published)(const void *arg), const void *arg);
  * valid. */
 int xipc__proc_spawn(xipc_proc **out, const char *const argv[],
                      const xipc_spawn_options *o);
+/* Tree: the public functions after api/proc.c checked the arguments (p
+ * not NULL, timeout_ms >= -1, st not NULL). xipc__proc_wait never returns
+ * XIPC_ETIMEDOUT before timeout_ms have passed on xipc__now_ns. */
+xipc_pid xipc__proc_pid(const xipc_proc *p);
+xipc_pid xipc__self_pid(void);
+int xipc__proc_wait(xipc_proc *p, int timeout_ms, xipc_exit_status *st);
+int xipc__proc_kill(xipc_proc *p);
+int xipc__proc_close(xipc_proc *p);
+/* Tree: the running executable's path in a new UTF-8 string (free()). */
+int xipc__exe_path(char **out);
+/* Tree: xipc_args_utf8 with argc >= 0, argv and out not NULL. */
+int xipc__args_utf8(int argc, char **argv, char ***out);
 
 /* ---- streams (api/stream.c, posix/stream.c, win32/stream.c) ----------- */
 
