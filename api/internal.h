@@ -163,6 +163,17 @@ size_t xipc__map_granularity(void);
  * mmap an empty file"), offset or length past the end -> XIPC_ERANGE, more
  * than PTRDIFF_MAX -> XIPC_ENOMEM. Sets *length when it was 0. */
 int xipc__map_fit(uint64_t object_size, size_t *length, uint64_t offset);
+/* Portable: xipc__map_fit for a file of file_size bytes opened with flags;
+ * with XIPC_MAP_EXTEND (length > 0) the file must first grow to *grow_to
+ * bytes, which is file_size when it is long enough already. */
+int xipc__map_file_fit(uint64_t file_size, size_t *length, uint64_t offset,
+                       unsigned flags, uint64_t *grow_to);
+/* Portable: where a view for a mapping from `offset` must start: *start,
+ * the multiple of xipc__map_granularity() at or below offset, and *delta,
+ * the user's first byte's distance from it. XIPC_ERANGE if delta + length
+ * does not fit in a size_t. */
+int xipc__map_align(uint64_t offset, size_t length, uint64_t *start,
+                    size_t *delta);
 
 /* ---- signals (api/signal.c, posix/signal.c, win32/signal.c) ------------ */
 
