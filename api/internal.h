@@ -16,13 +16,11 @@
 extern "C" {
 #endif
 
-#if defined(__GNUC__)
-#define XIPC__UNUSED __attribute__((unused))
-#else
-#define XIPC__UNUSED
-#endif
-
-/* ---- errors (api/error.c, posix/error.c, win32/error.c) ---------------- */
+/* ---- errors (api/error.c, posix/error.c, win32/error.c) ----------------
+ * The rule: a tree records the OS error at the system call that failed
+ * (xipc__fail_os, xipc__fail_sys, or xipc__fail_os_as where another code
+ * says more); api/ records only failures it finds itself (xipc__fail) and
+ * passes a tree's result on untouched. */
 
 /* Tree: translate a raw errno / GetLastError() value to an XIPC_E* code. */
 int xipc__translate_error(int sys);
@@ -41,6 +39,13 @@ int xipc__fail_os(void);
 /* Portable: a failure detected by xipc itself; clears the remembered system
  * error and returns err. */
 int xipc__fail(int err);
+
+/* Portable: remember the current OS error (as xipc__fail_os) but return
+ * err, for a failure whose portable meaning is clearer than the OS code's
+ * translation (EDEADLK -> XIPC_EBUSY). The call site says why in a comment.
+ * xipc__fail_sys_as does the same for a raw error value sys. */
+int xipc__fail_os_as(int err);
+int xipc__fail_sys_as(int sys, int err);
 
 /* ---- time (posix/time.c, win32/time.c) --------------------------------
  * The one monotonic clock of each tree (CLOCK_MONOTONIC / the performance
@@ -254,7 +259,7 @@ int xipc__sig_console_event_for_testing(unsigned ctrl_type);
  * XIPC_ENOTSUP on POSIX and where no console can be had. */
 int xipc__sig_console_generate_for_testing(unsigned ctrl_type);
 
-/* ---- queue (api/queue.c; posix/qwait.c, win32/qwait.c) ------------------
+/* ---- queue (api/queue.c; posix/queue.c + posix/queue_timer.c, win32/queue.c)
  * The queue algorithm is portable; each tree provides only a way to sleep
  * until a 32-bit word in the shared mapping changes and to wake sleepers.
  * A queue has channels 0..n-1 (0: "data" for consumers, 1+i: "space in
@@ -273,19 +278,31 @@ int xipc__qwait_sleep(xipc__qwait *w, uint32_t ch, void *word, uint32_t seen,
 /* Tree: wake every sleeper of channel ch (word has been changed); n is
  * how many are registered (Windows releases that many tokens). */
 void xipc__qwait_wake(xipc__qwait *w, uint32_t ch, void *word, uint32_t n);
-/* True if this process may publish queue records without a fence because
- * xipc__qwait_heavy_barrier() covers it (Linux: registered for
- * membarrier's global expedited command); false on Windows. */
-bool xipc__qwait_fast_publish(void);
-/* Runs a full memory barrier on every CPU that runs a thread of a process
- * for which xipc__qwait_fast_publish() said true; false if it could not. */
-bool xipc__qwait_heavy_barrier(void);
-/* Tree: this process as a ring owner: its id in the low 32 bits, a
- * non-zero tag of its start time in the high 32 bits. */
+
+/* ---- process identity (posix/queue.c, win32/queue.c) --------------------
+ * A process named so that a reused process id does not pass for it: what
+ * a queue ring records as its owner, so that a dead owner's ring can be
+ * taken over. */
+
+/* Tree: this process as an owner: its id in the low 32 bits, a non-zero
+ * tag of its start time in the high 32 bits. */
 uint64_t xipc__qwait_self_owner(void);
 /* Tree: false if the owner's process has exited (or never existed, or its
  * id now belongs to a process started at another time). */
 bool xipc__qwait_owner_alive(uint64_t owner);
+
+/* ---- barriers across processes (posix/queue.c, win32/queue.c) -----------
+ * For a publisher that skips its fence while readers in other processes
+ * run a heavy barrier before they sleep (the queue's Q_CALM). */
+
+/* Tree: true if this process may publish without a fence because
+ * xipc__qwait_heavy_barrier() covers it (Linux: registered for
+ * membarrier's global expedited command); false on Windows. */
+bool xipc__qwait_fast_publish(void);
+/* Tree: runs a full memory barrier on every CPU that runs a thread of a
+ * process for which xipc__qwait_fast_publish() said true; false if it
+ * could not. */
+bool xipc__qwait_heavy_barrier(void);
 
 /* ---- sync: semaphores and mutexes (api/sync.c, posix/sync.c, win32/sync.c) */
 

@@ -1,7 +1,7 @@
 /*
  * Queue: a named multi-producer, multi-consumer message queue in shared
  * memory. This file is the whole algorithm; the trees only provide sleeping
- * and waking (xipc__qwait_*, posix/qwait.c and win32/qwait.c).
+ * and waking (xipc__qwait_*, posix/queue.c and win32/queue.c).
  *
  * Layout of the mapping, which has the queue's own name:
  *
@@ -66,9 +66,7 @@
  * of the sleep: that also counts the wake-up latency, which says nothing
  * about whether a spin would have caught the data. A handle starts out
  * sleeping; its first short wait turns spinning on. */
-#ifndef Q_MISSES
 #define Q_MISSES 4u
-#endif
 #define Q_SPIN_NS UINT64_C(20000)
 /* Publishing a record: a producer that saw no sleeping consumer for Q_CALM
  * puts in a row publishes with a plain release store instead of an atomic

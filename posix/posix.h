@@ -20,7 +20,7 @@ int xipc__sig_from_native(int native);
  * returns once it runs (posix/thread.c): 0 or an errno value. */
 int xipc__thread_start(void *(*fn)(void *), void *arg, const sigset_t *mask);
 
-/* Queue sleeps (posix/qtimer.c): sleeps on the shared futex `word` while
+/* Queue sleeps (posix/queue_timer.c): sleeps on the shared futex `word` while
  * it holds `seen`, until woken or about timeout_ns (>= 0) from now, with no
  * kernel timer of its own. True if it did (*rc: 0 or an error); false if
  * the caller must sleep with a kernel timeout instead. */

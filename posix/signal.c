@@ -162,11 +162,8 @@ int xipc__sig_send(xipc_pid pid, int sig) {
     return xipc__fail(XIPC_ESRCH); /* no pid_t names it */
   if (kill((pid_t)pid, xipc__sig_to_native(sig)) == 0)
     return 0;
-  if (errno == EPERM) {
-    /* EPERM -> EACCES, to match Windows' ERROR_ACCESS_DENIED. */
-    (void)xipc__fail_os();
-    return XIPC_EACCES;
-  }
+  if (errno == EPERM) /* EPERM -> EACCES, to match ERROR_ACCESS_DENIED */
+    return xipc__fail_os_as(XIPC_EACCES);
   return xipc__fail_os();
 }
 

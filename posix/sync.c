@@ -248,10 +248,8 @@ int xipc__mutex_lock(xipc_mutex *m, int timeout_ms) {
   }
   /* Relocking by the owner is EDEADLK; Windows mutexes would recurse. Both
    * report XIPC_EBUSY. */
-  if (r == EDEADLK) {
-    xipc__fail_sys(r); /* keep the raw errno for xipc_last_system_error */
-    return XIPC_EBUSY;
-  }
+  if (r == EDEADLK)
+    return xipc__fail_sys_as(r, XIPC_EBUSY);
   return xipc__fail_sys(r); /* EAGAIN, ETIMEDOUT, ENOTRECOVERABLE */
 }
 

@@ -19,8 +19,8 @@
 #define META_BYTES 4096
 /* The record's states. */
 #define REC_EMPTY 0 /* made, the size is not written yet */
-#define REC_EXACT 2 /* size holds the creator's length */
-#define REC_FOREIGN 3 /* the data section came from another program */
+#define REC_EXACT 1 /* size holds the creator's length */
+#define REC_FOREIGN 2 /* the data section came from another program */
 
 typedef struct {
   volatile LONG state;

@@ -256,18 +256,14 @@ int xipc__sig_console_generate_for_testing(unsigned ctrl_type) {
   if (sig_of_ctrl(ctrl_type) == 0 || ctrl_type > CTRL_BREAK_EVENT)
     return xipc__fail(XIPC_EINVAL); /* only C and BREAK can be generated */
   FreeConsole();
-  if (!AllocConsole()) {
-    (void)xipc__fail_os();
-    return XIPC_ENOTSUP;
-  }
+  if (!AllocConsole()) /* no console to be had: the hook cannot work */
+    return xipc__fail_os_as(XIPC_ENOTSUP);
   /* A parent may have passed on "ignore Ctrl+C"; undo that for this test. */
   SetConsoleCtrlHandler(NULL, FALSE);
   /* Process group 0: every process attached to this console, which is
    * only this one. */
-  if (!GenerateConsoleCtrlEvent(ctrl_type, 0)) {
-    (void)xipc__fail_os();
-    return XIPC_ENOTSUP;
-  }
+  if (!GenerateConsoleCtrlEvent(ctrl_type, 0))
+    return xipc__fail_os_as(XIPC_ENOTSUP);
   return 0;
 }
 

@@ -45,19 +45,12 @@ static wchar_t *derived_name(const char *name, const char *suffix, int *err) {
   return xipc__utf8_to_wide(buf, err);
 }
 
-/* Keeps the raw OS error for xipc_last_system_error() but returns err: for
- * failures whose portable meaning is clearer than the OS code's. */
-static int fail_as(int err) {
-  xipc__fail_os();
-  return err;
-}
-
 /* ERROR_INVALID_HANDLE from a Create/Open of a named object means the name
  * belongs to an object of another type; POSIX sees such a name as a mapping
  * with an invalid header, so both report XIPC_ECORRUPT. */
 static int fail_named(void) {
   if (GetLastError() == ERROR_INVALID_HANDLE)
-    return fail_as(XIPC_ECORRUPT);
+    return xipc__fail_os_as(XIPC_ECORRUPT);
   return xipc__fail_os();
 }
 
@@ -132,7 +125,7 @@ int xipc__sem_post(xipc_sem *s) {
     return 0;
   /* ERROR_TOO_MANY_POSTS -> XIPC_ERANGE, as POSIX EOVERFLOW. */
   if (GetLastError() == ERROR_TOO_MANY_POSTS)
-    return fail_as(XIPC_ERANGE);
+    return xipc__fail_os_as(XIPC_ERANGE);
   return xipc__fail_os();
 }
 
@@ -166,7 +159,7 @@ static int open_state(xipc_mutex *m, const char *name, unsigned flags) {
   m->st = MapViewOfFile(m->section, FILE_MAP_READ | FILE_MAP_WRITE, 0, 0,
                         sizeof(mtx_state));
   if (m->st == NULL) /* a foreign mapping smaller than the state */
-    return fail_as(XIPC_ECORRUPT);
+    return xipc__fail_os_as(XIPC_ECORRUPT);
   return 0;
 }
 
