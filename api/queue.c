@@ -46,12 +46,13 @@
 #define Q_DEFAULT_CAPACITY (UINT64_C(1) << 18)
 #define Q_DEFAULT_MAX_MESSAGE (UINT64_C(1) << 16)
 /* Checks of the queue state before a waiter sleeps, each after
- * Q_SPIN_PAUSES pause instructions (some 20 us in all here). Polling less
- * often than every pause matters: a consumer polling right behind its
+ * Q_SPIN_PAUSES pause instructions (tens of microseconds in all). Polling
+ * less often than every pause matters: a consumer polling right behind its
  * producer takes the cache lines the producer is about to write, and both
- * settle into one line transfer per message (measured 5.6 M msgs/s instead
- * of 30); a few hundred nanoseconds between polls let the producer run
- * ahead, and the consumer then takes whole batches. */
+ * settle into one line transfer per message; a few hundred nanoseconds
+ * between polls let the producer run ahead, and the consumer then takes
+ * whole batches. The measurements behind these constants and the others
+ * below: bench/results/queue-tuning.md. */
 #define Q_SPIN 48u
 #define Q_SPIN_PAUSES 8
 /* A wait spins only while recent waits were short. After Q_MISSES waits in
@@ -60,7 +61,7 @@
  * its CPU busy: a peer woken onto that CPU (the scheduler puts a wakee next
  * to its waker when the waker is about to sleep) waits for the spin to end,
  * and two busy CPUs make the scheduler spread the pair, so that every
- * wake-up must rouse an idle CPU (some 40 us on a virtual machine).
+ * wake-up must rouse an idle CPU (slow on a virtual machine).
  * How long a sleeping wait really was comes from the time its waker made
  * the wake-up call (stored next to the sequence word), not from the length
  * of the sleep: that also counts the wake-up latency, which says nothing
@@ -73,8 +74,8 @@
  * exchange, where the platform has a heavy barrier for the sleepers (Linux:
  * membarrier). The exchange is a full fence that waits until the cache
  * line of `wr` is back from the consumer who polled it: with the two vCPUs
- * far apart (a core-to-core round trip of 0.5 us instead of 0.1), that wait
- * bounds the queue at one message per line transfer. */
+ * far apart (a slow core-to-core round trip), that wait bounds the queue at
+ * one message per line transfer. */
 #define Q_CALM 64u
 #define Q_NOFENCE_SLEEP_NS INT64_C(1000000)
 /* A sleeper re-checks at least this often, so a lost wake-up (a waker

@@ -1,11 +1,11 @@
 /* Timed queue sleeps without a kernel timer per sleep (Linux).
  *
  * A FUTEX_WAIT with a timeout arms and cancels a high-resolution timer,
- * which costs about 0.2 us per sleep on the 2-core virtual machine we
- * measure on: a round trip in which both sides sleep took 6.15 us with
- * timeouts and 5.7 us without (a pipe: 5.6 us). Queue calls always sleep
- * with a deadline (at most 250 ms away, see api/queue.c), so this file
- * keeps the timers out of the common case:
+ * which makes a round trip in which both sides sleep measurably slower
+ * than one without timeouts, or a pipe's (the figures are in
+ * bench/results/queue-tuning.md). Queue calls always sleep with a
+ * deadline (at most 250 ms away, see api/queue.c), so this file keeps the
+ * timers out of the common case:
  *
  * A process-wide watchdog thread promises, in `armed`, to look at the
  * table of sleepers no later than that time. A sleep whose deadline is not
