@@ -47,9 +47,10 @@ int xipc__fail(int err);
 int xipc__fail_os_as(int err);
 int xipc__fail_sys_as(int sys, int err);
 
-/* ---- time (posix/time.c, win32/time.c) --------------------------------
+/* ---- time (api/time.c, posix/time.c, win32/time.c) ---------------------
  * The one monotonic clock of each tree (CLOCK_MONOTONIC / the performance
- * counter); every timeout in xipc is measured on it. */
+ * counter); every timeout in xipc is measured on it, and no file keeps a
+ * clock of its own. */
 
 /* Tree: monotonic time in nanoseconds since an arbitrary origin (POSIX:
  * CLOCK_MONOTONIC itself, so absolute CLOCK_MONOTONIC timeouts can be made
@@ -183,9 +184,9 @@ int xipc__map_align(uint64_t offset, size_t length, uint64_t *start,
 /* ---- signals (api/signal.c, posix/signal.c, win32/signal.c) ------------ */
 
 /* The portable layer (api/signal.c) owns the dispositions, the dispatcher
- * loop, waiters and the alarm; a tree supplies the lock, the clock, the
- * thread and the OS side of delivery. Signal sets are bitmasks with bit
- * (1u << sig) for XIPC_SIG* numbers. */
+ * loop, waiters and the alarm (on the xipc__now_ns clock); a tree supplies
+ * the lock, the thread and the OS side of delivery. Signal sets are
+ * bitmasks with bit (1u << sig) for XIPC_SIG* numbers. */
 
 /* What the OS side must do for one signal, from the portable state. */
 enum {

@@ -1,7 +1,7 @@
 /*
  * Signals, the portable half: argument checks, names, dispositions, the
  * dispatcher loop, synchronous waiters and the alarm. The trees supply the
- * lock, the clock, the dispatcher thread and the OS side of delivery
+ * lock and condition, the dispatcher thread and the OS side of delivery
  * (posix/signal.c: sigaction + self-pipe; win32/signal.c: console control
  * handler + named per-process channels).
  *
