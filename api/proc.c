@@ -3,6 +3,7 @@
 #include "internal.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #define KNOWN_FLAGS                                                           \
   (XIPC_SPAWN_NEW_GROUP | XIPC_SPAWN_STDOUT_APPEND | XIPC_SPAWN_STDERR_APPEND)
@@ -45,10 +46,19 @@ static int check_slot(const slot *s, int which) {
   }
 }
 
+/* Every entry is "K=V" with a non-empty K: Windows cannot pass anything
+ * else, and POSIX would pass it unchecked, so both refuse it here. */
+static bool env_ok(const char *const *env) {
+  for (; env != NULL && *env != NULL; env++)
+    if ((*env)[0] == '=' || strchr(*env, '=') == NULL)
+      return false;
+  return true;
+}
+
 static int check_options(xipc_spawn_options *o) {
   slot s[3];
   int rc = 0;
-  if ((o->flags & ~(unsigned)KNOWN_FLAGS) != 0)
+  if ((o->flags & ~(unsigned)KNOWN_FLAGS) != 0 || !env_ok(o->env))
     return XIPC_EINVAL;
   /* An append flag without a FILE to append to is a mistake, not a no-op. */
   if ((o->flags & XIPC_SPAWN_STDOUT_APPEND) && o->stdout_mode != XIPC_STDIO_FILE)
@@ -122,6 +132,59 @@ int xipc_proc_spawn(xipc_proc **out, const char *const argv[],
     xipc__proc_stdio(p)[i] = parent[i];
   *out = p;
   return 0;
+}
+
+xipc_pid xipc_proc_pid(const xipc_proc *p) {
+  return p ? xipc__proc_pid(p) : -1;
+}
+
+xipc_pid xipc_self_pid(void) { return xipc__self_pid(); }
+
+int xipc_proc_wait(xipc_proc *p, int timeout_ms, xipc_exit_status *st) {
+  xipc_exit_status s;
+  if (p == NULL || timeout_ms < -1)
+    return xipc__fail(XIPC_EINVAL);
+  int rc = xipc__proc_wait(p, timeout_ms, &s);
+  if (rc == 0 && st != NULL)
+    *st = s;
+  return rc;
+}
+
+int xipc_proc_kill(xipc_proc *p) {
+  if (p == NULL)
+    return xipc__fail(XIPC_EINVAL);
+  return xipc__proc_kill(p);
+}
+
+int xipc_proc_close(xipc_proc *p) {
+  if (p == NULL)
+    return xipc__fail(XIPC_EINVAL);
+  xipc__proc_stdio_close(p);
+  return xipc__proc_close(p);
+}
+
+int xipc_exe_path(char *buf, size_t cap, size_t *len) {
+  char *path = NULL;
+  if (buf == NULL && cap != 0)
+    return xipc__fail(XIPC_EINVAL);
+  int rc = xipc__exe_path(&path);
+  if (rc != 0)
+    return rc;
+  size_t n = strlen(path);
+  if (len != NULL)
+    *len = n;
+  if (n >= cap)
+    rc = xipc__fail(XIPC_ERANGE);
+  else
+    memcpy(buf, path, n + 1);
+  free(path);
+  return rc;
+}
+
+int xipc_args_utf8(int argc, char **argv, char ***out) {
+  if (argc < 0 || argv == NULL || out == NULL)
+    return xipc__fail(XIPC_EINVAL);
+  return xipc__args_utf8(argc, argv, out);
 }
 
 void xipc__proc_stdio_close(xipc_proc *p) { close_all(xipc__proc_stdio(p)); }

@@ -5,8 +5,8 @@
  *  - Every fallible function returns int: 0 on success or a negative XIPC_E*
  *    code. Outputs go through pointer arguments.
  *  - timeout_ms: -1 waits forever, 0 never blocks (XIPC_EAGAIN when it
- *    would), > 0 waits at most that long (XIPC_ETIMEDOUT). Timeouts are
- *    measured on a monotonic clock.
+ *    would), > 0 waits at most that long (XIPC_ETIMEDOUT, never before
+ *    timeout_ms have passed). Timeouts are measured on a monotonic clock.
  *  - Names of shared objects are "portable names": 1 to XIPC_NAME_MAX
  *    characters from [A-Za-z0-9._-], not starting with '.'. Anything else is
  *    XIPC_EINVAL (XIPC_ENAMETOOLONG when only the length is wrong).
@@ -493,9 +493,11 @@ typedef struct xipc_stream xipc_stream; /* see "Streams" below */
  *           pipe (Windows: a synchronous handle), as programs expect.
  *  STREAM   the stream given in stdin_stream/stdout_stream/stderr_stream
  *           (for example one end of an xipc_pipe shared by two children:
- *           a shell pipeline a | b). The parent keeps its stream; close it
- *           after the spawn if the child is to see end of stream when the
- *           other side's users are done.
+ *           a shell pipeline a | b; make it with xipc_pipe_ex and
+ *           XIPC_PIPE_CHILD_READ/WRITE so that Windows opens it for plain
+ *           blocking I/O). The parent keeps its stream; close it after the
+ *           spawn if the reader is to see end of stream once the children
+ *           are done.
  *  FILE     the file at stdin_path/stdout_path/stderr_path (UTF-8; relative
  *           to the parent's current directory, not opts->cwd), opened by the
  *           parent before the child starts: stdin reads it; stdout/stderr
@@ -594,7 +596,8 @@ typedef struct {
  * mode, STREAM with a NULL stream, FILE with a NULL or empty path, STDOUT
  * for stdin or stdout, unknown flags, an APPEND flag without FILE for that
  * stream, npass > 0 with pass NULL or a NULL entry, a passed descriptor
- * below 3 on POSIX, invalid UTF-8 on Windows, an env entry without '='),
+ * below 3 on POSIX, invalid UTF-8 on Windows, an env entry without '=' or
+ * with an empty name),
  * XIPC_ECLOSED (a STREAM or passed stream that was shut down and has no OS
  * object left), XIPC_ENOENT (program or cwd not found, or a FILE path that
  * does not exist or whose directory does not), XIPC_EACCES (not

@@ -114,6 +114,23 @@ XT_HELPER(count_stdin) {
   return 0;
 }
 
+// Reads stdin to its end and prints how many bytes came.
+XT_HELPER(count_bytes) {
+  std::vector<char> buf(CHUNK);
+  size_t n, total = 0;
+  while ((n = std::fread(buf.data(), 1, buf.size(), stdin)) > 0) total += n;
+  std::printf("%zu", total);
+  return 0;
+}
+
+// Prints a line, then kills itself.
+XT_HELPER(print_then_die) {
+  std::fputs("before\n", stdout);
+  std::fflush(stdout);
+  xipc_signal_raise(XIPC_SIGKILL);
+  return 3;
+}
+
 // Args: text. Writes text to stdout and "E:" text to stderr.
 XT_HELPER(say) {
   XT_REQUIRE(argc >= 1);
@@ -365,20 +382,29 @@ TEST(Child, MergedStderrKeepsTheOrderOfWrites) {
 
 // ---- STREAM: a shell pipeline ----------------------------------------------
 
-TEST(Child, PipelineOfTwoSeesEndOfStream) {
+// Starts the pipeline `a | b` through one xipc_pipe, of which the parent
+// keeps no end; b's stdout is a PIPE.
+static int start_pipeline(xt::Child &a, const char *ha, const std::vector<std::string> &args,
+                          xt::Child &b, const char *hb) {
   xipc_stream *r = nullptr, *w = nullptr;
-  XT_OK(xipc_pipe(&r, &w));
+  int rc = xipc_pipe_ex(&r, &w, XIPC_PIPE_CHILD_READ | XIPC_PIPE_CHILD_WRITE);
+  if (rc != 0) return rc;
   xipc_spawn_options oa = {}, ob = {};
   oa.stdout_mode = XIPC_STDIO_STREAM;
   oa.stdout_stream = w;
   ob.stdin_mode = XIPC_STDIO_STREAM;
   ob.stdin_stream = r;
   ob.stdout_mode = XIPC_STDIO_PIPE;
+  rc = a.start(ha, args, &oa);
+  if (rc == 0) rc = b.start(hb, {}, &ob);
+  xipc_stream_close(r);
+  xipc_stream_close(w);
+  return rc;
+}
+
+TEST(Child, PipelineOfTwoSeesEndOfStream) {
   xt::Child a, b;
-  XT_OK(a.start("produce", {"3000000"}, &oa));
-  XT_OK(b.start("count_stdin", {}, &ob));
-  XT_OK(xipc_stream_close(r));  // the parent keeps no copy of either end
-  XT_OK(xipc_stream_close(w));
+  XT_OK(start_pipeline(a, "produce", {"3000000"}, b, "count_stdin"));
   std::string out;
   XT_OK(read_all(xipc_proc_stdout(b.proc()), &out));
   EXPECT_EQ("3000000", out);
@@ -408,6 +434,35 @@ TEST(Child, PipeEndGivenToOneChildIsNotHeldByTheNext) {
   EXPECT_EQ(XIPC_EAGAIN, b.wait(0, &st)) << "B was still running";
 }
 
+// Another thread spawning long-lived children at the same time must not
+// pick up the pipe ends of these runs (Windows: the inheritable stdio
+// duplicates exist only during a spawn, and the handle list keeps them out
+// of other children; POSIX: close-on-exec and the close actions). A leaked
+// end would keep a run waiting for a sleeper that lives a minute.
+TEST(Child, ConcurrentSpawnsDoNotHoldEachOthersPipes) {
+  std::vector<std::string> ready;
+  for (int i = 0; i < 6; i++) ready.push_back(xt::temp_path("ready"));
+  xt::Cleanup rm([&] {
+    for (const auto &r : ready) xt::remove_file(r);
+  });
+  xt::Child sleepers[6];
+  std::atomic<int> started{0};
+  std::thread spawner([&] {
+    for (int i = 0; i < 6; i++)
+      if (sleepers[i].start("sleep_ready", {ready[i]}) == 0) started++;
+  });
+  xipc_run_options o = {};
+  o.timeout_ms = xt::scaled_ms(20000);
+  int failures = 0;
+  for (int i = 0; i < 12; i++) {
+    Result res;
+    if (run_self("say", {"x"}, &o, &res.r) != 0) failures++;
+  }
+  spawner.join();
+  EXPECT_EQ(6, started.load());
+  EXPECT_EQ(0, failures) << "a run waited for another child's end of its pipes";
+}
+
 TEST(Child, KilledWriterGivesEndOfStream) {
   xipc_spawn_options o = {};
   o.stdout_mode = XIPC_STDIO_PIPE;
@@ -422,6 +477,32 @@ TEST(Child, KilledWriterGivesEndOfStream) {
   std::string rest;
   XT_OK(read_all(xipc_proc_stdout(c.proc()), &rest)) << "drains, then end of stream";
   EXPECT_EQ(-2000 - XIPC_SIGKILL, c.exit_code());
+}
+
+// kill -9 of a pipeline stage at any moment: the next stage sees end of
+// stream and finishes, the parent's handles keep working.
+TEST(Child, KilledStageLeavesThePipelineWorking) {
+  for (int round = 0; round < 5; round++) {
+    xt::Child a, b;
+    XT_OK(start_pipeline(a, "spew_forever", {}, b, "count_bytes"));
+    xt::sleep_ms(round * 37 % 100);
+    XT_OK(a.kill());
+    std::string out;
+    XT_OK(read_all(xipc_proc_stdout(b.proc()), &out));
+    EXPECT_EQ(0, b.exit_code()) << round;
+    EXPECT_FALSE(out.empty());
+    EXPECT_EQ(-2000 - XIPC_SIGKILL, a.exit_code());
+  }
+}
+
+TEST(Child, RunOfAChildThatDiesKeepsItsOutput) {
+  Result res;
+  XT_OK(run_self("print_then_die", {}, nullptr, &res.r));
+  std::string out = res.out();
+  out.erase(std::remove(out.begin(), out.end(), '\r'), out.end());
+  EXPECT_EQ("before\n", out);
+  EXPECT_EQ(0, res.r.status.exited);
+  EXPECT_EQ(XIPC_SIGKILL, res.r.status.signal);
 }
 
 // ---- nothing else is inherited (issue 11, point 6) -------------------------
@@ -548,6 +629,14 @@ TEST(Child, UnopenableFileFailsTheSpawnAndStartsNoChild) {
         << which << " system error " << xipc_last_system_error();
     EXPECT_EQ(nullptr, p);
   }
+  // A directory cannot be a child's stdout: XIPC_EACCES on both platforms.
+  std::string dir = std::filesystem::temp_directory_path().u8string();
+  xipc_spawn_options od = {};
+  od.stdout_mode = XIPC_STDIO_FILE;
+  od.stdout_path = dir.c_str();
+  xipc_proc *p = nullptr;
+  EXPECT_EQ(XIPC_EACCES, xipc_proc_spawn(&p, argv.data(), &od));
+  EXPECT_EQ(nullptr, p);
   xt::sleep_ms(xt::scaled_ms(200));
   EXPECT_FALSE(std::filesystem::exists(std::filesystem::u8path(marker))) << "a child ran";
   EXPECT_FALSE(std::filesystem::exists(std::filesystem::u8path(missing)));

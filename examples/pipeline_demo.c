@@ -1,9 +1,11 @@
 /* pipeline_demo: the shell pipeline `producer | counter` built from one
  * xipc_pipe, the same code on Linux and Windows.
  *
- * The parent makes an anonymous pipe, starts the producer with the pipe's
- * write end as its stdout (XIPC_STDIO_STREAM) and the counter with the
- * read end as its stdin and a PIPE for its stdout, then closes its own
+ * The parent makes an anonymous pipe whose ends are both for children
+ * (xipc_pipe_ex with XIPC_PIPE_CHILD_READ | XIPC_PIPE_CHILD_WRITE), starts
+ * the producer with the pipe's write end as its stdout (XIPC_STDIO_STREAM)
+ * and the counter with the read end as its stdin and a PIPE for its
+ * stdout, then closes its own
  * copies of both ends: the counter sees end of stream when the producer
  * exits. The parent prints the counter's report and checks it. Exits 0 on
  * success. */
@@ -53,8 +55,8 @@ static int run_pipeline(const char *self) {
   xipc_spawn_options op = {0}, oc = {0};
   xipc_exit_status sp = {0}, sc = {0};
   char report[256];
-  int rc = xipc_pipe(&r, &w);
-  if (rc != 0) return failed("xipc_pipe", rc);
+  int rc = xipc_pipe_ex(&r, &w, XIPC_PIPE_CHILD_READ | XIPC_PIPE_CHILD_WRITE);
+  if (rc != 0) return failed("xipc_pipe_ex", rc);
   op.stdout_mode = XIPC_STDIO_STREAM;
   op.stdout_stream = w;
   oc.stdin_mode = XIPC_STDIO_STREAM;
