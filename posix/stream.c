@@ -60,7 +60,7 @@ static int wait_fd(int fd, short ev, uint64_t deadline) {
     if (r < 0 && errno != EINTR)
       return xipc__fail_os();
     if (r == 0 && xipc__left_ns(deadline) == 0)
-      return XIPC_ETIMEDOUT;
+      return xipc__fail(XIPC_ETIMEDOUT);
   }
 }
 
@@ -166,10 +166,9 @@ static int write_all(int fd, const unsigned char *p, size_t n, size_t *done,
     }
     if (errno == EINTR)
       continue;
-    if (errno == EPIPE) {
-      xipc__fail_os();
-      return XIPC_EPIPE; /* EPIPE -> XIPC_EPIPE, not the table's ECLOSED */
-    }
+    if (errno == EPIPE) /* EPIPE -> XIPC_EPIPE: the table's ECLOSED is
+                           for xipc's own shut-down objects */
+      return xipc__fail_os_as(XIPC_EPIPE);
     if (errno != EAGAIN && errno != EWOULDBLOCK)
       return xipc__fail_os();
     int rc = wait_fd(fd, POLLOUT, deadline);
@@ -248,10 +247,8 @@ int xipc__stream_os_import(xipc_stream **out, intptr_t h, int kind, bool sync) {
     return xipc__fail(XIPC_EINVAL);
   int fd = (int)h;
   int fl = fcntl(fd, F_GETFL);
-  if (fl < 0 && errno == EBADF) {
-    xipc__fail_os();
-    return XIPC_ENOENT; /* EBADF -> ENOENT: the token names no descriptor */
-  }
+  if (fl < 0 && errno == EBADF) /* EBADF -> ENOENT: no such descriptor */
+    return xipc__fail_os_as(XIPC_ENOENT);
   if (fl < 0 || fstat(fd, &st) != 0)
     return xipc__fail_os();
   int want = kind == XIPC__STREAM_PIPE_READ ? O_RDONLY : O_WRONLY;

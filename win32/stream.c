@@ -3,8 +3,10 @@
  * An anonymous pipe is a named pipe pair, as libuv and CPython make them:
  * a server end from CreateNamedPipeW with a unique name
  * (\\.\pipe\xipc.anon.<pid>.<counter>.<random>), FILE_FLAG_FIRST_PIPE_INSTANCE
- * so that nobody can have created the name first, one instance, byte mode,
- * PIPE_REJECT_REMOTE_CLIENTS, and a client end opened with CreateFileW. The
+ * so that nobody can have created the name first (Wine ignores the flag, so
+ * the pids of both ends are checked too), one instance, byte mode,
+ * PIPE_REJECT_REMOTE_CLIENTS (accepted by Wine, which has no remote
+ * clients), and a client end opened with CreateFileW. The
  * read end is the server (inbound), the write end the client. Neither
  * handle is inheritable (no SECURITY_ATTRIBUTES); the pipe has the default
  * DACL of the creator.
@@ -44,18 +46,9 @@ static bool is_pipe_end(DWORD e) {
          e == ERROR_PIPE_NOT_CONNECTED;
 }
 
-/* Waits for s->ev until the deadline; true if it was signalled. Windows may
- * end a wait up to a clock tick early, so the wait is repeated until the
- * deadline has really passed. */
+/* Waits for s->ev until the deadline; true if it was signalled. */
 static bool wait_event(xipc_stream *s, uint64_t deadline) {
-  for (;;) {
-    int ms = xipc__left_ms(deadline);
-    DWORD w = WaitForSingleObject(s->ev, ms < 0 ? INFINITE : (DWORD)ms);
-    if (w == WAIT_OBJECT_0)
-      return true;
-    if (xipc__left_ns(deadline) == 0)
-      return false;
-  }
+  return xipc__wait_one(s->ev, xipc__left_ms(deadline)) == WAIT_OBJECT_0;
 }
 
 /* Finishes the overlapped I/O in *ov: waits for it until the deadline,
@@ -68,7 +61,7 @@ static int finish_io(xipc_stream *s, OVERLAPPED *ov, DWORD *got,
     if (GetOverlappedResult(s->h, ov, got, TRUE))
       return 0; /* it completed before the cancellation took */
     if (GetLastError() == ERROR_OPERATION_ABORTED)
-      return XIPC_ETIMEDOUT;
+      return xipc__fail(XIPC_ETIMEDOUT);
     return XIPC_EIO;
   }
   return GetOverlappedResult(s->h, ov, got, FALSE) ? 0 : XIPC_EIO;
@@ -99,8 +92,8 @@ static int read_sync(xipc_stream *s, void *buf, size_t cap, size_t *nread,
     if (p == 1)
       break;
     if (xipc__left_ns(deadline) == 0)
-      return XIPC_ETIMEDOUT;
-    Sleep(1);
+      return xipc__fail(XIPC_ETIMEDOUT);
+    xipc__sleep_ms(1);
   }
   DWORD want = avail > 0 && avail < io_len(cap) ? avail : io_len(cap);
   if (ReadFile(s->h, buf, want, &got, NULL)) {
@@ -151,7 +144,7 @@ int xipc__stream_os_read(xipc_stream *s, void *buf, size_t cap, size_t *nread,
       if (p < -1)
         return p;
       if (p == 0)
-        return XIPC_ETIMEDOUT;
+        return xipc__fail(XIPC_ETIMEDOUT);
     }
     int rc = read_once(s, buf, cap, nread, deadline);
     if (rc != 1)
@@ -162,10 +155,8 @@ int xipc__stream_os_read(xipc_stream *s, void *buf, size_t cap, size_t *nread,
 /* ---- write --------------------------------------------------------------- */
 
 static int write_error(void) {
-  if (is_pipe_end(GetLastError())) {
-    xipc__fail_os();
-    return XIPC_EPIPE; /* the reader is gone */
-  }
+  if (is_pipe_end(GetLastError())) /* ERROR_NO_DATA -> EPIPE, as POSIX */
+    return xipc__fail_os_as(XIPC_EPIPE);
   return xipc__fail_os();
 }
 
@@ -274,6 +265,16 @@ static bool connect_server(HANDLE srv, bool sync) {
   return ok;
 }
 
+/* Wine ignores FILE_FLAG_FIRST_PIPE_INSTANCE (ci/wine-probes/FINDINGS.md,
+ * item 2), so the pair checks that both ends are this process's: an end of
+ * an instance someone else created under the name shows their pid. */
+static bool both_ends_ours(HANDLE srv, HANDLE cli) {
+  ULONG client = 0, server = 0, self = GetCurrentProcessId();
+  return GetNamedPipeClientProcessId(srv, &client) &&
+         GetNamedPipeServerProcessId(cli, &server) && client == self &&
+         server == self;
+}
+
 int xipc__pipe_open(xipc_stream **read_end, xipc_stream **write_end,
                     unsigned flags) {
   wchar_t name[96];
@@ -289,6 +290,10 @@ int xipc__pipe_open(xipc_stream **read_end, xipc_stream **write_end,
                     OPEN_EXISTING, wsync ? 0 : FILE_FLAG_OVERLAPPED, NULL);
   if (cli == INVALID_HANDLE_VALUE || !connect_server(srv, rsync)) {
     rc = xipc__fail_os();
+    goto fail;
+  }
+  if (!both_ends_ours(srv, cli)) {
+    rc = xipc__fail(XIPC_EACCES);
     goto fail;
   }
   if ((*read_end = stream_new(srv, XIPC__STREAM_PIPE_READ, rsync, &rc)) == NULL)
@@ -342,10 +347,8 @@ int xipc__stream_os_import(xipc_stream **out, intptr_t h, int kind, bool sync) {
   int rc = 0;
   if (h <= 0)
     return xipc__fail(XIPC_EINVAL);
-  if (!GetHandleInformation(hh, &info)) {
-    xipc__fail_os();
-    return XIPC_ENOENT; /* ERROR_INVALID_HANDLE -> ENOENT, as POSIX EBADF */
-  }
+  if (!GetHandleInformation(hh, &info)) /* INVALID_HANDLE -> ENOENT */
+    return xipc__fail_os_as(XIPC_ENOENT);
   /* xipc's read ends are server ends, its write ends client ends. */
   DWORD pipe_flags = 0;
   if (GetFileType(hh) != FILE_TYPE_PIPE ||
