@@ -100,7 +100,13 @@ Flag::Flag(const char *tag) : name_(unique_name(tag)) {
 }
 
 Flag::~Flag() {
-  if (sem_ != nullptr) xipc_sem_close(sem_);
+  if (sem_ == nullptr) return;
+  xipc_sem_close(sem_);
+  // A helper killed right after its set may not have closed its handle yet;
+  // on POSIX its semaphore would then outlive the test in /dev/shm. Remove
+  // the name (ENOENT if the close above was the last one; ENOTSUP on
+  // Windows, where the kernel drops a dead process's handles anyway).
+  xipc_sem_unlink(name_.c_str());
 }
 
 int Flag::set() { return sem_ ? xipc_sem_post(sem_) : XIPC_EINVAL; }
