@@ -174,7 +174,10 @@ xipc_pair_demo() {
   local dir=$1 ext=$2
   shift 2
   local run=("$@") t=${XIPC_DEMO_TIMEOUT:-120} q="xipc-pair-demo-$$" bad=0
-  local out="$dir/pair-demo" pid rc
+  local out="$dir/pair-demo" pid rc lim=()
+  # GNU timeout when there is one (Git Bash has it; Windows' own timeout.exe
+  # is something else and fails this probe).
+  timeout --version >/dev/null 2>&1 && lim=(timeout -k 5 "$t")
   if [ ! -f "$dir/pair_producer$ext" ] || [ ! -f "$dir/pair_consumer$ext" ]; then
     echo "pair: FAILED (pair_producer/pair_consumer not built in $dir)"; return 1
   fi
@@ -184,7 +187,7 @@ xipc_pair_demo() {
   start() {
     local name=$1 i
     shift
-    timeout -k 5 "$t" "${run[@]}" "$dir/pair_$name$ext" "$@" >"$out.$name" 2>&1 &
+    "${lim[@]}" "${run[@]}" "$dir/pair_$name$ext" "$@" >"$out.$name" 2>&1 &
     bg=$!
     pid=""
     for ((i = 0; i < t * 10; i++)); do
@@ -198,7 +201,7 @@ xipc_pair_demo() {
   finish() {
     local name=$1 fg
     shift
-    timeout -k 5 "$t" "${run[@]}" "$dir/pair_$name$ext" "$@" >"$out.$name" 2>&1
+    "${lim[@]}" "${run[@]}" "$dir/pair_$name$ext" "$@" >"$out.$name" 2>&1
     fg=$?
     wait "$bg"
     rc=$(( fg != 0 || $? != 0 ))
@@ -224,7 +227,7 @@ xipc_pair_demo() {
   if [ -n "$pid" ] && [ -z "$ext" ]; then
     kill -TERM "$pid"
   elif [ -n "$pid" ]; then
-    timeout -k 5 "$t" "${run[@]}" "$dir/signal_demo$ext" send "$pid" SIGTERM
+    "${lim[@]}" "${run[@]}" "$dir/signal_demo$ext" send "$pid" SIGTERM
   fi
   wait "$bg"
   rc=$?
