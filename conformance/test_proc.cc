@@ -232,13 +232,9 @@ TEST(Proc, EnvEntryWithoutEqualsIsEINVAL) {
 // XIPC_ETIMEDOUT before timeout_ms have passed.
 TEST(Proc, TimedWaitNeverEndsEarly) {
   using clock = std::chrono::steady_clock;
-  std::string ready = xt::temp_path("ready"), go = xt::temp_path("go");
-  xt::Cleanup rm([&] {
-    xt::remove_file(ready);
-    xt::remove_file(go);
-  });
+  xt::Flag ready("ready"), go("go");
   xt::Child c;
-  XT_OK(c.start("wait_for_file", {ready, go}));
+  XT_OK(c.start("wait_for_go", {ready, go}));
   ASSERT_TRUE(xt::ready_wait(ready, xt::scaled_ms(60000), &c));
   int waits = 0, early = 0, worst_timeout = 0;
   int64_t worst_ns = 0;  // the largest shortfall
@@ -270,7 +266,7 @@ TEST(Proc, TimedWaitNeverEndsEarly) {
       }
   EXPECT_EQ(0, early) << early << " of " << waits << " waits ended early; the worst "
                       << worst_ns << " ns before its " << worst_timeout << " ms";
-  ASSERT_TRUE(xt::write_file(go, "go"));
+  XT_OK(go.set());
   EXPECT_EQ(7, c.exit_code());
 }
 
