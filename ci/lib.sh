@@ -187,11 +187,12 @@ xipc_pair_demo() {
   start() {
     local name=$1 i
     shift
+    rm -f "$out.$name"  # not an earlier step's pid line
     "${lim[@]}" "${run[@]}" "$dir/pair_$name$ext" "$@" >"$out.$name" 2>&1 &
     bg=$!
     pid=""
     for ((i = 0; i < t * 10; i++)); do
-      pid=$(sed -n "s/^pair_$name: pid \([0-9]*\),.*/\1/p" "$out.$name")
+      pid=$(sed -n "s/^pair_$name: pid \([0-9]*\),.*/\1/p" "$out.$name" 2>/dev/null)
       [ -n "$pid" ] && break
       sleep 0.1
     done
