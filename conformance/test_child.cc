@@ -165,7 +165,7 @@ XT_HELPER(spew_forever) {
 // Args: ready. Signals ready, then sleeps for a minute.
 XT_HELPER(sleep_ready) {
   XT_REQUIRE(argc >= 1);
-  xt::ready_signal(argv[0]);
+  XT_CHECK(xt::ready_signal(argv[0]));
   for (int i = 0; i < 1200; i++) xt::sleep_ms(50);
   return 0;
 }
@@ -179,7 +179,7 @@ void on_sigint(int, void *) { sigint_count++; }
 XT_HELPER(wait_sigint) {
   XT_REQUIRE(argc >= 1);
   XT_CHECK(xipc_signal_handle(XIPC_SIGINT, on_sigint, nullptr));
-  xt::ready_signal(argv[0]);
+  XT_CHECK(xt::ready_signal(argv[0]));
   for (int i = 0; i < 60000 && sigint_count == 0; i++) xt::sleep_ms(1);
   return sigint_count > 0 ? 5 : 3;
 }
@@ -188,7 +188,7 @@ XT_HELPER(wait_sigint) {
 XT_HELPER(wait_usr1) {
   XT_REQUIRE(argc >= 1);
   XT_CHECK(xipc_signal_handle(XIPC_SIGUSR1, on_usr1, nullptr));
-  xt::ready_signal(argv[0]);
+  XT_CHECK(xt::ready_signal(argv[0]));
   for (int i = 0; i < 60000 && usr1_count == 0; i++) xt::sleep_ms(1);
   return usr1_count > 0 ? 42 : 3;
 }
@@ -218,22 +218,22 @@ XT_HELPER(probe_leak) {
   return 0;
 }
 
-// Args: ready_a ready_b. Started with NEW_GROUP: takes a console of its own
+// Started with NEW_GROUP: takes a console of its own
 // (Windows), starts A with NEW_GROUP and B without (both wait_sigint),
 // sends a Ctrl+C to its group/console and checks that B gets SIGINT while
 // A does not. Exit 77: no console to be had.
 XT_HELPER(group_leader) {
-  XT_REQUIRE(argc >= 2);
   XT_REQUIRE(xt::own_process_group());  // never interrupt the test runner
   if (!xt::own_console()) return 77;
   XT_CHECK(xipc_signal_handle(XIPC_SIGINT, on_sigint, nullptr));
   xipc_spawn_options with = {}, without = {};
   with.flags = XIPC_SPAWN_NEW_GROUP;
+  xt::Flag ready_a("ready-a"), ready_b("ready-b");
   xt::Child a, b;
-  XT_CHECK(a.start("wait_sigint", {argv[0]}, &with));
-  XT_CHECK(b.start("wait_sigint", {argv[1]}, &without));
-  XT_REQUIRE(xt::ready_wait(argv[0], xt::scaled_ms(60000), &a));
-  XT_REQUIRE(xt::ready_wait(argv[1], xt::scaled_ms(60000), &b));
+  XT_CHECK(a.start("wait_sigint", {ready_a}, &with));
+  XT_CHECK(b.start("wait_sigint", {ready_b}, &without));
+  XT_REQUIRE(xt::ready_wait(ready_a, xt::scaled_ms(60000), &a));
+  XT_REQUIRE(xt::ready_wait(ready_b, xt::scaled_ms(60000), &b));
   XT_REQUIRE(xt::interrupt_group() == 0);
   XT_REQUIRE(b.exit_code(xt::scaled_ms(30000)) == 5);  // B got SIGINT
   xipc_exit_status st;
@@ -413,8 +413,7 @@ TEST(Child, PipelineOfTwoSeesEndOfStream) {
 }
 
 TEST(Child, PipeEndGivenToOneChildIsNotHeldByTheNext) {
-  std::string ready = xt::temp_path("ready");
-  xt::Cleanup rm([&] { xt::remove_file(ready); });
+  xt::Flag ready("ready");
   xipc_stream *r = nullptr, *w = nullptr;
   XT_OK(xipc_pipe(&r, &w));
   xt::Cleanup close_r([&] { xipc_stream_close(r); });
@@ -440,11 +439,7 @@ TEST(Child, PipeEndGivenToOneChildIsNotHeldByTheNext) {
 // of other children; POSIX: close-on-exec and the close actions). A leaked
 // end would keep a run waiting for a sleeper that lives a minute.
 TEST(Child, ConcurrentSpawnsDoNotHoldEachOthersPipes) {
-  std::vector<std::string> ready;
-  for (int i = 0; i < 6; i++) ready.push_back(xt::temp_path("ready"));
-  xt::Cleanup rm([&] {
-    for (const auto &r : ready) xt::remove_file(r);
-  });
+  xt::Flag ready[6];
   xt::Child sleepers[6];
   std::atomic<int> started{0};
   std::thread spawner([&] {
@@ -725,23 +720,17 @@ TEST(Child, ManyRunsLeakNoHandles) {
 // ---- process groups and signals by handle --------------------------------------
 
 TEST(Child, NewGroupKeepsConsoleCtrlCAway) {
-  std::string ra = xt::temp_path("ready-a"), rb = xt::temp_path("ready-b");
-  xt::Cleanup rm([&] {
-    xt::remove_file(ra);
-    xt::remove_file(rb);
-  });
   xipc_spawn_options o = {};
   o.flags = XIPC_SPAWN_NEW_GROUP;
   xt::Child c;
-  XT_OK(c.start("group_leader", {ra, rb}, &o));
+  XT_OK(c.start("group_leader", {}, &o));
   int code = c.exit_code(xt::scaled_ms(120000));
   if (code == 77) GTEST_SKIP() << "no console could be allocated";
   EXPECT_EQ(0, code);
 }
 
 TEST(Child, SignalByHandle) {
-  std::string ready = xt::temp_path("ready");
-  xt::Cleanup rm([&] { xt::remove_file(ready); });
+  xt::Flag ready("ready"), ready2("ready2");
   xt::Child c;
   XT_OK(c.start("wait_usr1", {ready}));
   ASSERT_TRUE(xt::ready_wait(ready, xt::scaled_ms(60000), &c));
@@ -749,10 +738,9 @@ TEST(Child, SignalByHandle) {
   EXPECT_EQ(42, c.exit_code()) << "the handler ran";
   EXPECT_EQ(XIPC_ESRCH, xipc_proc_signal(c.proc(), XIPC_SIGTERM)) << "reaped";
 
-  xt::remove_file(ready);
   xt::Child d;
-  XT_OK(d.start("sleep_ready", {ready}));
-  ASSERT_TRUE(xt::ready_wait(ready, xt::scaled_ms(60000), &d));
+  XT_OK(d.start("sleep_ready", {ready2}));
+  ASSERT_TRUE(xt::ready_wait(ready2, xt::scaled_ms(60000), &d));
   XT_OK(xipc_proc_signal(d.proc(), XIPC_SIGTERM));
   xipc_exit_status st = {-1, -1, -1};
   XT_OK(d.wait(xt::scaled_ms(60000), &st));
