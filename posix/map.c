@@ -146,10 +146,9 @@ int xipc__map_resize(xipc_map *m, size_t new_size) {
   size_t len = os->delta + new_size;
   void *p = mremap(os->base, os->len, len, MREMAP_MAYMOVE);
   if (p == MAP_FAILED) {
-    int rc = xipc__fail_os();
-    /* EINVAL: a length the address space cannot hold (PTRDIFF_MAX); that
-     * is out of memory, as on Windows. */
-    return errno == EINVAL ? XIPC_ENOMEM : rc;
+    /* EINVAL -> ENOMEM: a length the address space cannot hold
+     * (PTRDIFF_MAX) is out of memory, as on Windows. */
+    return errno == EINVAL ? xipc__fail_os_as(XIPC_ENOMEM) : xipc__fail_os();
   }
   os->base = p;
   os->len = len;

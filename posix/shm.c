@@ -254,10 +254,9 @@ static int open_fd(const char *name, int access) {
   int fd = open(path, oflags | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
   if (fd >= 0)
     return fd;
-  int rc = xipc__fail_os();
-  /* ELOOP: a symlink at the name, refused as Windows refuses a name held
-   * by another kind of object. */
-  return errno == ELOOP ? XIPC_EACCES : rc;
+  /* ELOOP -> EACCES: a symlink at the name is refused, as Windows refuses
+   * a name held by another kind of object. */
+  return errno == ELOOP ? xipc__fail_os_as(XIPC_EACCES) : xipc__fail_os();
 }
 
 /* XIPC_EACCES unless the object is something xipc may use: a regular file
