@@ -188,8 +188,9 @@ typedef struct {
   /* POSIX permission bits (0777 mask) of a created object or file; 0 means
    * owner-only 0600. For named objects it is also what an open of an
    * existing object accepts: group or other write permission on the object
-   * that this mode does not grant is XIPC_EACCES (unless XIPC_ANY_OWNER). Windows ignores it: objects and files get the default
-   * DACL of the creator's token (the owner, SYSTEM and administrators).
+   * that this mode does not grant is XIPC_EACCES (unless XIPC_ANY_OWNER).
+   * Windows ignores it: objects and files get the default DACL of the
+   * creator's token (the owner, SYSTEM and administrators).
    * POSIX note: /dev/shm is a sticky directory, so when the last closer of
    * a shared object is another user it cannot remove the name; the owner's
    * next open of the name or xipc_map_sweep() does. */
