@@ -109,8 +109,10 @@ enum {
    * included) and that group and others have no write permission beyond
    * the mode the caller asked for (0600 unless xipc_map_options.mode says
    * otherwise); Windows checks that the owner SID of each kernel object is
-   * the token's user (or the token's default owner). Even with this flag,
-   * xipc never removes an object of another user. */
+   * the token's user (or the token's default owner; an object without any
+   * owner, which is what Wine gives objects made with default security,
+   * passes). Even with this flag, xipc never removes an object of another
+   * user. */
   XIPC_ANY_OWNER = 1u << 2
 };
 
