@@ -29,6 +29,18 @@ std::string no_other_user() {
   return "";
 }
 
+// Waits for a helper of another user to write `path` (see plant_as_nobody);
+// false after timeout_ms or once the child has exited without writing it.
+bool file_appears(const std::string &path, int timeout_ms, xt::Child *c) {
+  for (int64_t end = xt::now_ms() + timeout_ms; xt::now_ms() < end; xt::sleep_ms(10)) {
+    if (!xt::read_file(path).empty()) return true;
+    xipc_exit_status st;
+    if (c->proc() != nullptr && xipc_proc_wait(c->proc(), 0, &st) == 0)
+      return !xt::read_file(path).empty();
+  }
+  return false;
+}
+
 // Keeps a helper alive until it is killed (at most a minute).
 int linger() {
   xt::sleep_ms(60000);
@@ -40,7 +52,7 @@ int linger() {
 // holding "planted"), semaphore and mutex base, queue base.q; then holds
 // them until killed.
 XT_HELPER(plant_as_nobody) {
-  if (argc < 2) return 2;
+  XT_REQUIRE(argc >= 2);
   XT_REQUIRE(xt::drop_root());
   std::string base = argv[0];
   xipc_map_options o = {};
@@ -55,7 +67,9 @@ XT_HELPER(plant_as_nobody) {
   XT_CHECK(xipc_sem_open(&s, base.c_str(), 0, XIPC_CREATE | XIPC_EXCL));
   XT_CHECK(xipc_mutex_open(&mx, base.c_str(), XIPC_CREATE | XIPC_EXCL));
   XT_CHECK(xipc_queue_open(&q, (base + ".q").c_str(), nullptr, XIPC_CREATE | XIPC_EXCL));
-  xt::ready_signal(argv[1]);
+  // A file, not an xt::Flag: this helper runs as another user, who can
+  // neither open nor (by design) adopt the test's owner-only semaphore.
+  XT_REQUIRE(xt::write_file(argv[1], "ready"));
   return linger();
 }
 
@@ -80,7 +94,7 @@ TEST(Security, PlantedObjectsOfAnotherUserAreRefused) {
   });
   xt::Child c;
   XT_OK(c.start("plant_as_nobody", {base, ready}));
-  ASSERT_TRUE(xt::ready_wait(ready, kWait, &c));
+  ASSERT_TRUE(file_appears(ready, kWait, &c));
   // The victim (root) opens, with XIPC_CREATE, names another user holds.
   xipc_map *m = reinterpret_cast<xipc_map *>(1);
   EXPECT_EQ(XIPC_EACCES, xipc_map_named(&m, (base + ".m").c_str(), 64, XIPC_ACCESS_WRITE, XIPC_CREATE));
@@ -292,9 +306,9 @@ TEST(Security, ModeBitAloneIsNotTheManagedMark) {
 }
 
 namespace {
-// Args: name readyfile. Opens xipc object `name`, signals ready, holds it.
+// Args: name ready.  Opens xipc object `name`, signals ready, holds it.
 XT_HELPER(sec_hold) {
-  if (argc < 2) return 2;
+  XT_REQUIRE(argc >= 2);
   xipc_map *m;
   XT_CHECK(xipc_map_named(&m, argv[0], 0, XIPC_ACCESS_WRITE, 0));
   xt::ready_signal(argv[1]);
@@ -303,11 +317,9 @@ XT_HELPER(sec_hold) {
 }  // namespace
 
 TEST(Security, StaleObjectStillMappedByAProgramIsKept) {
-  std::string name = xt::unique_name("kept"), ready = xt::temp_path("ready");
-  xt::Cleanup rm([&] {
-    xt::remove_file(ready);
-    xipc_map_unlink(name.c_str());
-  });
+  std::string name = xt::unique_name("kept");
+  xt::Flag ready("ready");
+  xt::Cleanup rm([&] { xipc_map_unlink(name.c_str()); });
   {
     xipc_map *m;
     XT_OK(xipc_map_named(&m, name.c_str(), 4096, XIPC_ACCESS_WRITE, XIPC_CREATE | XIPC_EXCL));
@@ -346,7 +358,7 @@ void close_in_handler(int, void *) {
 // handler close it and exits from main as soon as the close has begun
 // (its view is gone: the unmap is the close's first step).
 XT_HELPER(exit_while_closing) {
-  if (argc < 1) return 2;
+  XT_REQUIRE(argc >= 1);
   const size_t n = 1u << 20;
   XT_CHECK(xipc_map_named(&g_closing_map, argv[0], n, XIPC_ACCESS_WRITE, XIPC_CREATE | XIPC_EXCL));
   void *p = xipc_map_data(g_closing_map);
