@@ -155,7 +155,9 @@ struct xipc_queue {
   uint32_t streak;  /* consumer: messages taken from `cursor` in a row */
   uint64_t wr_seen[Q_RINGS]; /* consumer: last `wr` read, per ring */
   /* Zero-copy (reserve/commit, peek/release). */
-  unsigned char *bounce; /* max_message bytes, for data that wraps */
+  /* max_message bytes each, for data that wraps: one for a reservation,
+   * one for a peek, which may be open at the same time. */
+  unsigned char *bounce, *peek_bounce;
   bool reserved;         /* a reservation is open ... */
   bool res_bounced;      /* ... and its bytes are in `bounce` */
   size_t res_len;        /* its length */
@@ -169,6 +171,7 @@ struct xipc_queue {
 enum { Q_TOOK = 0, Q_EMPTY = 1, Q_RACE = 2 };
 
 static void unhold(xipc_queue *q, uint32_t i);
+static int refresh_rd(xipc_queue *q);
 
 static inline void q_relax(void) {
 #if defined(__x86_64__) || defined(__i386__)
@@ -272,15 +275,20 @@ static int map_queue(xipc_map **m, bool *created, const char *name,
                           XIPC_CREATE | XIPC_EXCL);
       if (rc == 0)
         *created = true;
+      /* ERANGE -> EEXIST: an existing object smaller than our layout (some
+       * POSIX map layers say so); existence wins, the queue keeps its own. */
+      if (rc == XIPC_ERANGE)
+        rc = xipc__fail(XIPC_EEXIST);
       if (rc != XIPC_EEXIST || (flags & XIPC_EXCL))
         return rc;
     }
     rc = xipc_map_named(m, name, 0, XIPC_ACCESS_WRITE, 0);
-    /* ENOENT with CREATE: the last holder closed it since; create again. */
-    if (rc != XIPC_ENOENT || !(flags & XIPC_CREATE))
+    /* ENOENT with CREATE: the last holder closed it since; create again.
+     * EAGAIN: the map layer saw the name replaced under it; so do we. */
+    if ((rc != XIPC_ENOENT && rc != XIPC_EAGAIN) || !(flags & XIPC_CREATE))
       return rc;
   }
-  return xipc__fail(XIPC_EBUSY);
+  return xipc__fail(XIPC_EAGAIN);
 }
 
 /* An opener may find the mapping before its creator stored the magic. */
@@ -309,6 +317,7 @@ static int open_args_ok(xipc_queue **out, const char *name, unsigned flags) {
 
 static void handle_free(xipc_queue *q) {
   free(q->bounce);
+  free(q->peek_bounce);
   if (q->w != NULL)
     xipc__qwait_close(q->w);
   if (q->map != NULL)
@@ -371,6 +380,7 @@ int xipc_queue_close(xipc_queue *q) {
   xipc__qwait_close(q->w);
   int rc = xipc_map_close(q->map);
   free(q->bounce);
+  free(q->peek_bounce);
   free(q);
   return rc;
 }
@@ -565,7 +575,13 @@ static int claim_at(xipc_queue *q, uint32_t i, uint64_t owner) {
   }
   q->own = (int)i;
   q->wr = wr;
-  q->rd_seen = rd;
+  /* A peeker's hold binds whoever owns the ring, not just the producer it
+   * peeked from: the room ends at the hold (refresh_rd), not at rd. */
+  if (refresh_rd(q) != 0) {
+    q->own = -1;
+    atomic_store(&r->owner, 0);
+    return XIPC_ECORRUPT;
+  }
   q->relaxed = false;
   q->calm = 0;
   atomic_store(&r->relaxed, 0); /* a dead owner may have left it set */
@@ -701,6 +717,8 @@ static void ring_write(xipc_queue *q, uint64_t pos, const void *src, size_t n) {
   unsigned char *ring = q->data + (uint64_t)q->own * q->l.capacity;
   uint64_t off = pos & q->mask;
   size_t first = n;
+  if (n == 0)
+    return; /* src may be NULL (a put of NULL, 0): memcpy must not see it */
   if (off + n > q->l.capacity)
     first = (size_t)(q->l.capacity - off);
   memcpy(ring + off, src, first);
@@ -758,10 +776,10 @@ int xipc_queue_put(xipc_queue *q, const void *msg, size_t len, int timeout_ms) {
   return 0;
 }
 
-static int need_bounce(xipc_queue *q) {
-  if (q->bounce == NULL)
-    q->bounce = malloc(q->l.max_message > 0 ? (size_t)q->l.max_message : 1);
-  return q->bounce != NULL ? 0 : XIPC_ENOMEM;
+static int need_bounce(xipc_queue *q, unsigned char **buf) {
+  if (*buf == NULL)
+    *buf = malloc(q->l.max_message > 0 ? (size_t)q->l.max_message : 1);
+  return *buf != NULL ? 0 : XIPC_ENOMEM;
 }
 
 /* Where `len` bytes at ring position pos lie, if they do not wrap. */
@@ -780,7 +798,7 @@ int xipc_queue_reserve(xipc_queue *q, size_t len, void **buf, int timeout_ms) {
   if (rc != 0)
     return rc;
   unsigned char *at = ring_span(q, (uint32_t)q->own, q->wr + Q_REC_HDR, len);
-  if (at == NULL && (rc = need_bounce(q)) != 0)
+  if (at == NULL && (rc = need_bounce(q, &q->bounce)) != 0)
     return xipc__fail(rc);
   q->reserved = true;
   q->res_bounced = at == NULL;
@@ -815,6 +833,8 @@ static void ring_read(const xipc_queue *q, uint32_t i, uint64_t pos, void *dst,
   const unsigned char *ring = q->data + (uint64_t)i * q->l.capacity;
   uint64_t off = pos & q->mask;
   size_t first = n;
+  if (n == 0)
+    return; /* dst may be NULL (a get with cap 0) */
   if (off + n > q->l.capacity)
     first = (size_t)(q->l.capacity - off);
   memcpy(dst, ring + off, first);
@@ -991,8 +1011,8 @@ static int hold_take(xipc_queue *q, uint32_t i, const void **msg, size_t *len) {
       continue; /* a get took it: hold the next one */
     const unsigned char *at = ring_span(q, i, rd + Q_REC_HDR, (size_t)n);
     if (at == NULL) {
-      ring_read(q, i, rd + Q_REC_HDR, q->bounce, (size_t)n);
-      at = q->bounce;
+      ring_read(q, i, rd + Q_REC_HDR, q->peek_bounce, (size_t)n);
+      at = q->peek_bounce;
     }
     *msg = at;
     *len = (size_t)n;
@@ -1049,7 +1069,7 @@ int xipc_queue_peek(xipc_queue *q, const void **msg, size_t *len, int timeout_ms
     return xipc__fail(XIPC_EINVAL);
   if (q->peek_ring >= 0)
     return xipc__fail(XIPC_EBUSY);
-  int rc = need_bounce(q);
+  int rc = need_bounce(q, &q->peek_bounce);
   if (rc != 0)
     return xipc__fail(rc);
   q_timer timer = {timeout_ms, 0};

@@ -739,7 +739,11 @@ typedef struct {
  * capacity - 8), XIPC_ERANGE (capacity above 64 MiB), XIPC_ENOENT (missing,
  * no XIPC_CREATE), XIPC_EEXIST (XIPC_CREATE|XIPC_EXCL and it exists),
  * XIPC_ECORRUPT (the mapping is not a valid queue of this version),
- * XIPC_EACCES, XIPC_ENOMEM, XIPC_ENOSPC. */
+ * XIPC_EACCES, XIPC_ENOMEM, XIPC_ENOSPC, XIPC_EAGAIN (the name was removed
+ * and created again under the caller every time it looked; try again).
+ * With XIPC_CREATE, existence wins over size: an existing queue is opened
+ * with its creator's layout whatever opts say (XIPC_EEXIST with
+ * XIPC_EXCL), on both platforms. *out is NULL after a failure. */
 int xipc_queue_open(xipc_queue **out, const char *name,
                     const xipc_queue_options *opts, unsigned flags);
 /* Copies len bytes (0 allowed) to the end of this handle's ring, waiting up

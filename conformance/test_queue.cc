@@ -317,6 +317,26 @@ XT_HELPER(q_put_and_wait) {
   return rc == 0 ? 0 : 4;
 }
 
+// Args: queue readyfile gofile. Puts "first" (claiming a ring), then ends
+// its main thread (pthread_exit) while another thread goes on: signals
+// ready, waits for gofile and puts "second". Exit 0, 10-rc, or 77 where a
+// main thread cannot end alone (Windows).
+XT_HELPER(q_main_thread_exits) {
+  if (argc < 3) return 2;
+  static xipc_queue *q = nullptr;
+  XT_CHECK(open_existing(&q, argv[0]));
+  XT_CHECK(xipc_queue_put(q, "first", 5, 10000));
+  static std::string ready = argv[1], go = argv[2];
+  xt::run_after_main_thread_exits([] {
+    xt::ready_signal(ready);
+    wait_for_file(go.c_str());
+    int rc = xipc_queue_put(q, "second", 6, 10000);
+    xipc_queue_close(q);
+    return rc == 0 ? 0 : 10 - rc;
+  });
+  return 77;
+}
+
 // ---- checking what consumers received --------------------------------------
 
 using Received = std::vector<std::pair<uint32_t, uint32_t>>;  // producer, seq
@@ -1057,32 +1077,62 @@ TEST(Queue, SurvivesKilledProducerAndConsumer) {
   EXPECT_EQ(1u, seen[7].size());
 }
 
+namespace {
+
+// Two flag files for a helper, removed at the end of the test.
+struct ReadyGo {
+  std::string ready = xt::temp_path("ready"), go = xt::temp_path("go");
+  ~ReadyGo() {
+    xt::remove_file(ready);
+    xt::remove_file(go);
+  }
+};
+
+// Queue handles closed at the end of the test.
+struct Handles {
+  std::vector<xipc_queue *> h;
+  ~Handles() {
+    for (auto *q : h)
+      if (q) xipc_queue_close(q);
+  }
+};
+
+// Creates queue `name` (capacity 256) in g and starts helper(name, ready,
+// go) in c.
+void start_beside_queue(QueueGuard *g, xt::Child *c, const std::string &name, const char *helper,
+                        const ReadyGo &f) {
+  xipc_queue_options o = opts(256, 0);
+  XT_OK(xipc_queue_open(&g->q, name.c_str(), &o, XIPC_CREATE | XIPC_EXCL));
+  XT_OK(c->start(helper, {name, f.ready, f.go}));
+}
+
+// Opens XIPC_QUEUE_MAX_PRODUCERS handles of name and puts one message
+// through each but the last: with one ring taken elsewhere, all are taken.
+void take_all_rings_but_one(Handles *hs, const std::string &name) {
+  hs->h.assign(XIPC_QUEUE_MAX_PRODUCERS, nullptr);
+  for (auto &h : hs->h) XT_OK(open_existing(&h, name.c_str()));
+  for (int i = 0; i + 1 < XIPC_QUEUE_MAX_PRODUCERS; i++) XT_OK(xipc_queue_put(hs->h[i], "m", 1, 0));
+}
+
+}  // namespace
+
 TEST(Queue, LiveProducersKeepTheirRings) {
   // A live producer in another process holds its ring: when every other
   // ring is taken too, a new producer gets XIPC_ENOSPC, not the live ring.
   std::string name = xt::unique_name("qlive");
-  std::string ready = xt::temp_path("ready"), go = xt::temp_path("go");
-  xt::Cleanup rm([&] {
-    xt::remove_file(ready);
-    xt::remove_file(go);
-  });
+  ReadyGo f;
   QueueGuard g;
-  xipc_queue_options o = opts(256, 0);
-  XT_OK(xipc_queue_open(&g.q, name.c_str(), &o, XIPC_CREATE | XIPC_EXCL));
   xt::Child c;
-  XT_OK(c.start("q_put_and_wait", {name, ready, go}));
-  ASSERT_TRUE(xt::ready_wait(ready, 30000, &c));
-  std::vector<xipc_queue *> hs(XIPC_QUEUE_MAX_PRODUCERS, nullptr);
-  xt::Cleanup close_all([&] {
-    for (auto *h : hs)
-      if (h) xipc_queue_close(h);
-  });
-  for (auto &h : hs) XT_OK(open_existing(&h, name.c_str()));
-  for (int i = 0; i + 1 < XIPC_QUEUE_MAX_PRODUCERS; i++) XT_OK(xipc_queue_put(hs[i], "m", 1, 0));
-  EXPECT_EQ(XIPC_ENOSPC, xipc_queue_put(hs.back(), "m", 1, 0));
-  xt::write_file(go, "go");
+  start_beside_queue(&g, &c, name, "q_put_and_wait", f);
+  if (HasFatalFailure()) return;
+  ASSERT_TRUE(xt::ready_wait(f.ready, 30000, &c));
+  Handles hs;
+  take_all_rings_but_one(&hs, name);
+  if (HasFatalFailure()) return;
+  EXPECT_EQ(XIPC_ENOSPC, xipc_queue_put(hs.h.back(), "m", 1, 0));
+  xt::write_file(f.go, "go");
   EXPECT_EQ(0, c.exit_code(30000));  // its close frees the ring
-  XT_OK(xipc_queue_put(hs.back(), "m", 1, 0));
+  XT_OK(xipc_queue_put(hs.h.back(), "m", 1, 0));
 }
 
 TEST(Queue, DeadProducersRingsAreReused) {
@@ -1134,6 +1184,163 @@ TEST(Queue, ExitedUnreapedProducersRingsAreReused) {
   size_t len = 0;
   XT_OK(xipc_queue_get(g.q, buf.data(), buf.size(), &len, 0));
   EXPECT_EQ("late", std::string((char *)buf.data(), len));
+}
+
+// ---- issue 11: open semantics, holds across owners, bounce buffers ------------
+
+TEST(Queue, OpenOfAnExistingQueueKeepsTheCreatorsLayout) {
+  // Existence wins over size: an open with other options (larger or
+  // smaller than the creator's) opens the queue as it was created, and
+  // CREATE|EXCL says XIPC_EEXIST whatever the options.
+  std::string name = xt::unique_name("qlay");
+  QueueGuard a, b, c, d;
+  xipc_queue_options small = opts(4096, 100), big = opts(1 << 20, 0), tiny = opts(64, 0);
+  XT_OK(xipc_queue_open(&a.q, name.c_str(), &small, XIPC_CREATE | XIPC_EXCL));
+  XT_OK(xipc_queue_open(&b.q, name.c_str(), nullptr, XIPC_CREATE));
+  XT_OK(xipc_queue_open(&c.q, name.c_str(), &big, XIPC_CREATE));
+  XT_OK(xipc_queue_open(&d.q, name.c_str(), &tiny, XIPC_CREATE));
+  xipc_queue *q = nullptr;
+  EXPECT_EQ(XIPC_EEXIST, xipc_queue_open(&q, name.c_str(), nullptr, XIPC_CREATE | XIPC_EXCL));
+  EXPECT_EQ(XIPC_EEXIST, xipc_queue_open(&q, name.c_str(), &big, XIPC_CREATE | XIPC_EXCL));
+  EXPECT_EQ(XIPC_EEXIST, xipc_queue_open(&q, name.c_str(), &tiny, XIPC_CREATE | XIPC_EXCL));
+  EXPECT_EQ(nullptr, q);
+  // Every handle sees the creator's max_message of 100.
+  std::string m(101, 'm');
+  for (xipc_queue *h : {b.q, c.q, d.q}) {
+    EXPECT_EQ(XIPC_EMSGSIZE, xipc_queue_put(h, m.data(), 101, 0));
+    XT_EXPECT_OK(xipc_queue_put(h, m.data(), 100, 0));
+  }
+  size_t n = 0;
+  XT_OK(xipc_queue_count(a.q, &n));
+  EXPECT_EQ(3u, n);
+}
+
+TEST(Queue, PutAndGetOfNothingWithNullBuffers) {
+  // A put of (NULL, 0) and a get into (NULL, 0) are valid calls; they must
+  // not hand NULL to memcpy (UndefinedBehaviorSanitizer aborts on that).
+  std::string name = xt::unique_name("qnull");
+  QueueGuard g;
+  XT_OK(xipc_queue_open(&g.q, name.c_str(), nullptr, XIPC_CREATE | XIPC_EXCL));
+  XT_OK(xipc_queue_put(g.q, nullptr, 0, 0));
+  size_t len = 99;
+  XT_OK(xipc_queue_get(g.q, nullptr, 0, &len, 0));
+  EXPECT_EQ(0u, len);
+  XT_OK(xipc_queue_put(g.q, "x", 1, 0));
+  EXPECT_EQ(XIPC_EMSGSIZE, xipc_queue_get(g.q, nullptr, 0, &len, 0));
+  EXPECT_EQ(1u, len);
+}
+
+TEST(Queue, PeekHoldBindsTheNextOwnerOfTheRing) {
+  // A message peeked from a ring whose producer then closed stays intact
+  // while a new producer takes that ring over: the newcomer's room ends at
+  // the hold, not at rd.
+  std::string name = xt::unique_name("qhold");
+  QueueGuard a, peeker, b;
+  create_and_open(&a, &peeker, name, 1024, 200);
+  if (HasFatalFailure()) return;
+  std::string first(200, 'A');
+  XT_OK(xipc_queue_put(a.q, first.data(), first.size(), 0));
+  const void *msg = nullptr;
+  size_t len = 0;
+  XT_OK(xipc_queue_peek(peeker.q, &msg, &len, 0));
+  ASSERT_EQ(200u, len);
+  XT_OK(xipc_queue_close(a.q));
+  a.q = nullptr;
+  XT_OK(open_existing(&b.q, name.c_str()));
+  std::string other(200, 'B');
+  int puts = 0;
+  while (puts < 10 && xipc_queue_put(b.q, other.data(), other.size(), 0) == 0) puts++;
+  EXPECT_EQ((1024 - 208) / 208, puts) << "the peeked record's room stays taken";
+  EXPECT_EQ(first, std::string(static_cast<const char *>(msg), len));
+  XT_OK(xipc_queue_release(peeker.q));
+  XT_OK(xipc_queue_put(b.q, other.data(), other.size(), 0));
+}
+
+namespace {
+
+// Leaves queue `name` (capacity 256, max_message 240) so that handle h has
+// an empty ring whose next reservation of 100 bytes wraps, and producer p
+// has a 200-byte message of 'P' queued that wraps (both need the handle's
+// own buffers). h claimed its ring first.
+void wrap_both(QueueGuard *h, QueueGuard *p, const std::string &name) {
+  xipc_queue_options o = opts(256, 240);
+  XT_OK(xipc_queue_open(&h->q, name.c_str(), &o, XIPC_CREATE | XIPC_EXCL));
+  XT_OK(open_existing(&p->q, name.c_str()));
+  std::vector<char> buf(240);
+  size_t len = 0;
+  XT_OK(xipc_queue_put(h->q, buf.data(), 200, 0));  // h's ring: 208 bytes used
+  XT_OK(xipc_queue_get(h->q, buf.data(), buf.size(), &len, 0));
+  XT_OK(xipc_queue_put(p->q, buf.data(), 100, 0));  // p's ring: 112 used
+  XT_OK(xipc_queue_get(h->q, buf.data(), buf.size(), &len, 0));
+  std::string wrapped(200, 'P');
+  XT_OK(xipc_queue_put(p->q, wrapped.data(), wrapped.size(), 0));  // 112..320
+}
+
+}  // namespace
+
+TEST(Queue, PeekAndReservationOfOneHandleKeepTheirOwnBytes) {
+  // A wrapped peek and a wrapped reservation of the same handle are both
+  // copies in buffers of the handle: writing one must not change the other.
+  for (int order = 0; order < 2; order++) {
+    SCOPED_TRACE(order == 0 ? "peek, then reserve" : "reserve, then peek");
+    std::string name = xt::unique_name("qbnc");
+    QueueGuard h, p, getter;
+    wrap_both(&h, &p, name);
+    if (HasFatalFailure()) return;
+    XT_OK(open_existing(&getter.q, name.c_str()));
+    const void *msg = nullptr;
+    void *res = nullptr;
+    size_t len = 0;
+    if (order == 0) {
+      XT_OK(xipc_queue_peek(h.q, &msg, &len, 0));
+    }
+    XT_OK(xipc_queue_reserve(h.q, 100, &res, 0));
+    std::memset(res, 'R', 100);
+    if (order == 1) {
+      XT_OK(xipc_queue_peek(h.q, &msg, &len, 0));
+    }
+    ASSERT_EQ(200u, len);
+    EXPECT_EQ(std::string(200, 'P'), std::string(static_cast<const char *>(msg), len));
+    XT_OK(xipc_queue_commit(h.q, 100));
+    EXPECT_EQ(std::string(200, 'P'), std::string(static_cast<const char *>(msg), len));
+    XT_OK(xipc_queue_release(h.q));
+    char buf[240];
+    XT_OK(xipc_queue_get(getter.q, buf, sizeof buf, &len, 0));
+    EXPECT_EQ(std::string(100, 'R'), std::string(buf, len));
+  }
+}
+
+TEST(Queue, ProducerWhoseMainThreadExitedKeepsItsRing) {
+  // A producer process whose main thread called pthread_exit while another
+  // thread goes on is alive (its leader shows 'Z' in /proc): when every
+  // other ring is taken, a new producer must not take its ring, and the
+  // producer's next put works.
+  std::string name = xt::unique_name("qlead");
+  ReadyGo f;
+  QueueGuard g;
+  xt::Child c;
+  start_beside_queue(&g, &c, name, "q_main_thread_exits", f);
+  if (HasFatalFailure()) return;
+  if (!xt::ready_wait(f.ready, 30000, &c)) {
+    int code = c.exit_code(30000);
+    if (code == 77)
+      GTEST_SKIP() << "POSIX only: a main thread that ends alone while its process runs "
+                      "('Z' leader in /proc) has no counterpart on Windows, where "
+                      "liveness is the process object's";
+    FAIL() << "helper exit " << code;
+  }
+  Handles hs;
+  take_all_rings_but_one(&hs, name);
+  if (HasFatalFailure()) return;
+  EXPECT_EQ(XIPC_ENOSPC, xipc_queue_put(hs.h.back(), "m", 1, 0)) << "took a live producer's ring";
+  xt::write_file(f.go, "go");
+  EXPECT_EQ(0, c.exit_code(30000)) << "the producer's own put failed";
+  std::set<std::string> got;
+  char buf[16];
+  size_t len = 0;
+  while (xipc_queue_get(g.q, buf, sizeof buf, &len, 0) == 0) got.insert(std::string(buf, len));
+  EXPECT_EQ(1u, got.count("first"));
+  EXPECT_EQ(1u, got.count("second"));
 }
 
 // ---- hostile mappings ---------------------------------------------------------
