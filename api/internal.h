@@ -256,6 +256,17 @@ uint64_t xipc__qwait_self_owner(void);
  * id now belongs to a process started at another time). */
 bool xipc__qwait_owner_alive(uint64_t owner);
 
+/* Tree: storage of persistent queues (XIPC_QUEUE_PERSIST). create: a new
+ * mapping of size zero bytes, XIPC_EEXIST if a queue of either kind has the
+ * name. open: maps an existing persistent store that an xipc_map_named
+ * open of the name does not find (XIPC_ENOENT if there is none; POSIX,
+ * whose persistent queues are named mappings, always). unlink: removes
+ * such a store (XIPC_ENOENT if none: the caller then unlinks the named
+ * mapping). name is valid. */
+int xipc__qstore_create(xipc_map **out, const char *name, size_t size);
+int xipc__qstore_open(xipc_map **out, const char *name);
+int xipc__qstore_unlink(const char *name);
+
 /* ---- sync: semaphores and mutexes (api/sync.c, posix/sync.c, win32/sync.c) */
 
 /* Private suffixes of the derived object names; each is
