@@ -50,3 +50,12 @@ int xipc__fail(int err) {
   last_sys_error = 0;
   return err;
 }
+
+int xipc__fail_sys_as(int sys, int err) {
+  last_sys_error = sys;
+  return err;
+}
+
+int xipc__fail_os_as(int err) {
+  return xipc__fail_sys_as(xipc__current_sys_error(), err);
+}

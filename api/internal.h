@@ -16,13 +16,11 @@
 extern "C" {
 #endif
 
-#if defined(__GNUC__)
-#define XIPC__UNUSED __attribute__((unused))
-#else
-#define XIPC__UNUSED
-#endif
-
-/* ---- errors (api/error.c, posix/error.c, win32/error.c) ---------------- */
+/* ---- errors (api/error.c, posix/error.c, win32/error.c) ----------------
+ * The rule: a tree records the OS error at the system call that failed
+ * (xipc__fail_os, xipc__fail_sys, or xipc__fail_os_as where another code
+ * says more); api/ records only failures it finds itself (xipc__fail) and
+ * passes a tree's result on untouched. */
 
 /* Tree: translate a raw errno / GetLastError() value to an XIPC_E* code. */
 int xipc__translate_error(int sys);
@@ -42,13 +40,24 @@ int xipc__fail_os(void);
  * error and returns err. */
 int xipc__fail(int err);
 
-/* ---- time (posix/time.c, win32/time.c) --------------------------------
- * The one monotonic clock of each tree (CLOCK_MONOTONIC / the performance
- * counter); every timeout in xipc is measured on it. */
+/* Portable: remember the current OS error (as xipc__fail_os) but return
+ * err, for a failure whose portable meaning is clearer than the OS code's
+ * translation (EDEADLK -> XIPC_EBUSY). The call site says why in a comment.
+ * xipc__fail_sys_as does the same for a raw error value sys. */
+int xipc__fail_os_as(int err);
+int xipc__fail_sys_as(int sys, int err);
 
-/* Tree: monotonic time in nanoseconds since an arbitrary origin. */
+/* ---- time (api/time.c, posix/time.c, win32/time.c) ---------------------
+ * The one monotonic clock of each tree (CLOCK_MONOTONIC / the performance
+ * counter); every timeout in xipc is measured on it, and no file keeps a
+ * clock of its own. */
+
+/* Tree: monotonic time in nanoseconds since an arbitrary origin (POSIX:
+ * CLOCK_MONOTONIC itself, so absolute CLOCK_MONOTONIC timeouts can be made
+ * from it). */
 uint64_t xipc__now_ns(void);
-/* Tree: sleep for about ms milliseconds (at least ms, unless interrupted). */
+/* Tree: sleep for at least ms milliseconds (signals and early timer ticks
+ * do not shorten it); 0 returns at once. */
 void xipc__sleep_ms(unsigned ms);
 /* Portable (api/time.c): the deadline of a timeout_ms (-1: none, returned
  * as UINT64_MAX; 0: now) on the xipc__now_ns() clock. */
@@ -61,6 +70,17 @@ int64_t xipc__left_ns(uint64_t deadline);
  * deadline", 0 once it has passed, at most INT_MAX. */
 int xipc__left_ms(uint64_t deadline);
 
+/* How long an opener waits for the creator of a shared object to publish
+ * it (queue header, semaphore/mutex state, Windows size record). A creator
+ * is a few instructions away from publishing unless it died or is stopped,
+ * so this only bounds the wait for an object that will never be ready. */
+#define XIPC__PUBLISH_WAIT_MS 1000
+/* Portable (api/time.c): the one wait for a creator to publish: calls
+ * published(arg) until it is true, sleeping a millisecond in between, for
+ * at most XIPC__PUBLISH_WAIT_MS. True once published(arg) is; false if it
+ * still is not when that time has passed. */
+bool xipc__wait_published(bool (*published)(const void *arg), const void *arg);
+
 /* ---- processes (api/proc.c, posix/proc.c, win32/proc.c) -------------- */
 
 /* Tree: starts the child. Arguments are checked already: out and argv are
@@ -68,6 +88,18 @@ int xipc__left_ms(uint64_t deadline);
  * valid. */
 int xipc__proc_spawn(xipc_proc **out, const char *const argv[],
                      const xipc_spawn_options *o);
+/* Tree: the public functions after api/proc.c checked the arguments (p
+ * not NULL, timeout_ms >= -1, st not NULL). xipc__proc_wait never returns
+ * XIPC_ETIMEDOUT before timeout_ms have passed on xipc__now_ns. */
+xipc_pid xipc__proc_pid(const xipc_proc *p);
+xipc_pid xipc__self_pid(void);
+int xipc__proc_wait(xipc_proc *p, int timeout_ms, xipc_exit_status *st);
+int xipc__proc_kill(xipc_proc *p);
+int xipc__proc_close(xipc_proc *p);
+/* Tree: the running executable's path in a new UTF-8 string (free()). */
+int xipc__exe_path(char **out);
+/* Tree: xipc_args_utf8 with argc >= 0, argv and out not NULL. */
+int xipc__args_utf8(int argc, char **argv, char ***out);
 
 /* ---- streams (api/stream.c, posix/stream.c, win32/stream.c) ----------- */
 
@@ -137,13 +169,24 @@ size_t xipc__map_granularity(void);
  * mmap an empty file"), offset or length past the end -> XIPC_ERANGE, more
  * than PTRDIFF_MAX -> XIPC_ENOMEM. Sets *length when it was 0. */
 int xipc__map_fit(uint64_t object_size, size_t *length, uint64_t offset);
+/* Portable: xipc__map_fit for a file of file_size bytes opened with flags;
+ * with XIPC_MAP_EXTEND (length > 0) the file must first grow to *grow_to
+ * bytes, which is file_size when it is long enough already. */
+int xipc__map_file_fit(uint64_t file_size, size_t *length, uint64_t offset,
+                       unsigned flags, uint64_t *grow_to);
+/* Portable: where a view for a mapping from `offset` must start: *start,
+ * the multiple of xipc__map_granularity() at or below offset, and *delta,
+ * the user's first byte's distance from it. XIPC_ERANGE if delta + length
+ * does not fit in a size_t. */
+int xipc__map_align(uint64_t offset, size_t length, uint64_t *start,
+                    size_t *delta);
 
 /* ---- signals (api/signal.c, posix/signal.c, win32/signal.c) ------------ */
 
 /* The portable layer (api/signal.c) owns the dispositions, the dispatcher
- * loop, waiters and the alarm; a tree supplies the lock, the clock, the
- * thread and the OS side of delivery. Signal sets are bitmasks with bit
- * (1u << sig) for XIPC_SIG* numbers. */
+ * loop, waiters and the alarm (on the xipc__now_ns clock); a tree supplies
+ * the lock, the thread and the OS side of delivery. Signal sets are
+ * bitmasks with bit (1u << sig) for XIPC_SIG* numbers. */
 
 /* What the OS side must do for one signal, from the portable state. */
 enum {
@@ -157,12 +200,10 @@ enum {
 void xipc__sig_lock(void);
 void xipc__sig_unlock(void);
 /* Tree: with the lock held, waits for xipc__sig_broadcast or until the
- * monotonic deadline (microseconds, -1: none). 0, or XIPC_ETIMEDOUT. May
- * return early (spuriously). */
-int xipc__sig_cond_wait(int64_t deadline_us);
+ * deadline (xipc__deadline_ns; UINT64_MAX: none). 0, or XIPC_ETIMEDOUT.
+ * May return early (spuriously). */
+int xipc__sig_cond_wait(uint64_t deadline);
 void xipc__sig_broadcast(void);
-/* Tree: monotonic clock in microseconds. */
-int64_t xipc__sig_clock_us(void);
 
 /* Tree: create the OS resources and start the dispatcher thread, which
  * runs xipc__sig_dispatcher_main(). Called once, with the lock held,
@@ -219,12 +260,13 @@ int xipc__sig_console_event_for_testing(unsigned ctrl_type);
  * XIPC_ENOTSUP on POSIX and where no console can be had. */
 int xipc__sig_console_generate_for_testing(unsigned ctrl_type);
 
-/* ---- queue (api/queue.c; posix/qwait.c, win32/qwait.c) ------------------
+/* ---- queue (api/queue.c; posix/queue.c + posix/queue_timer.c, win32/queue.c)
  * The queue algorithm is portable; each tree provides only a way to sleep
  * until a 32-bit word in the shared mapping changes and to wake sleepers.
  * A queue has channels 0..n-1 (0: "data" for consumers, 1+i: "space in
- * ring i" for its producer). Linux sleeps with a shared futex on `word`;
- * Windows ignores `word` and uses one named semaphore per channel, so its
+ * ring i" for its producer, then "joiners" and "waiting for a producer
+ * ring"). Linux sleeps with a shared futex on `word`; Windows ignores
+ * `word` and uses one named semaphore per channel, so its
  * sleeps may return spuriously (the caller always re-checks). */
 typedef struct xipc__qwait xipc__qwait;
 
@@ -238,25 +280,34 @@ int xipc__qwait_sleep(xipc__qwait *w, uint32_t ch, void *word, uint32_t seen,
 /* Tree: wake every sleeper of channel ch (word has been changed); n is
  * how many are registered (Windows releases that many tokens). */
 void xipc__qwait_wake(xipc__qwait *w, uint32_t ch, void *word, uint32_t n);
-/* Tree: monotonic clock in nanoseconds. */
-uint64_t xipc__qwait_now_ns(void);
-/* True if this process may publish queue records without a fence because
- * xipc__qwait_heavy_barrier() covers it (Linux: registered for
- * membarrier's global expedited command); false on Windows. */
-bool xipc__qwait_fast_publish(void);
-/* Runs a full memory barrier on every CPU that runs a thread of a process
- * for which xipc__qwait_fast_publish() said true; false if it could not. */
-bool xipc__qwait_heavy_barrier(void);
-/* Tree: give the CPU away for about a millisecond. */
-void xipc__qwait_nap(void);
-/* Tree: this process as a ring owner: its id in the low 32 bits, a
- * non-zero tag of its start time in the high 32 bits. */
+
+/* ---- process identity (posix/queue.c, win32/queue.c) --------------------
+ * A process named so that a reused process id does not pass for it: what
+ * a queue ring records as its owner, so that a dead owner's ring can be
+ * taken over. */
+
+/* Tree: this process as an owner: its id in the low 32 bits, a non-zero
+ * tag of its start time in the high 32 bits. */
 uint64_t xipc__qwait_self_owner(void);
 /* Tree: false if the owner's process has exited (or never existed, or its
  * id now belongs to a process started at another time). */
 bool xipc__qwait_owner_alive(uint64_t owner);
 
-/* Tree: storage of persistent queues (XIPC_QUEUE_PERSIST). create: a new
+/* ---- barriers across processes (posix/queue.c, win32/queue.c) -----------
+ * For a publisher that skips its fence while readers in other processes
+ * run a heavy barrier before they sleep (the queue's Q_CALM). */
+
+/* Tree: true if this process may publish without a fence because
+ * xipc__qwait_heavy_barrier() covers it (Linux: registered for
+ * membarrier's global expedited command); false on Windows. */
+bool xipc__qwait_fast_publish(void);
+/* Tree: runs a full memory barrier on every CPU that runs a thread of a
+ * process for which xipc__qwait_fast_publish() said true; false if it
+ * could not. */
+bool xipc__qwait_heavy_barrier(void);
+
+/* ---- persistent queue storage (posix/queue.c, win32/queue.c) -----------
+ * Tree: storage of persistent queues (XIPC_QUEUE_PERSIST). create: a new
  * mapping of size zero bytes, XIPC_EEXIST if a queue of either kind has the
  * name. open: maps an existing persistent store that an xipc_map_named
  * open of the name does not find (XIPC_ENOENT if there is none; POSIX,

@@ -420,3 +420,25 @@ int xipc_map_set(xipc_map *m, size_t start, const void *src, size_t n) {
     memcpy(m->data + start, src, n);
   return 0;
 }
+
+int xipc__map_file_fit(uint64_t file_size, size_t *length, uint64_t offset,
+                       unsigned flags, uint64_t *grow_to) {
+  *grow_to = file_size;
+  if (flags & XIPC_MAP_EXTEND) {
+    if (offset > UINT64_MAX - *length || offset + *length > (uint64_t)INT64_MAX)
+      return xipc__fail(XIPC_ERANGE);
+    if (file_size < offset + *length)
+      *grow_to = offset + *length;
+  }
+  return xipc__map_fit(*grow_to, length, offset);
+}
+
+int xipc__map_align(uint64_t offset, size_t length, uint64_t *start,
+                    size_t *delta) {
+  uint64_t gran = xipc__map_granularity();
+  *start = offset - offset % gran;
+  *delta = (size_t)(offset - *start);
+  if (length > SIZE_MAX - *delta)
+    return xipc__fail(XIPC_ERANGE);
+  return 0;
+}

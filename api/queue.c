@@ -1,7 +1,7 @@
 /*
  * Queue: a named multi-producer, multi-consumer message queue in shared
  * memory. This file is the whole algorithm; the trees only provide sleeping
- * and waking (xipc__qwait_*, posix/qwait.c and win32/qwait.c).
+ * and waking (xipc__qwait_*, posix/queue.c and win32/queue.c).
  *
  * Layout of the mapping, which has the queue's own name:
  *
@@ -54,12 +54,13 @@
 #define Q_DEFAULT_CAPACITY (UINT64_C(1) << 18)
 #define Q_DEFAULT_MAX_MESSAGE (UINT64_C(1) << 16)
 /* Checks of the queue state before a waiter sleeps, each after
- * Q_SPIN_PAUSES pause instructions (some 20 us in all here). Polling less
- * often than every pause matters: a consumer polling right behind its
+ * Q_SPIN_PAUSES pause instructions (tens of microseconds in all). Polling
+ * less often than every pause matters: a consumer polling right behind its
  * producer takes the cache lines the producer is about to write, and both
- * settle into one line transfer per message (measured 5.6 M msgs/s instead
- * of 30); a few hundred nanoseconds between polls let the producer run
- * ahead, and the consumer then takes whole batches. */
+ * settle into one line transfer per message; a few hundred nanoseconds
+ * between polls let the producer run ahead, and the consumer then takes
+ * whole batches. The measurements behind these constants and the others
+ * below: bench/results/queue-tuning.md. */
 #define Q_SPIN 48u
 #define Q_SPIN_PAUSES 8
 /* A wait spins only while recent waits were short. After Q_MISSES waits in
@@ -68,23 +69,21 @@
  * its CPU busy: a peer woken onto that CPU (the scheduler puts a wakee next
  * to its waker when the waker is about to sleep) waits for the spin to end,
  * and two busy CPUs make the scheduler spread the pair, so that every
- * wake-up must rouse an idle CPU (some 40 us on a virtual machine).
+ * wake-up must rouse an idle CPU (slow on a virtual machine).
  * How long a sleeping wait really was comes from the time its waker made
  * the wake-up call (stored next to the sequence word), not from the length
  * of the sleep: that also counts the wake-up latency, which says nothing
  * about whether a spin would have caught the data. A handle starts out
  * sleeping; its first short wait turns spinning on. */
-#ifndef Q_MISSES
 #define Q_MISSES 4u
-#endif
 #define Q_SPIN_NS UINT64_C(20000)
 /* Publishing a record: a producer that saw no sleeping consumer for Q_CALM
  * puts in a row publishes with a plain release store instead of an atomic
  * exchange, where the platform has a heavy barrier for the sleepers (Linux:
  * membarrier). The exchange is a full fence that waits until the cache
  * line of `wr` is back from the consumer who polled it: with the two vCPUs
- * far apart (a core-to-core round trip of 0.5 us instead of 0.1), that wait
- * bounds the queue at one message per line transfer. */
+ * far apart (a slow core-to-core round trip), that wait bounds the queue at
+ * one message per line transfer. */
 #define Q_CALM 64u
 #define Q_NOFENCE_SLEEP_NS INT64_C(1000000)
 /* A sleeper re-checks at least this often, so a lost wake-up (a waker
@@ -93,8 +92,6 @@
 #define Q_MAX_SLEEP_NS INT64_C(250000000)
 #define Q_RACE_TRIES 64
 #define Q_STREAK 32u
-/* How long an opener waits for a creator to initialize the header. */
-#define Q_OPEN_WAIT_NS UINT64_C(1000000000)
 /* Wait channels: 0 data, 1 + i space in ring i, then join and slot. */
 #define Q_JOIN_CH(q) (1u + (q)->l.nrings)
 #define Q_SLOT_CH(q) (2u + (q)->l.nrings)
@@ -370,19 +367,21 @@ static int map_queue(xipc_map **m, bool *created, const char *name,
   return xipc__fail(XIPC_EAGAIN);
 }
 
+static bool magic_stored(const void *h) {
+  return atomic_load_explicit(&((const q_header *)h)->magic,
+                              memory_order_acquire) != 0;
+}
+
 /* An opener may find the mapping before its creator stored the magic. */
-static int wait_initialized(xipc_queue *q, uint64_t deadline) {
+static int wait_initialized(xipc_queue *q) {
   size_t size = xipc_map_size(q->map);
   if (size < sizeof(q_header))
     return XIPC_ECORRUPT;
-  for (;;) {
-    uint64_t magic = atomic_load_explicit(&q->h->magic, memory_order_acquire);
-    if (magic == Q_MAGIC)
-      return header_read(q->h, size, &q->l);
-    if (magic != 0 || xipc__qwait_now_ns() > deadline)
-      return XIPC_ECORRUPT;
-    xipc__qwait_nap();
-  }
+  (void)xipc__wait_published(magic_stored, q->h);
+  uint64_t magic = atomic_load_explicit(&q->h->magic, memory_order_acquire);
+  if (magic != Q_MAGIC)
+    return XIPC_ECORRUPT;
+  return header_read(q->h, size, &q->l);
 }
 
 static int open_args_ok(xipc_queue **out, const char *name, unsigned flags) {
@@ -410,23 +409,23 @@ static void handle_free(xipc_queue *q) {
  * its size: an empty or short one is mapped again until the deadline. */
 static int map_initialized(xipc_queue *q, bool *created, const char *name,
                            const q_layout *want, unsigned flags) {
-  uint64_t deadline = xipc__qwait_now_ns() + Q_OPEN_WAIT_NS;
+  uint64_t deadline = xipc__deadline_ns(XIPC__PUBLISH_WAIT_MS);
   for (;;) {
     int rc = map_queue(&q->map, created, name, want, flags);
-    if (rc != 0 && (rc != XIPC_EINVAL || xipc__qwait_now_ns() > deadline))
+    if (rc != 0 && (rc != XIPC_EINVAL || xipc__left_ns(deadline) == 0))
       return rc; /* EINVAL here: an empty store ("cannot mmap an empty file") */
     if (rc == 0) {
       q->h = xipc_map_data(q->map);
       if (*created)
         header_init(q->h, want);
-      rc = wait_initialized(q, deadline);
+      rc = wait_initialized(q);
       if (rc != XIPC_ECORRUPT || xipc_map_size(q->map) >= sizeof(q_header) ||
-          xipc__qwait_now_ns() > deadline)
+          xipc__left_ns(deadline) == 0)
         return rc == 0 ? 0 : xipc__fail(rc);
       xipc_map_close(q->map);
       q->map = NULL;
     }
-    xipc__qwait_nap();
+    xipc__sleep_ms(1);
   }
 }
 
@@ -517,7 +516,7 @@ typedef struct {
 } q_timer;
 
 static int timer_left(q_timer *t, int64_t *left) {
-  uint64_t now = xipc__qwait_now_ns();
+  uint64_t now = xipc__now_ns();
   *left = Q_MAX_SLEEP_NS;
   if (t->timeout_ms < 0)
     return 0;
@@ -623,7 +622,7 @@ static int q_wait_round(xipc_queue *q, bool closed, uint32_t round,
   if (round == q->spin_limit) {
     if (q->spin_limit != 0)
       note_wait(q, false); /* the whole spin went by */
-    q->wait_start = xipc__qwait_now_ns();
+    q->wait_start = xipc__now_ns();
   }
   int rc = q_sleep(q, c, timer);
   if (q->spin_limit == 0) {
@@ -649,7 +648,7 @@ static void q_wake(xipc_queue *q, const q_chan *c) {
    * re-checks after our change. */
   uint32_t n = atomic_load(c->sleepers);
   if (n != 0) {
-    atomic_store_explicit(c->woke, xipc__qwait_now_ns(), memory_order_relaxed);
+    atomic_store_explicit(c->woke, xipc__now_ns(), memory_order_relaxed);
     xipc__qwait_wake(q->w, c->ch, (void *)c->seq, n);
   }
 }

@@ -1,7 +1,7 @@
 /*
  * Signals, the portable half: argument checks, names, dispositions, the
  * dispatcher loop, synchronous waiters and the alarm. The trees supply the
- * lock, the clock, the dispatcher thread and the OS side of delivery
+ * lock and condition, the dispatcher thread and the OS side of delivery
  * (posix/signal.c: sigaction + self-pipe; win32/signal.c: console control
  * handler + named per-process channels).
  *
@@ -13,7 +13,6 @@
  */
 #include "internal.h"
 
-#include <limits.h>
 #include <string.h>
 
 #define SIG_BIT(sig) (1u << (sig))
@@ -39,7 +38,7 @@ static struct {
   unsigned for_waiters; /* handed to waiters, not yet taken by one */
   int running;          /* signal whose handler runs now; 0: none */
   bool alarm_set;
-  int64_t alarm_at; /* monotonic microseconds */
+  uint64_t alarm_at; /* on the xipc__now_ns clock */
 } st;
 
 static _Thread_local bool on_dispatcher;
@@ -155,22 +154,16 @@ int xipc_signal_default(int sig) {
 static int alarm_timeout_ms(void) {
   xipc__sig_lock();
   bool set = st.alarm_set;
-  int64_t at = st.alarm_at;
+  uint64_t at = st.alarm_at;
   xipc__sig_unlock();
-  if (!set)
-    return -1;
-  int64_t left = at - xipc__sig_clock_us();
-  if (left <= 0)
-    return 0;
-  /* Round up: an alarm never fires early. */
-  int64_t ms = (left + 999) / 1000;
-  return ms > INT_MAX ? INT_MAX : (int)ms;
+  /* Rounded up: an alarm never fires early. */
+  return set ? xipc__left_ms(at) : -1;
 }
 
 static unsigned take_batch(unsigned arrived) {
   xipc__sig_lock();
   st.queued |= arrived;
-  if (st.alarm_set && xipc__sig_clock_us() >= st.alarm_at) {
+  if (st.alarm_set && xipc__now_ns() >= st.alarm_at) {
     st.alarm_set = false;
     st.queued |= SIG_BIT(XIPC_SIGALRM);
   }
@@ -219,8 +212,7 @@ void xipc__sig_dispatcher_main(void) {
 
 int xipc__sig_deliver(int sig, int timeout_ms) {
   int rc = 0;
-  int64_t deadline =
-      timeout_ms < 0 ? -1 : xipc__sig_clock_us() + (int64_t)timeout_ms * 1000;
+  uint64_t deadline = xipc__deadline_ns(timeout_ms);
   xipc__sig_lock();
   /* The next time the dispatcher takes sig, the take includes this one. */
   uint64_t target = st.slot[sig].taken + 1;
@@ -308,14 +300,13 @@ static int take_for_waiter(unsigned set, int *got) {
 }
 
 static int await_signal(unsigned set, int timeout_ms, int *got) {
-  int64_t deadline =
-      timeout_ms > 0 ? xipc__sig_clock_us() + (int64_t)timeout_ms * 1000 : -1;
+  uint64_t deadline = xipc__deadline_ns(timeout_ms);
   for (;;) {
     if (take_for_waiter(set, got))
       return 0;
     if (timeout_ms == 0)
       return XIPC_EAGAIN;
-    if (timeout_ms > 0 && xipc__sig_clock_us() >= deadline)
+    if (xipc__left_ns(deadline) == 0)
       return XIPC_ETIMEDOUT;
     (void)xipc__sig_cond_wait(deadline);
   }
@@ -358,7 +349,7 @@ int xipc_alarm(unsigned ms) {
     rc = ensure_started();
   if (rc == 0 && st.started) {
     st.alarm_set = ms > 0;
-    st.alarm_at = xipc__sig_clock_us() + (int64_t)ms * 1000;
+    st.alarm_at = xipc__now_ns() + (uint64_t)ms * UINT64_C(1000000);
     xipc__sig_wake();
   }
   xipc__sig_unlock();

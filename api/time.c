@@ -1,4 +1,5 @@
-/* Deadlines on the tree's monotonic clock (xipc__now_ns). */
+/* Deadlines on the tree's monotonic clock (xipc__now_ns), and the one wait
+ * for a creator to publish a shared object. */
 #include "internal.h"
 
 #include <limits.h>
@@ -28,4 +29,15 @@ int xipc__left_ms(uint64_t deadline) {
   ns = xipc__left_ns(deadline);
   ms = ((uint64_t)ns + 999999u) / 1000000u; /* round up: never early */
   return ms > (uint64_t)INT_MAX ? INT_MAX : (int)ms;
+}
+
+bool xipc__wait_published(bool (*published)(const void *arg), const void *arg) {
+  uint64_t deadline = xipc__deadline_ns(XIPC__PUBLISH_WAIT_MS);
+  for (;;) {
+    if (published(arg))
+      return true;
+    if (xipc__left_ns(deadline) == 0)
+      return false;
+    xipc__sleep_ms(1);
+  }
 }

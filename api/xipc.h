@@ -5,8 +5,8 @@
  *  - Every fallible function returns int: 0 on success or a negative XIPC_E*
  *    code. Outputs go through pointer arguments.
  *  - timeout_ms: -1 waits forever, 0 never blocks (XIPC_EAGAIN when it
- *    would), > 0 waits at most that long (XIPC_ETIMEDOUT). Timeouts are
- *    measured on a monotonic clock.
+ *    would), > 0 waits at most that long (XIPC_ETIMEDOUT, never before
+ *    timeout_ms have passed). Timeouts are measured on a monotonic clock.
  *  - Names of shared objects are "portable names": 1 to XIPC_NAME_MAX
  *    characters from [A-Za-z0-9._-], not starting with '.'. Anything else is
  *    XIPC_EINVAL (XIPC_ENAMETOOLONG when only the length is wrong).
@@ -561,7 +561,8 @@ typedef struct {
  * three stdio streams; on POSIX it starts with every signal at its default
  * action and none blocked.
  * Errors: XIPC_EINVAL (NULL out/argv, empty argv or argv[0], a bad stdio
- * mode, invalid UTF-8 on Windows, an env entry without '='), XIPC_ENOENT
+ * mode, invalid UTF-8 on Windows, an env entry without '=' or with an
+ * empty name), XIPC_ENOENT
  * (program or cwd not found), XIPC_EACCES (not executable), XIPC_ENOMEM,
  * XIPC_ENOSPC (process or descriptor limits).
  * Windows: the command line is quoted so that CommandLineToArgvW and the

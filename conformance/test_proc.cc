@@ -1,6 +1,8 @@
 // Processes: spawn, argv/env/cwd, exit status, wait timeouts, kill, leaks.
 #include "harness.h"
 
+#include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -201,6 +203,74 @@ TEST(Proc, PidsAreDistinctAndPositive) {
   EXPECT_NE(c.pid(), xipc_self_pid());
   EXPECT_GT(xipc_self_pid(), 0);
   EXPECT_EQ(0, c.exit_code());
+}
+
+TEST(Proc, EnvEntryWithoutEqualsIsEINVAL) {
+  std::string exe = xt::self_exe();
+  const char *argv[] = {exe.c_str(), "--helper=exit_with", "0", nullptr};
+  const char *no_equals[] = {"XT_VAR=fine", "XT_NO_EQUALS", nullptr};
+  const char *no_name[] = {"=value", nullptr};
+  xipc_proc *p = nullptr;
+  xt::Cleanup reap([&] {
+    if (p == nullptr) return;  // only when spawn wrongly succeeded
+    xipc_proc_wait(p, -1, nullptr);
+    xipc_proc_close(p);
+  });
+  xipc_spawn_options o = {};
+  o.env = no_equals;
+  EXPECT_EQ(XIPC_EINVAL, xipc_proc_spawn(&p, argv, &o));
+  ASSERT_EQ(nullptr, p) << "started a child with an entry that is not K=V";
+  o.env = no_name;
+  EXPECT_EQ(XIPC_EINVAL, xipc_proc_spawn(&p, argv, &o));
+  ASSERT_EQ(nullptr, p) << "started a child with an entry of no name";
+}
+
+// Many short timed waits on a running child, each started at a chosen
+// point of a millisecond of the monotonic clock: a deadline kept in whole
+// milliseconds, or a wait that the OS ends a timer tick early, shows as a
+// XIPC_ETIMEDOUT before timeout_ms have passed.
+TEST(Proc, TimedWaitNeverEndsEarly) {
+  using clock = std::chrono::steady_clock;
+  std::string ready = xt::temp_path("ready"), go = xt::temp_path("go");
+  xt::Cleanup rm([&] {
+    xt::remove_file(ready);
+    xt::remove_file(go);
+  });
+  xt::Child c;
+  XT_OK(c.start("wait_for_file", {ready, go}));
+  ASSERT_TRUE(xt::ready_wait(ready, xt::scaled_ms(60000), &c));
+  int waits = 0, early = 0, worst_timeout = 0;
+  int64_t worst_ns = 0;  // the largest shortfall
+  for (int round = 0; round < 5; round++)
+    for (int timeout = 1; timeout <= 5; timeout++)
+      for (int phase_us : {0, 500, 900, 990, 996, 998}) {
+        // Start phase_us (+ up to 1) into a millisecond, so that the call
+        // crosses into the next one; give up aligning after 20 ms (a busy
+        // machine) and start anywhere.
+        clock::time_point t0, give_up = clock::now() + std::chrono::milliseconds(20);
+        int64_t in_ms;
+        do {
+          t0 = clock::now();
+          in_ms = std::chrono::duration_cast<std::chrono::microseconds>(
+                      t0.time_since_epoch()).count() % 1000;
+        } while ((in_ms < phase_us || in_ms > phase_us + 1) && t0 < give_up);
+        xipc_exit_status st;
+        int rc = xipc_proc_wait(c.proc(), timeout, &st);
+        int64_t ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                         clock::now() - t0).count();
+        ASSERT_EQ(XIPC_ETIMEDOUT, rc) << xipc_err_name(rc);
+        waits++;
+        int64_t shortfall = timeout * INT64_C(1000000) - ns;
+        if (shortfall > 0) early++;
+        if (shortfall > worst_ns) {
+          worst_ns = shortfall;
+          worst_timeout = timeout;
+        }
+      }
+  EXPECT_EQ(0, early) << early << " of " << waits << " waits ended early; the worst "
+                      << worst_ns << " ns before its " << worst_timeout << " ms";
+  ASSERT_TRUE(xt::write_file(go, "go"));
+  EXPECT_EQ(7, c.exit_code());
 }
 
 TEST(Proc, ManySpawnsLeakNoHandlesAndNoZombies) {

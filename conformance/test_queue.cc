@@ -808,7 +808,7 @@ TEST(Queue, TimeoutsOnEmptyAndFull) {
 }
 
 // Many long timed waits at once, more than the 64 that Linux's timer
-// thread serves (posix/qtimer.c: sleeps without a kernel timer each), keep
+// thread serves (posix/queue_timer.c: sleeps without a kernel timer each), keep
 // their deadlines; one of them is ended early by a put.
 TEST(Queue, ManyLongTimedWaitsKeepTheirDeadlines) {
   std::string name = xt::unique_name("qlong");

@@ -21,10 +21,10 @@ static int share_of(int access) {
 
 int xipc__map_fd(xipc_map *m, int fd, size_t length, uint64_t offset) {
   struct xipc__map_os *os = m->os;
-  uint64_t gran = xipc__map_granularity();
-  os->offset = offset - offset % gran;
-  os->delta = (size_t)(offset - os->offset);
-  if (length > SIZE_MAX - os->delta || os->offset > (uint64_t)INT64_MAX)
+  int rc = xipc__map_align(offset, length, &os->offset, &os->delta);
+  if (rc != 0)
+    return rc;
+  if (os->offset > (uint64_t)INT64_MAX)
     return xipc__fail(XIPC_ERANGE);
   os->len = os->delta + length;
   void *p = mmap(NULL, os->len, prot_of(m->access), share_of(m->access), fd,
@@ -66,18 +66,6 @@ static int open_file(const char *path, int access, unsigned flags,
   return fd < 0 ? xipc__fail_os() : fd;
 }
 
-/* Grows the file to `want` bytes if it is shorter (XIPC_MAP_EXTEND). */
-static int extend_file(int fd, uint64_t *size, uint64_t want) {
-  if (*size >= want)
-    return 0;
-  if (want > (uint64_t)INT64_MAX)
-    return xipc__fail(XIPC_ERANGE);
-  if (ftruncate(fd, (off_t)want) != 0)
-    return xipc__fail_os();
-  *size = want;
-  return 0;
-}
-
 static int map_open_file(xipc_map *m, int fd, size_t length, uint64_t offset,
                          unsigned flags) {
   struct stat st;
@@ -86,13 +74,10 @@ static int map_open_file(xipc_map *m, int fd, size_t length, uint64_t offset,
   /* EACCES to match Windows, where CreateFile refuses a directory. */
   if (S_ISDIR(st.st_mode))
     return xipc__fail(XIPC_EACCES);
-  uint64_t fsize = (uint64_t)st.st_size;
-  int rc = 0;
-  if (flags & XIPC_MAP_EXTEND)
-    rc = offset > UINT64_MAX - length ? xipc__fail(XIPC_ERANGE)
-                                      : extend_file(fd, &fsize, offset + length);
-  if (rc == 0)
-    rc = xipc__map_fit(fsize, &length, offset);
+  uint64_t fsize = (uint64_t)st.st_size, want;
+  int rc = xipc__map_file_fit(fsize, &length, offset, flags, &want);
+  if (rc == 0 && want != fsize && ftruncate(fd, (off_t)want) != 0)
+    rc = xipc__fail_os();
   if (rc == 0)
     rc = xipc__map_fd(m, fd, length, offset);
   return rc;

@@ -5,6 +5,11 @@
 #include "internal.h"
 
 #include <signal.h>
+#include <time.h>
+
+/* ns as a timespec (posix/time.c): a relative timeout, or with an
+ * xipc__now_ns() value an absolute CLOCK_MONOTONIC time. */
+struct timespec xipc__timespec(uint64_t ns);
 
 /* XIPC_SIG* number -> native signal number; 0 if there is none. */
 int xipc__sig_to_native(int sig);
@@ -15,7 +20,7 @@ int xipc__sig_from_native(int native);
  * returns once it runs (posix/thread.c): 0 or an errno value. */
 int xipc__thread_start(void *(*fn)(void *), void *arg, const sigset_t *mask);
 
-/* Queue sleeps (posix/qtimer.c): sleeps on the shared futex `word` while
+/* Queue sleeps (posix/queue_timer.c): sleeps on the shared futex `word` while
  * it holds `seen`, until woken or about timeout_ns (>= 0) from now, with no
  * kernel timer of its own. True if it did (*rc: 0 or an error); false if
  * the caller must sleep with a kernel timeout instead. */

@@ -32,19 +32,12 @@ void xipc__sig_unlock(void) { pthread_mutex_unlock(&lock); }
 
 void xipc__sig_broadcast(void) { pthread_cond_broadcast(&cond); }
 
-int64_t xipc__sig_clock_us(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-int xipc__sig_cond_wait(int64_t deadline_us) {
-  if (deadline_us < 0) {
+int xipc__sig_cond_wait(uint64_t deadline) {
+  if (deadline == UINT64_MAX) {
     pthread_cond_wait(&cond, &lock);
     return 0;
   }
-  struct timespec ts = {(time_t)(deadline_us / 1000000),
-                        (long)(deadline_us % 1000000) * 1000};
+  struct timespec ts = xipc__timespec(deadline);
   /* A statically initialised condition uses CLOCK_REALTIME for
    * pthread_cond_timedwait; clockwait takes the monotonic clock here. */
   int rc = pthread_cond_clockwait(&cond, &lock, CLOCK_MONOTONIC, &ts);
@@ -169,11 +162,8 @@ int xipc__sig_send(xipc_pid pid, int sig) {
     return xipc__fail(XIPC_ESRCH); /* no pid_t names it */
   if (kill((pid_t)pid, xipc__sig_to_native(sig)) == 0)
     return 0;
-  if (errno == EPERM) {
-    /* EPERM -> EACCES, to match Windows' ERROR_ACCESS_DENIED. */
-    (void)xipc__fail_os();
-    return XIPC_EACCES;
-  }
+  if (errno == EPERM) /* EPERM -> EACCES, to match ERROR_ACCESS_DENIED */
+    return xipc__fail_os_as(XIPC_EACCES);
   return xipc__fail_os();
 }
 

@@ -26,7 +26,6 @@
 #define SYNC_READY 0x52454459u     /* "REDY" */
 #define SEM_MAGIC 0x7873656du      /* "xsem" */
 #define MUTEX_MAGIC 0x786d7478u    /* "xmtx" */
-#define READY_WAIT_MS 1000         /* how long an opener waits for init */
 
 typedef struct {
   _Atomic uint32_t ready; /* 0 while the creator initialises, then READY */
@@ -65,20 +64,14 @@ typedef struct {
   unsigned arg;
 } sync_kind;
 
-static void sleep_1ms(void) {
-  struct timespec ts = {0, 1000000};
-  nanosleep(&ts, NULL);
+static bool is_ready(const void *h) {
+  return atomic_load_explicit(&((const sync_hdr *)h)->ready, memory_order_acquire) != 0;
 }
 
 /* Waits until the creator has published the object, then validates it. */
 static int await_ready(sync_hdr *h, const sync_kind *k) {
-  uint32_t r;
-  for (int i = 0; i < READY_WAIT_MS; i++) {
-    r = atomic_load_explicit(&h->ready, memory_order_acquire);
-    if (r != 0)
-      break;
-    sleep_1ms();
-  }
+  (void)xipc__wait_published(is_ready, h);
+  uint32_t r = atomic_load_explicit(&h->ready, memory_order_acquire);
   if (r != SYNC_READY || h->magic != k->magic || h->version != SYNC_VERSION ||
       h->size != k->size)
     return xipc__fail(XIPC_ECORRUPT);
@@ -121,17 +114,9 @@ static int sync_unlink(const char *name, const char *suffix) {
   return xipc_map_unlink(dname);
 }
 
-/* CLOCK_MONOTONIC now + ms, for the clockwait/clocklock functions. */
+/* CLOCK_MONOTONIC now + ms (>= 0), for the clockwait/clocklock functions. */
 static struct timespec deadline_after(int ms) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  ts.tv_sec += ms / 1000;
-  ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-  if (ts.tv_nsec >= 1000000000L) {
-    ts.tv_sec++;
-    ts.tv_nsec -= 1000000000L;
-  }
-  return ts;
+  return xipc__timespec(xipc__deadline_ns(ms));
 }
 
 /* ---- semaphores ---------------------------------------------------------- */
@@ -263,10 +248,8 @@ int xipc__mutex_lock(xipc_mutex *m, int timeout_ms) {
   }
   /* Relocking by the owner is EDEADLK; Windows mutexes would recurse. Both
    * report XIPC_EBUSY. */
-  if (r == EDEADLK) {
-    xipc__fail_sys(r); /* keep the raw errno for xipc_last_system_error */
-    return XIPC_EBUSY;
-  }
+  if (r == EDEADLK)
+    return xipc__fail_sys_as(r, XIPC_EBUSY);
   return xipc__fail_sys(r); /* EAGAIN, ETIMEDOUT, ENOTRECOVERABLE */
 }
 

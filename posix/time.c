@@ -15,3 +15,8 @@ void xipc__sleep_ms(unsigned ms) {
   while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
   }
 }
+
+struct timespec xipc__timespec(uint64_t ns) {
+  struct timespec ts = {(time_t)(ns / 1000000000u), (long)(ns % 1000000000u)};
+  return ts;
+}

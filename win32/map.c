@@ -31,11 +31,9 @@ DWORD xipc__map_view_access(int access) {
 
 int xipc__map_view(xipc_map *m, size_t length, uint64_t offset) {
   struct xipc__map_os *os = m->os;
-  uint64_t gran = xipc__map_granularity();
-  os->offset = offset - offset % gran;
-  os->delta = (size_t)(offset - os->offset);
-  if (length > SIZE_MAX - os->delta)
-    return xipc__fail(XIPC_ERANGE);
+  int rc = xipc__map_align(offset, length, &os->offset, &os->delta);
+  if (rc != 0)
+    return rc;
   size_t want = length ? os->delta + length : 0;
   void *p = MapViewOfFile(os->section, xipc__map_view_access(m->access),
                           (DWORD)(os->offset >> 32), (DWORD)os->offset, want);
@@ -123,16 +121,10 @@ static int map_open_file(xipc_map *m, size_t length, uint64_t offset,
   LARGE_INTEGER li;
   if (!GetFileSizeEx(m->os->file, &li))
     return xipc__fail_os();
-  uint64_t fsize = (uint64_t)li.QuadPart;
-  int rc = 0;
-  if ((flags & XIPC_MAP_EXTEND) && offset > UINT64_MAX - length)
-    rc = xipc__fail(XIPC_ERANGE);
-  else if ((flags & XIPC_MAP_EXTEND) && fsize < offset + length) {
-    rc = set_file_size(m->os->file, offset + length);
-    fsize = offset + length;
-  }
-  if (rc == 0)
-    rc = xipc__map_fit(fsize, &length, offset);
+  uint64_t fsize = (uint64_t)li.QuadPart, want;
+  int rc = xipc__map_file_fit(fsize, &length, offset, flags, &want);
+  if (rc == 0 && want != fsize)
+    rc = set_file_size(m->os->file, want);
   if (rc == 0)
     rc = map_file_view(m, length, offset);
   return rc;

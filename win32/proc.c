@@ -101,7 +101,8 @@ static int build_cmdline(const char *const argv[], wchar_t **out) {
   return 0;
 }
 
-/* "K=V\0K=V\0\0" in UTF-16 for CREATE_UNICODE_ENVIRONMENT. */
+/* "K=V\0K=V\0\0" in UTF-16 for CREATE_UNICODE_ENVIRONMENT (api/proc.c has
+ * checked that every entry is K=V). */
 static int build_env(const char *const *env, wchar_t **out) {
   wbuf b = {0};
   int err = 0;
@@ -109,8 +110,6 @@ static int build_env(const char *const *env, wchar_t **out) {
     wchar_t *w = xipc__utf8_to_wide(*env, &err);
     if (w == NULL)
       break;
-    if (wcschr(w, L'=') == NULL || w[0] == L'=')
-      err = XIPC_EINVAL;
     for (const wchar_t *c = w; *c && err == 0; c++)
       if (!wb_put(&b, *c, 1))
         err = XIPC_ENOMEM;
@@ -219,8 +218,8 @@ static int strings_init(spawn_strings *s, const char *const argv[],
   int err = build_cmdline(argv, &s->cmd);
   if (err == 0 && o->env != NULL)
     err = build_env(o->env, &s->env);
-  if (err == 0 && o->cwd != NULL && (s->cwd = xipc__utf8_to_wide(o->cwd, &err)) == NULL)
-    return err;
+  if (err == 0 && o->cwd != NULL)
+    s->cwd = xipc__utf8_to_wide(o->cwd, &err);
   return err;
 }
 
@@ -271,9 +270,9 @@ int xipc__proc_spawn(xipc_proc **out, const char *const argv[],
   return 0;
 }
 
-xipc_pid xipc_proc_pid(const xipc_proc *p) { return p ? (xipc_pid)p->pid : -1; }
+xipc_pid xipc__proc_pid(const xipc_proc *p) { return (xipc_pid)p->pid; }
 
-xipc_pid xipc_self_pid(void) { return (xipc_pid)GetCurrentProcessId(); }
+xipc_pid xipc__self_pid(void) { return (xipc_pid)GetCurrentProcessId(); }
 
 static void decode_status(xipc_proc *p, DWORD code) {
   p->reaped = true;
@@ -289,29 +288,21 @@ static void decode_status(xipc_proc *p, DWORD code) {
   }
 }
 
-int xipc_proc_wait(xipc_proc *p, int timeout_ms, xipc_exit_status *st) {
+int xipc__proc_wait(xipc_proc *p, int timeout_ms, xipc_exit_status *st) {
   DWORD code;
-  if (p == NULL || timeout_ms < -1)
-    return xipc__fail(XIPC_EINVAL);
   if (!p->reaped) {
-    DWORD r = WaitForSingleObject(p->process,
-                                  timeout_ms < 0 ? INFINITE : (DWORD)timeout_ms);
-    if (r == WAIT_TIMEOUT)
-      return xipc__fail(timeout_ms == 0 ? XIPC_EAGAIN : XIPC_ETIMEDOUT);
+    DWORD r = xipc__wait_one(p->process, timeout_ms);
     if (r != WAIT_OBJECT_0)
-      return xipc__fail_os();
+      return xipc__wait_failed(r, timeout_ms);
     if (!GetExitCodeProcess(p->process, &code))
       return xipc__fail_os();
     decode_status(p, code);
   }
-  if (st != NULL)
-    *st = p->status;
+  *st = p->status;
   return 0;
 }
 
-int xipc_proc_kill(xipc_proc *p) {
-  if (p == NULL)
-    return xipc__fail(XIPC_EINVAL);
+int xipc__proc_kill(xipc_proc *p) {
   /* An exited child is a no-op, as on POSIX. */
   if (p->reaped || WaitForSingleObject(p->process, 0) == WAIT_OBJECT_0)
     return 0;
@@ -323,15 +314,13 @@ int xipc_proc_kill(xipc_proc *p) {
   return 0;
 }
 
-int xipc_proc_close(xipc_proc *p) {
-  if (p == NULL)
-    return xipc__fail(XIPC_EINVAL);
+int xipc__proc_close(xipc_proc *p) {
   CloseHandle(p->process);
   free(p);
   return 0;
 }
 
-static int module_path(char **out) {
+int xipc__exe_path(char **out) {
   int err = 0;
   wchar_t *wide = malloc(32768 * sizeof *wide);
   if (wide == NULL)
@@ -345,56 +334,51 @@ static int module_path(char **out) {
   return err;
 }
 
-int xipc_exe_path(char *buf, size_t cap, size_t *len) {
-  char *u = NULL;
-  size_t n;
-  int err;
-  if (buf == NULL && cap != 0)
-    return xipc__fail(XIPC_EINVAL);
-  if ((err = module_path(&u)) != 0)
-    return err;
-  n = strlen(u);
-  if (len != NULL)
-    *len = n;
-  if (n >= cap) {
-    free(u);
-    return xipc__fail(XIPC_ERANGE);
-  }
-  memcpy(buf, u, n + 1);
-  free(u);
-  return 0;
+static void free_args(char **args) {
+  for (char **a = args; *a != NULL; a++)
+    free(*a);
+  free(args);
 }
 
-static char **utf8_args(int *count) {
+/* The wide command line as a NULL-ended array of UTF-8 strings (an
+ * argument that does not convert becomes ""); NULL when out of memory. */
+static char **utf8_args(void) {
   int n = 0, err = 0;
   wchar_t **wargv = CommandLineToArgvW(GetCommandLineW(), &n);
   char **args;
   if (wargv == NULL)
     return NULL;
   args = calloc((size_t)n + 1, sizeof *args);
-  for (int i = 0; args != NULL && i < n; i++)
+  for (int i = 0; args != NULL && i < n; i++) {
     if ((args[i] = xipc__wide_to_utf8(wargv[i], &err)) == NULL)
       args[i] = calloc(1, 1);
+    if (args[i] == NULL) {
+      free_args(args);
+      args = NULL;
+    }
+  }
   LocalFree(wargv);
-  *count = n;
   return args;
 }
 
-int xipc_args_utf8(int argc, char **argv, char ***out) {
+int xipc__args_utf8(int argc, char **argv, char ***out) {
   static char **cached;
-  static int cached_n;
-  if (argc < 0 || argv == NULL || out == NULL)
-    return xipc__fail(XIPC_EINVAL);
+  int n = 0;
   /* The CRT's argv is in the ANSI code page; the wide command line is not
    * lossy. The array is kept for the life of the process. */
-  if (cached == NULL) {
-    char **a = utf8_args(&cached_n);
-    if (a == NULL)
+  char **a = InterlockedCompareExchangePointer((void **)&cached, NULL, NULL);
+  if (a == NULL) {
+    if ((a = utf8_args()) == NULL)
       return xipc__fail(XIPC_ENOMEM);
-    if (InterlockedCompareExchangePointer((void **)&cached, a, NULL) != NULL)
-      free(a); /* another thread won; its copy is used */
+    char **won = InterlockedCompareExchangePointer((void **)&cached, a, NULL);
+    if (won != NULL) { /* another thread won; its copy is used */
+      free_args(a);
+      a = won;
+    }
   }
+  while (a[n] != NULL)
+    n++;
   /* Trust the CRT's count when it disagrees (it parsed the same line). */
-  *out = cached_n == argc ? cached : argv;
+  *out = n == argc ? a : argv;
   return 0;
 }

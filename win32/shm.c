@@ -19,10 +19,8 @@
 #define META_BYTES 4096
 /* The record's states. */
 #define REC_EMPTY 0 /* made, the size is not written yet */
-#define REC_EXACT 2 /* size holds the creator's length */
-#define REC_FOREIGN 3 /* the data section came from another program */
-/* How long an opener waits for a creator to publish the size. */
-#define REC_WAIT_MS 2000
+#define REC_EXACT 1 /* size holds the creator's length */
+#define REC_FOREIGN 2 /* the data section came from another program */
 
 typedef struct {
   volatile LONG state;
@@ -89,22 +87,22 @@ static void publish_size(struct xipc__map_os *os, size_t length) {
   InterlockedExchange(&r->state, REC_EXACT); /* a full barrier */
 }
 
+/* A plain load: the view is read-only, so no interlocked operation. */
+static bool size_published(const void *r) {
+  return ((const size_record *)r)->state != REC_EMPTY;
+}
+
 /* The exact size from the record, or `rounded` when there is none.
  * A creator that is between making the data section and publishing its
- * size is waited for (it is a few instructions away unless it died). */
+ * size is waited for (xipc__wait_published). */
 static int read_size(const struct xipc__map_os *os, size_t rounded,
                      size_t *size) {
   const size_record *r = os->meta_view;
   *size = rounded;
   if (r == NULL)
     return 0;
-  DWORD start = GetTickCount();
-  LONG state;
-  /* A plain load: the view is read-only, so no interlocked operation. */
-  while ((state = r->state) == REC_EMPTY &&
-         GetTickCount() - start < REC_WAIT_MS)
-    Sleep(1);
-  if (state != REC_EXACT)
+  (void)xipc__wait_published(size_published, r);
+  if (r->state != REC_EXACT)
     return 0;
   MemoryBarrier(); /* read the size only after seeing REC_EXACT */
   LONG64 exact = r->size;

@@ -35,23 +35,13 @@ void xipc__sig_unlock(void) { ReleaseSRWLockExclusive(&lock); }
 
 void xipc__sig_broadcast(void) { WakeAllConditionVariable(&cond); }
 
-int64_t xipc__sig_clock_us(void) {
-  static LARGE_INTEGER freq;
-  LARGE_INTEGER now;
-  if (freq.QuadPart == 0)
-    QueryPerformanceFrequency(&freq);
-  QueryPerformanceCounter(&now);
-  return (int64_t)(now.QuadPart / freq.QuadPart * 1000000 +
-                   now.QuadPart % freq.QuadPart * 1000000 / freq.QuadPart);
-}
-
-int xipc__sig_cond_wait(int64_t deadline_us) {
+int xipc__sig_cond_wait(uint64_t deadline) {
   DWORD ms = INFINITE;
-  if (deadline_us >= 0) {
-    int64_t left = deadline_us - xipc__sig_clock_us();
-    if (left <= 0)
+  if (deadline != UINT64_MAX) {
+    int left = xipc__left_ms(deadline); /* rounded up, at most INT_MAX */
+    if (left == 0)
       return XIPC_ETIMEDOUT;
-    ms = left / 1000 >= INFINITE - 1 ? INFINITE - 1 : (DWORD)((left + 999) / 1000);
+    ms = (DWORD)left;
   }
   if (!SleepConditionVariableSRW(&cond, &lock, ms, 0))
     return GetLastError() == ERROR_TIMEOUT ? XIPC_ETIMEDOUT : 0;
@@ -266,18 +256,14 @@ int xipc__sig_console_generate_for_testing(unsigned ctrl_type) {
   if (sig_of_ctrl(ctrl_type) == 0 || ctrl_type > CTRL_BREAK_EVENT)
     return xipc__fail(XIPC_EINVAL); /* only C and BREAK can be generated */
   FreeConsole();
-  if (!AllocConsole()) {
-    (void)xipc__fail_os();
-    return XIPC_ENOTSUP;
-  }
+  if (!AllocConsole()) /* no console to be had: the hook cannot work */
+    return xipc__fail_os_as(XIPC_ENOTSUP);
   /* A parent may have passed on "ignore Ctrl+C"; undo that for this test. */
   SetConsoleCtrlHandler(NULL, FALSE);
   /* Process group 0: every process attached to this console, which is
    * only this one. */
-  if (!GenerateConsoleCtrlEvent(ctrl_type, 0)) {
-    (void)xipc__fail_os();
-    return XIPC_ENOTSUP;
-  }
+  if (!GenerateConsoleCtrlEvent(ctrl_type, 0))
+    return xipc__fail_os_as(XIPC_ENOTSUP);
   return 0;
 }
 

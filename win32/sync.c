@@ -45,54 +45,12 @@ static wchar_t *derived_name(const char *name, const char *suffix, int *err) {
   return xipc__utf8_to_wide(buf, err);
 }
 
-/* Keeps the raw OS error for xipc_last_system_error() but returns err: for
- * failures whose portable meaning is clearer than the OS code's. */
-static int fail_as(int err) {
-  xipc__fail_os();
-  return err;
-}
-
 /* ERROR_INVALID_HANDLE from a Create/Open of a named object means the name
  * belongs to an object of another type; POSIX sees such a name as a mapping
  * with an invalid header, so both report XIPC_ECORRUPT. */
 static int fail_named(void) {
   if (GetLastError() == ERROR_INVALID_HANDLE)
-    return fail_as(XIPC_ECORRUPT);
-  return xipc__fail_os();
-}
-
-/* Monotonic time in microseconds. */
-static uint64_t now_us(void) {
-  LARGE_INTEGER freq, c;
-  QueryPerformanceFrequency(&freq);
-  QueryPerformanceCounter(&c);
-  return (uint64_t)(c.QuadPart / freq.QuadPart) * 1000000u +
-         (uint64_t)(c.QuadPart % freq.QuadPart) * 1000000u /
-             (uint64_t)freq.QuadPart;
-}
-
-/* WaitForSingleObject with xipc's timeout convention. Windows may end a
- * relative wait up to a timer tick early, so a timed wait is resumed until
- * the full timeout has passed on the monotonic clock. */
-static DWORD wait_one(HANDLE h, int timeout_ms) {
-  if (timeout_ms <= 0)
-    return WaitForSingleObject(h, timeout_ms < 0 ? INFINITE : 0);
-  uint64_t deadline = now_us() + (uint64_t)timeout_ms * 1000u;
-  DWORD left = (DWORD)timeout_ms;
-  for (;;) {
-    DWORD r = WaitForSingleObject(h, left);
-    if (r != WAIT_TIMEOUT)
-      return r;
-    uint64_t now = now_us();
-    if (now >= deadline)
-      return WAIT_TIMEOUT;
-    left = (DWORD)((deadline - now + 999) / 1000);
-  }
-}
-
-static int wait_failed(DWORD r, int timeout_ms) {
-  if (r == WAIT_TIMEOUT)
-    return xipc__fail(timeout_ms == 0 ? XIPC_EAGAIN : XIPC_ETIMEDOUT);
+    return xipc__fail_os_as(XIPC_ECORRUPT);
   return xipc__fail_os();
 }
 
@@ -158,8 +116,8 @@ int xipc__sem_open(xipc_sem **out, const char *name, unsigned initial,
 }
 
 int xipc__sem_wait(xipc_sem *s, int timeout_ms) {
-  DWORD r = wait_one(s->sem, timeout_ms);
-  return r == WAIT_OBJECT_0 ? 0 : wait_failed(r, timeout_ms);
+  DWORD r = xipc__wait_one(s->sem, timeout_ms);
+  return r == WAIT_OBJECT_0 ? 0 : xipc__wait_failed(r, timeout_ms);
 }
 
 int xipc__sem_post(xipc_sem *s) {
@@ -167,7 +125,7 @@ int xipc__sem_post(xipc_sem *s) {
     return 0;
   /* ERROR_TOO_MANY_POSTS -> XIPC_ERANGE, as POSIX EOVERFLOW. */
   if (GetLastError() == ERROR_TOO_MANY_POSTS)
-    return fail_as(XIPC_ERANGE);
+    return xipc__fail_os_as(XIPC_ERANGE);
   return xipc__fail_os();
 }
 
@@ -201,7 +159,7 @@ static int open_state(xipc_mutex *m, const char *name, unsigned flags) {
   m->st = MapViewOfFile(m->section, FILE_MAP_READ | FILE_MAP_WRITE, 0, 0,
                         sizeof(mtx_state));
   if (m->st == NULL) /* a foreign mapping smaller than the state */
-    return fail_as(XIPC_ECORRUPT);
+    return xipc__fail_os_as(XIPC_ECORRUPT);
   return 0;
 }
 
@@ -321,10 +279,10 @@ static int after_acquire(xipc_mutex *m, bool abandoned) {
 }
 
 int xipc__mutex_lock(xipc_mutex *m, int timeout_ms) {
-  DWORD r = wait_one(m->mutex, timeout_ms);
+  DWORD r = xipc__wait_one(m->mutex, timeout_ms);
   if (r == WAIT_OBJECT_0 || r == WAIT_ABANDONED)
     return after_acquire(m, r == WAIT_ABANDONED);
-  return wait_failed(r, timeout_ms);
+  return xipc__wait_failed(r, timeout_ms);
 }
 
 static bool held_by_caller(xipc_mutex *m) {

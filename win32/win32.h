@@ -12,4 +12,13 @@ wchar_t *xipc__utf8_to_wide(const char *s, int *err);
 /* UTF-16 -> newly allocated UTF-8 (free()). NULL on failure with *err set. */
 char *xipc__wide_to_utf8(const wchar_t *s, int *err);
 
+/* WaitForSingleObject with xipc's timeout convention (-1 forever, 0 poll,
+ * > 0 at most that long but never less: a wait that Windows ends early is
+ * resumed until the deadline has passed on xipc__now_ns). win32/time.c. */
+DWORD xipc__wait_one(HANDLE h, int timeout_ms);
+/* The error for a xipc__wait_one result that is not a success:
+ * XIPC_EAGAIN (timeout 0) or XIPC_ETIMEDOUT for WAIT_TIMEOUT, else the OS
+ * error. */
+int xipc__wait_failed(DWORD r, int timeout_ms);
+
 #endif

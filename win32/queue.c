@@ -90,14 +90,6 @@ void xipc__qwait_wake(xipc__qwait *w, uint32_t ch, void *word, uint32_t n) {
   ReleaseSemaphore(h, n > 65536u ? 65536 : (LONG)n, NULL);
 }
 
-uint64_t xipc__qwait_now_ns(void) {
-  LARGE_INTEGER c, f;
-  QueryPerformanceCounter(&c);
-  QueryPerformanceFrequency(&f);
-  uint64_t cnt = (uint64_t)c.QuadPart, freq = (uint64_t)f.QuadPart;
-  return cnt / freq * 1000000000u + cnt % freq * 1000000000u / freq;
-}
-
 /* No barrier reaches the threads of other processes (FlushProcessWriteBuffers
  * covers only the caller's own), so producers always publish with a fence. */
 bool xipc__qwait_fast_publish(void) { return false; }
@@ -106,8 +98,6 @@ bool xipc__qwait_heavy_barrier(void) {
   MemoryBarrier();
   return true;
 }
-
-void xipc__qwait_nap(void) { Sleep(1); }
 
 static uint64_t start_tag(HANDLE process) {
   FILETIME created, exited, kernel, user;
@@ -222,7 +212,7 @@ int xipc__qstore_unlink(const char *name) {
   }
   _snwprintf(gone, cap, L"%ls.deleted.%lu.%llu", wpath,
              (unsigned long)GetCurrentProcessId(),
-             (unsigned long long)xipc__qwait_now_ns());
+             (unsigned long long)xipc__now_ns());
   rc = 0;
   if (!MoveFileExW(wpath, gone, 0))
     rc = xipc__fail_os();

@@ -1,11 +1,11 @@
 /* Timed queue sleeps without a kernel timer per sleep (Linux).
  *
  * A FUTEX_WAIT with a timeout arms and cancels a high-resolution timer,
- * which costs about 0.2 us per sleep on the 2-core virtual machine we
- * measure on: a round trip in which both sides sleep took 6.15 us with
- * timeouts and 5.7 us without (a pipe: 5.6 us). Queue calls always sleep
- * with a deadline (at most 250 ms away, see api/queue.c), so this file
- * keeps the timers out of the common case:
+ * which makes a round trip in which both sides sleep measurably slower
+ * than one without timeouts, or a pipe's (the figures are in
+ * bench/results/queue-tuning.md). Queue calls always sleep with a
+ * deadline (at most 250 ms away, see api/queue.c), so this file keeps the
+ * timers out of the common case:
  *
  * A process-wide watchdog thread promises, in `armed`, to look at the
  * table of sleepers no later than that time. A sleep whose deadline is not
@@ -62,7 +62,7 @@ static long futex(void *word, int op, uint32_t val, const struct timespec *ts) {
 /* The watchdog's own sleep: until `until` (CLOCK_MONOTONIC), or forever if
  * it is 0, or until rung. */
 static void wd_doze(uint32_t bell, uint64_t until) {
-  struct timespec ts = {(time_t)(until / 1000000000u), (long)(until % 1000000000u)};
+  struct timespec ts = xipc__timespec(until);
   futex((void *)&wd.bell, FUTEX_WAIT_BITSET_PRIVATE, bell, until != 0 ? &ts : NULL);
 }
 
@@ -106,7 +106,7 @@ static void *wd_main(void *arg) {
   (void)pthread_setname_np(pthread_self(), "xipc-qtimer");
   for (;;) {
     uint32_t bell = atomic_load(&wd.bell);
-    uint64_t now = xipc__qwait_now_ns();
+    uint64_t now = xipc__now_ns();
     int active;
     uint64_t next = wd_scan(now, now + WD_LEASE_NS, &active);
     idle = active != 0 ? 0 : idle + 1;
@@ -175,7 +175,7 @@ static bool covered(uint64_t armed, uint64_t deadline) {
 }
 
 bool xipc__qtimer_sleep(void *word, uint32_t seen, int64_t timeout_ns, int *rc) {
-  uint64_t deadline = xipc__qwait_now_ns() + (uint64_t)timeout_ns;
+  uint64_t deadline = xipc__now_ns() + (uint64_t)timeout_ns;
   uint64_t armed = atomic_load(&wd.armed);
   if (!covered(armed, deadline)) {
     wd_kick(armed);

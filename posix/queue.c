@@ -38,8 +38,7 @@ int xipc__qwait_sleep(xipc__qwait *w, uint32_t ch, void *word, uint32_t seen,
   if (timeout_ns >= 0 && xipc__qtimer_sleep(word, seen, timeout_ns, &rc))
     return rc;
   if (timeout_ns >= 0) {
-    ts.tv_sec = (time_t)(timeout_ns / 1000000000);
-    ts.tv_nsec = (long)(timeout_ns % 1000000000);
+    ts = xipc__timespec((uint64_t)timeout_ns);
     tp = &ts;
   }
   /* The timeout of FUTEX_WAIT is relative and runs on CLOCK_MONOTONIC. */
@@ -55,12 +54,6 @@ void xipc__qwait_wake(xipc__qwait *w, uint32_t ch, void *word, uint32_t n) {
   (void)ch;
   (void)n; /* a corrupted count must not leave a sleeper behind */
   syscall(SYS_futex, word, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
-}
-
-uint64_t xipc__qwait_now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 /* Registration for membarrier's global expedited command: 0 not tried,
@@ -91,11 +84,6 @@ bool xipc__qwait_fast_publish(void) {
 
 bool xipc__qwait_heavy_barrier(void) {
   return syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL_EXPEDITED, 0, 0) == 0;
-}
-
-void xipc__qwait_nap(void) {
-  struct timespec ts = {0, 1000000};
-  nanosleep(&ts, NULL);
 }
 
 /* Reads the state letter and start time (field 22, clock ticks since boot)
