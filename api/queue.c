@@ -3,12 +3,15 @@
  * memory. This file is the whole algorithm; the trees only provide sleeping
  * and waking (xipc__qwait_*, posix/queue.c and win32/queue.c).
  *
- * Layout of the mapping, which has the queue's own name:
+ * Layout of the mapping, which has the queue's own name (a persistent
+ * queue on Windows: a file, see xipc__qstore_*):
  *
  *   q_header (5 cache lines) | n x q_ring (2 lines) | n x q_taker (1 line)
  *   | n rings of `capacity` bytes
  *
- * where n is the queue's max_producers (a creation option).
+ * where n is the queue's max_producers (a creation option, in the header).
+ * A q_taker counts one consumer handle's unfinished tasks for join (see
+ * "tasks" below).
  *
  * Each producer handle claims one ring at its first put and is the only
  * writer of that ring's `wr`, so a put is single-producer: write the record
@@ -16,7 +19,8 @@
  * is never visible, and producers never wait for each other (a shared ring
  * with producer tickets stalls every consumer when a producer is preempted
  * between reserving and committing). A ring whose owner process died is
- * taken over by the next producer that needs one.
+ * taken over by the next producer that needs one; a put that finds every
+ * ring taken by a live owner waits (the "slot" channel) for a close.
  *
  * Consumers take a message with a compare-and-swap of the ring's `rd` after
  * copying it out, so a message is delivered at most once and a consumer that

@@ -680,11 +680,13 @@ int xipc_stream_import(xipc_stream **out, const char *token);
 /* A named queue of variable-length messages in shared memory: any number of
  * processes open it by name and put or get; FIFO per producer handle.
  *
- * Storage: the queue is the named mapping called `name` itself (see the
- * Mapping section: it lives while any handle is open, crashed holders count
- * as closed). Each producer handle owns one ring of `capacity` bytes from
- * its first put until it is closed, so up to XIPC_QUEUE_MAX_PRODUCERS
- * handles can put at the same time; a ring whose owner process died is
+ * Storage: a scratch queue (the default) is the named mapping called
+ * `name` itself (see the Mapping section: it lives while any handle is
+ * open, crashed holders count as closed); a persistent queue
+ * (XIPC_QUEUE_PERSIST below) stays until xipc_queue_unlink. Each producer
+ * handle owns one ring of `capacity` bytes from its first put until it is
+ * closed, so up to max_producers (an option, 32 by default) handles can
+ * put at the same time; a ring whose owner process died is
  * taken over by the next producer that needs one, after its queued messages
  * (they stay and are delivered). Consumers take from every ring. Owners are
  * recorded by process id and start time (an exited process frees its ring,
