@@ -193,6 +193,7 @@ struct xipc_queue {
   uint32_t streak;  /* consumer: messages taken from `cursor` in a row */
   uint64_t *wr_seen; /* consumer: last `wr` read, per ring */
   int taker;         /* consumer: q_taker slot; -1 none yet, -2 none free */
+  _Atomic uint64_t *pend; /* consumer: its slot's `pending`, or NULL */
   uint64_t pending;  /* consumer: tasks got and not yet done */
   /* Zero-copy (reserve/commit, peek/release). */
   /* max_message bytes each, for data that wraps: one for a reservation,
@@ -997,23 +998,30 @@ int xipc_queue_commit(xipc_queue *q, size_t len) {
  * and every count zero" means every message put so far is done. */
 
 static void set_pending(xipc_queue *q, uint64_t n, memory_order mo) {
-  if (q->taker >= 0)
-    atomic_store_explicit(&q->takers[q->taker].pending, n, mo);
+  if (q->pend != NULL)
+    atomic_store_explicit(q->pend, n, mo);
   else if (n > q->pending)
     atomic_fetch_add(&q->h->spare, n - q->pending);
   else
     atomic_fetch_sub(&q->h->spare, q->pending - n);
 }
 
-/* Takes the record at rd of ring r (CAS to next), counted as a task. */
-static bool take_record(xipc_queue *q, q_ring *r, uint64_t rd, uint64_t next) {
-  set_pending(q, q->pending + 1, memory_order_relaxed);
-  if (!atomic_compare_exchange_strong(&r->rd, &rd, next)) {
-    set_pending(q, q->pending, memory_order_relaxed);
-    return false;
+/* Takes the record at rd of ring r (CAS to next), counted as a task. The
+ * common case, a handle with a slot of its own, is one plain store to a
+ * line nobody else writes (this runs at every get). */
+static inline bool take_record(xipc_queue *q, q_ring *r, uint64_t rd,
+                               uint64_t next) {
+  uint64_t n = q->pending;
+  if (q->pend != NULL)
+    atomic_store_explicit(q->pend, n + 1, memory_order_relaxed);
+  else
+    set_pending(q, n + 1, memory_order_relaxed);
+  if (atomic_compare_exchange_strong(&r->rd, &rd, next)) {
+    q->pending = n + 1;
+    return true;
   }
-  q->pending++;
-  return true;
+  set_pending(q, n, memory_order_relaxed);
+  return false;
 }
 
 /* Moves the tasks of a slot whose owner is gone (dead, or a handle closed
@@ -1047,6 +1055,7 @@ static void claim_taker(xipc_queue *q) {
           atomic_compare_exchange_strong(&t->owner, &free_slot, q->self)) {
         atomic_store(&t->pending, 0);
         q->taker = (int)i;
+        q->pend = &t->pending;
         return;
       }
     }
@@ -1069,6 +1078,7 @@ static void release_taker(xipc_queue *q) {
   if (q->pending != 0)
     wake_join(q);
   q->taker = -1;
+  q->pend = NULL;
 }
 
 int xipc_queue_task_done(xipc_queue *q) {
