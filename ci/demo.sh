@@ -7,7 +7,9 @@
 # programs in examples/ natively (preset `linux`) and runs each of them, then
 # builds them with MinGW-w64 (preset `mingw`) and runs the same programs under
 # Wine. Each example starts its own second process and exits 0 on success;
-# each run is bounded by XIPC_DEMO_TIMEOUT seconds (default 120).
+# pair_producer and pair_consumer are instead started separately, as two
+# programs in two terminals would be (ci/lib.sh, xipc_pair_demo). Each run
+# is bounded by XIPC_DEMO_TIMEOUT seconds (default 120).
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 exec </dev/null
@@ -32,9 +34,11 @@ pkgs="$XIPC_PKGS_COMMON"
 # shellcheck disable=SC2086
 xipc_ensure_packages $pkgs
 
-examples=()
+examples=() solo=()
 for src in examples/*.c; do
-  [ -e "$src" ] && examples+=("$(basename "$src" .c)")
+  [ -e "$src" ] || continue
+  examples+=("$(basename "$src" .c)")
+  case $src in examples/pair_*) ;; *) solo+=("$(basename "$src" .c)") ;; esac
 done
 [ ${#examples[@]} -gt 0 ] || xipc_die "no examples/*.c to run"
 
@@ -42,10 +46,10 @@ results=()
 failed=0
 
 # run_examples LEG BUILD [RUNNER]: runs every example of BUILD, through
-# RUNNER (Wine) when given, each bounded by the time limit.
+# RUNNER (Wine) when given, each bounded by the time limit; then the pair.
 run_examples() {
-  local leg=$1 build=$2 runner=${3:-} name exe rc
-  for name in "${examples[@]}"; do
+  local leg=$1 build=$2 runner=${3:-} name exe rc line
+  for name in "${solo[@]}"; do
     exe="$build/$name"
     [ -n "$runner" ] && exe="$exe.exe"
     xipc_log "[$leg] $name"
@@ -63,6 +67,15 @@ run_examples() {
       results+=("[$leg] $name: FAILED ($rc)"); failed=1
     fi
   done
+  xipc_log "[$leg] pair_consumer + pair_producer, started separately"
+  local ext="" out="$build/pair-demo.log"
+  [ -n "$runner" ] && ext=.exe
+  # shellcheck disable=SC2086 # runner is one path or empty
+  xipc_pair_demo "$build" "$ext" $runner | tee "$out"
+  [ "${PIPESTATUS[0]}" = 0 ] || failed=1
+  while IFS= read -r line; do
+    case $line in "pair: "*) results+=("[$leg] $line") ;; esac
+  done <"$out"
 }
 
 if [ $want_linux = 1 ]; then

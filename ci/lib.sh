@@ -4,11 +4,18 @@
 
 # Debian packages per build leg. The conformance suite builds GoogleTest
 # from /usr/src/googletest (package googletest) for each target; the
-# benchmarks use Boost headers on Linux; python3-yaml validates the workflow.
+# benchmarks use Boost headers on Linux; python3-yaml reads the workflow and
+# Node.js runs the workflow validator (XIPC_ACTION_VALIDATOR, from npm).
 XIPC_PKGS_COMMON="cmake make pkg-config googletest"
 XIPC_PKGS_LINUX="gcc g++ libboost-dev"
 XIPC_PKGS_MINGW="gcc-mingw-w64-x86-64-posix g++-mingw-w64-x86-64-posix wine wine64"
 XIPC_PKGS_CHECKS="python3-yaml"
+# Installed only when the commands `node` and `npm` are missing (a Node.js
+# from elsewhere, such as NodeSource's package, which bundles npm, will do).
+XIPC_PKGS_NODE="nodejs npm"
+# The npm package that checks .github/workflows/ci.yml against GitHub's
+# workflow schema, pinned; installed into build/npm.
+XIPC_ACTION_VALIDATOR="@action-validator/cli@0.6.0"
 
 # Wine stores Windows file names in the charset of the Unix locale, so
 # without a UTF-8 locale (CI containers set none) non-ASCII file names fail.
@@ -56,6 +63,30 @@ xipc_ensure_packages() {
   # shellcheck disable=SC2086 # word splitting of the package list is wanted
   apt-get install -y --no-install-recommends $missing </dev/null \
     || xipc_die "apt-get install failed: $line"
+}
+
+# xipc_ensure_node: node and npm on PATH, installing XIPC_PKGS_NODE with
+# apt-get when either is missing.
+xipc_ensure_node() {
+  command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 && return 0
+  # shellcheck disable=SC2086 # word splitting of the package list is wanted
+  xipc_ensure_packages $XIPC_PKGS_NODE
+  command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1
+}
+
+# xipc_action_validator DIR: prints the path of the workflow validator's
+# command, installing XIPC_ACTION_VALIDATOR with npm into DIR first if it is
+# not there (npm's registry is needed once; later runs work offline).
+xipc_action_validator() {
+  local dir=$1 bin="$1/node_modules/.bin/action-validator" want
+  want=${XIPC_ACTION_VALIDATOR##*@}
+  if [ ! -x "$bin" ] || ! grep -q "\"version\": \"$want\"" \
+      "$dir/node_modules/@action-validator/cli/package.json" 2>/dev/null; then
+    mkdir -p "$dir"
+    npm install --prefix "$dir" --no-audit --no-fund --loglevel=error \
+      "$XIPC_ACTION_VALIDATOR" >&2 </dev/null || return 1
+  fi
+  printf '%s\n' "$bin"
 }
 
 # xipc_build PRESET LOG [TARGET...]: configures and builds a preset (all
@@ -126,4 +157,86 @@ xipc_wine_stop() {
   server=$(xipc_wine_tool wineserver) || return 0
   "$server" -k 2>/dev/null || true
   "$server" -w 2>/dev/null || true
+}
+
+# xipc_pair_demo DIR EXT [RUNNER...]: runs examples/pair_producer and
+# pair_consumer of DIR (EXT: .exe or empty; RUNNER: wine-run.sh for Wine) as
+# two separately started programs, the way the README's quick start does,
+# each bounded by XIPC_DEMO_TIMEOUT seconds (default 120):
+#   1. the consumer first, then the producer with 100 messages;
+#   2. the producer first (it holds the queue until it is drained), then
+#      the consumer;
+#   3. a consumer alone, stopped with SIGTERM from another process (kill on
+#      Linux, `signal_demo send PID SIGTERM` on Windows) must exit 0.
+# Every program must exit 0 and the consumers must report what they got.
+# Prints one line per step; returns non-zero if a step failed.
+xipc_pair_demo() {
+  local dir=$1 ext=$2
+  shift 2
+  local run=("$@") t=${XIPC_DEMO_TIMEOUT:-120} q="xipc-pair-demo-$$" bad=0
+  local out="$dir/pair-demo" pid rc lim=()
+  # GNU timeout when there is one (Git Bash has it; Windows' own timeout.exe
+  # is something else and fails this probe).
+  timeout --version >/dev/null 2>&1 && lim=(timeout -k 5 "$t")
+  if [ ! -f "$dir/pair_producer$ext" ] || [ ! -f "$dir/pair_consumer$ext" ]; then
+    echo "pair: FAILED (pair_producer/pair_consumer not built in $dir)"; return 1
+  fi
+  # start NAME ARGS...: starts pair_NAME in the background (output in
+  # $out.NAME), waits until it printed its pid line (after its handlers and
+  # the queue are set up) and sets pid to that (Windows) process id.
+  start() {
+    local name=$1 i
+    shift
+    rm -f "$out.$name"  # not an earlier step's pid line
+    "${lim[@]}" "${run[@]}" "$dir/pair_$name$ext" "$@" >"$out.$name" 2>&1 &
+    bg=$!
+    pid=""
+    for ((i = 0; i < t * 10; i++)); do
+      pid=$(sed -n "s/^pair_$name: pid \([0-9]*\),.*/\1/p" "$out.$name" 2>/dev/null)
+      [ -n "$pid" ] && break
+      sleep 0.1
+    done
+  }
+  # finish NAME ARGS...: runs pair_NAME in the foreground, then waits for
+  # the background one; rc is non-zero if either failed.
+  finish() {
+    local name=$1 fg
+    shift
+    "${lim[@]}" "${run[@]}" "$dir/pair_$name$ext" "$@" >"$out.$name" 2>&1
+    fg=$?
+    wait "$bg"
+    rc=$(( fg != 0 || $? != 0 ))
+  }
+  # verdict STEP: consumer got all 100 in order and both exited 0.
+  verdict() {
+    sed -n '$p' "$out.consumer"
+    if [ "$rc" = 0 ] && grep -q "received 100 of 100 messages, in order" "$out.consumer"; then
+      echo "pair: $1: OK"
+    else
+      echo "pair: $1: FAILED (see $out.consumer, $out.producer)"; bad=1
+    fi
+  }
+  local bg
+  start consumer "$q-1"
+  finish producer 100 "$q-1"
+  verdict "consumer started first"
+  start producer 100 "$q-2"
+  finish consumer "$q-2"
+  verdict "producer started first"
+
+  start consumer "$q-3"
+  if [ -n "$pid" ] && [ -z "$ext" ]; then
+    kill -TERM "$pid"
+  elif [ -n "$pid" ]; then
+    "${lim[@]}" "${run[@]}" "$dir/signal_demo$ext" send "$pid" SIGTERM
+  fi
+  wait "$bg"
+  rc=$?
+  sed -n '$p' "$out.consumer"
+  if [ "$rc" = 0 ] && grep -q "SIGTERM: stopping after 0 messages" "$out.consumer"; then
+    echo "pair: consumer stopped by SIGTERM: OK"
+  else
+    echo "pair: consumer stopped by SIGTERM: FAILED (exit $rc, see $out.consumer)"; bad=1
+  fi
+  return $bad
 }

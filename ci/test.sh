@@ -9,15 +9,19 @@
 # MinGW-w64 cross build under Wine (preset `mingw`, build/mingw, Wine prefix
 # inside build/mingw), then natively again with AddressSanitizer and
 # UndefinedBehaviorSanitizer (preset `asan`, build/asan). It checks that the
-# Linux and Windows legs list the same test names and prints every ctest
-# summary last. It exits non-zero if a leg fails, if a build prints a
-# warning, or if the Windows leg cannot run.
+# Linux and Windows legs list the same test names, validates the GitHub
+# workflow against GitHub's schema (npm package @action-validator/cli), and
+# prints every ctest summary last, with the reason of each skipped test. It
+# exits non-zero if a leg fails, if a build prints a warning, if the workflow
+# is invalid, or if the Windows leg cannot run.
 #
 #   --linux-only    only the Linux legs: linux and asan (GitHub `linux` job)
 #   --mingw-only    only the Windows leg under Wine (GitHub `mingw` job)
 #   --no-asan       skip the sanitizer leg
 #   --build-only    configure and build, run no tests
-# Environment: XIPC_CTEST_JOBS (default 2) parallel tests per leg.
+# Environment: XIPC_CTEST_JOBS (default 2) parallel tests per leg;
+# XIPC_TEST_TIME_SCALE multiplies the suite's timeouts and waits (default
+# per leg: linux 1, mingw 3 for Wine, asan 2 for the sanitizers).
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 exec </dev/null
@@ -31,7 +35,7 @@ for arg in "$@"; do
     --mingw-only) want_linux=0 want_asan=0 ;;
     --no-asan) want_asan=0 ;;
     --build-only) build_only=1 ;;
-    -h|--help) sed -n '2,21s/^# \{0,1\}//p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,26s/^# \{0,1\}//p' "$0"; exit 0 ;;
     *) echo "unknown option: $arg (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -50,26 +54,64 @@ pkgs="$XIPC_PKGS_COMMON $XIPC_PKGS_CHECKS"
 xipc_ensure_packages $pkgs
 cmake --version | head -1
 
-declare -A verdict summary
+declare -A verdict summary skips scale
 legs=()
 failed=0
 
-# The workflow is kept in ci/ and installed in .github/workflows/.
+# The workflow is kept in ci/ and installed in .github/workflows/; it must
+# pass GitHub's workflow schema (action-validator) and have the three jobs.
 check_workflow() {
+  local validator
   xipc_log "workflow: ci/github-workflow.yml"
   cmp -s ci/github-workflow.yml .github/workflows/ci.yml \
     || { echo "ERROR: .github/workflows/ci.yml differs from ci/github-workflow.yml (cp ci/github-workflow.yml .github/workflows/ci.yml)"; return 1; }
+  xipc_ensure_node || { echo "ERROR: node and npm are needed to validate the workflow (apt-get install $XIPC_PKGS_NODE)"; return 1; }
+  validator=$(xipc_action_validator build/npm) \
+    || { echo "ERROR: npm could not install $XIPC_ACTION_VALIDATOR into build/npm"; return 1; }
+  "$validator" .github/workflows/ci.yml \
+    || { echo "ERROR: .github/workflows/ci.yml does not pass GitHub's workflow schema (errors above)"; return 1; }
   python3 -c 'import sys, yaml; d = yaml.safe_load(open(sys.argv[1])); assert set(d["jobs"]) >= {"linux", "mingw", "windows"}, d["jobs"].keys()' \
-    ci/github-workflow.yml || { echo "ERROR: ci/github-workflow.yml is not valid"; return 1; }
-  echo "valid YAML, installed copy identical"
+    ci/github-workflow.yml || { echo "ERROR: ci/github-workflow.yml lacks a job (linux, mingw, windows)"; return 1; }
+  echo "workflow valid ($XIPC_ACTION_VALIDATOR), installed copy identical"
 }
-if ! check_workflow; then failed=1; fi
+if ! check_workflow; then failed=1; summary_workflow="FAIL: see the workflow check above"; else summary_workflow="valid, installed copy identical"; fi
+
+# leg_time_scale NAME: the suite's time scale for a leg (see --help).
+leg_time_scale() {
+  if [ -n "${XIPC_TEST_TIME_SCALE_USER:-}" ]; then echo "$XIPC_TEST_TIME_SCALE_USER"; return; fi
+  case $1 in mingw) echo 3 ;; asan) echo 2 ;; *) echo 1 ;; esac
+}
+XIPC_TEST_TIME_SCALE_USER=${XIPC_TEST_TIME_SCALE:-}
+
+# skip_reasons LOG: one line "name: reason" per test that ctest's LOG lists
+# as not run, the reason taken from the test's output in ctest's
+# LastTest.log (GoogleTest's "Skipped" message, or an "XIPC-SKIP:" line).
+skip_reasons() {
+  local log=$1 last=$2
+  sed -n 's/^[[:space:]]*[0-9]* - \(.*\) (Skipped)$/\1/p' "$log" | while IFS= read -r name; do
+    local why
+    why=$(awk -v want="$name" '
+      { sub(/\r$/, "") }
+      /^[0-9]+\/[0-9]+ Testing: / { cur = $0; sub(/^[0-9]+\/[0-9]+ Testing: /, "", cur); grab = 0 }
+      cur != want { next }
+      /XIPC-SKIP:/ { line = $0; sub(/.*XIPC-SKIP: */, "", line); why = why (why ? " " : "") line }
+      /^\[  SKIPPED \]/ { grab = 0 }
+      grab { why = why (why ? " " : "") $0 }
+      /: Skipped$/ { grab = 1 }
+      END { print why }' "$last")
+    printf '%s: %s\n' "$name" "${why:-(no reason in the test output)}"
+  done
+}
 
 # run_leg NAME PRESET: build, then ctest with the preset (output on failure,
 # error when no test is found); records the verdict and ctest's summary.
 run_leg() {
   local name=$1 preset=$2 log="$logs/$1-ctest.log"
   legs+=("$name")
+  # Read by CMake at configure time (per-test timeouts) and by the tests.
+  export XIPC_TEST_TIME_SCALE
+  XIPC_TEST_TIME_SCALE=$(leg_time_scale "$name")
+  scale[$name]=$XIPC_TEST_TIME_SCALE
   if ! xipc_build "$preset" "$logs/$name-build.log"; then
     verdict[$name]="FAIL (build)"; summary[$name]="build failed: see $logs/$name-build.log"
     return 1
@@ -90,6 +132,7 @@ run_leg() {
   local rc=${PIPESTATUS[0]}
   summary[$name]=$(sed -n '/% tests passed/,$p' "$log")
   [ -n "${summary[$name]}" ] || summary[$name]=$(tail -n 5 "$log")
+  skips[$name]=$(skip_reasons "$log" "build/$preset/Testing/Temporary/LastTest.log")
   if [ "$rc" = 0 ]; then verdict[$name]=PASS; else verdict[$name]="FAIL (ctest exit $rc)"; fi
   # Both legs must list the same tests (ctest -N runs the discovery again).
   ctest --test-dir "build/$preset" -N 2>/dev/null \
@@ -132,9 +175,14 @@ for name in "${legs[@]}"; do
   label=$name
   [ "$name" = mingw ] && label="mingw (Windows build under Wine)"
   [ "$name" = asan ] && label="asan (Linux, ASan+UBSan)"
-  printf '[%s] %s\n' "$label" "${verdict[$name]}"
+  printf '[%s] %s (time scale %s)\n' "$label" "${verdict[$name]}" "${scale[$name]}"
   printf '%s\n' "${summary[$name]}" | sed 's/^/    /'
+  if [ -n "${skips[$name]:-}" ]; then
+    printf '    Why they were skipped:\n'
+    printf '%s\n' "${skips[$name]}" | sed 's/^/      /'
+  fi
 done
+echo "[workflow] $summary_workflow"
 [ $want_mingw = 1 ] || echo "[mingw] not run (--linux-only)"
 [ $want_linux = 1 ] || echo "[linux] not run (--mingw-only)"
 [ $want_asan = 1 ] || echo "[asan] not run (--no-asan or --mingw-only)"

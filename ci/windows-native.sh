@@ -6,9 +6,13 @@
 #
 # DIR holds conformance/xipc_conformance.exe and the examples' *.exe. The
 # suite is run without ctest (one process, every test), its report goes to
-# DIR/conformance.xml; then each example runs, bounded by a timeout.
+# DIR/conformance.xml; then each example runs, bounded by a timeout, and
+# pair_consumer/pair_producer run as two separately started programs
+# (xipc_pair_demo in ci/lib.sh).
 set -uo pipefail
 dir=${1:?usage: bash ci/windows-native.sh DIR}
+# shellcheck source=ci/lib.sh
+. "$(dirname "$0")/lib.sh"
 suite="$dir/conformance/xipc_conformance.exe"
 [ -f "$suite" ] || { echo "ERROR: $suite not found" >&2; exit 1; }
 failed=0 results=()
@@ -23,6 +27,7 @@ else
 fi
 for exe in "$dir"/*.exe; do
   [ -e "$exe" ] || continue
+  case $(basename "$exe") in pair_*) continue ;; esac
   echo "==> $(basename "$exe")"
   "${limit[@]}" "$exe"
   rc=$?
@@ -32,6 +37,10 @@ for exe in "$dir"/*.exe; do
     results+=("$(basename "$exe"): FAILED (exit $rc)"); failed=1
   fi
 done
+echo "==> pair_consumer + pair_producer, started separately"
+pair_out=$(xipc_pair_demo "$dir" .exe) || failed=1
+printf '%s\n' "$pair_out"
+results+=("$(printf '%s\n' "$pair_out" | grep '^pair: ')")
 printf '\n================ native Windows summary ================\n'
 printf '%s\n' "${results[@]}"
 exit $failed

@@ -87,25 +87,72 @@ int Child::exit_code(int timeout_ms) {
   return st.exit_code;
 }
 
+int Child::exit_code() { return exit_code(scaled_ms(60000)); }
+
 int Child::kill() { return proc_ ? xipc_proc_kill(proc_) : XIPC_EINVAL; }
 
-void ready_signal(const std::string &path) { write_file(path, "ready"); }
+Flag::Flag(const char *tag) : name_(unique_name(tag)) {
+  int rc = xipc_sem_open(&sem_, name_.c_str(), 0, XIPC_CREATE | XIPC_EXCL);
+  if (rc != 0) {
+    ADD_FAILURE() << "xt::Flag: xipc_sem_open(" << name_ << ") -> " << xipc_err_name(rc);
+    sem_ = nullptr;
+  }
+}
 
-bool ready_wait(const std::string &path, int timeout_ms, Child *child) {
+Flag::~Flag() {
+  if (sem_ == nullptr) return;
+  xipc_sem_close(sem_);
+  // A helper killed right after its set may not have closed its handle yet;
+  // on POSIX its semaphore would then outlive the test in /dev/shm. Remove
+  // the name (ENOENT if the close above was the last one; ENOTSUP on
+  // Windows, where the kernel drops a dead process's handles anyway).
+  xipc_sem_unlink(name_.c_str());
+}
+
+int Flag::set() { return sem_ ? xipc_sem_post(sem_) : XIPC_EINVAL; }
+
+// Takes the flag's count if it is set and puts it back, so the flag stays
+// set for every later waiter.
+static int take_and_keep(xipc_sem *s, int timeout_ms) {
+  int rc = xipc_sem_wait(s, timeout_ms);
+  if (rc == 0) rc = xipc_sem_post(s);
+  return rc;
+}
+
+bool Flag::wait(int timeout_ms, Child *child) {
+  if (sem_ == nullptr) return false;
+  const int kSlice = 50;
   int64_t deadline = now_ms() + timeout_ms;
-  std::error_code ec;
-  while (!std::filesystem::exists(std::filesystem::u8path(path), ec)) {
-    if (now_ms() > deadline) return false;
+  for (;;) {
+    int64_t left = deadline - now_ms();
+    int rc = take_and_keep(sem_, left < kSlice ? (left > 0 ? static_cast<int>(left) : 0) : kSlice);
+    if (rc == 0) return true;
+    if (rc != XIPC_ETIMEDOUT && rc != XIPC_EAGAIN) return false;
+    if (left <= kSlice) return false;
     if (child != nullptr && child->proc() != nullptr) {
       xipc_exit_status st;
-      if (xipc_proc_wait(child->proc(), 0, &st) == 0) {
-        // The child is gone; it may have signalled just before exiting.
-        return std::filesystem::exists(std::filesystem::u8path(path), ec);
-      }
+      // The child is gone; it may have set the flag just before exiting.
+      if (xipc_proc_wait(child->proc(), 0, &st) == 0) return take_and_keep(sem_, 0) == 0;
     }
-    sleep_ms(1);
   }
-  return true;
+}
+
+// Opens the flag's semaphore (the test holds it, so it exists), runs fn on
+// it and closes it.
+template <typename Fn>
+static int with_flag(const std::string &token, Fn fn) {
+  xipc_sem *s = nullptr;
+  int rc = xipc_sem_open(&s, token.c_str(), 0, 0);
+  if (rc != 0) return rc;
+  rc = fn(s);
+  int crc = xipc_sem_close(s);
+  return rc != 0 ? rc : crc;
+}
+
+int flag_set(const std::string &token) { return with_flag(token, xipc_sem_post); }
+
+int flag_wait(const std::string &token, int timeout_ms) {
+  return with_flag(token, [&](xipc_sem *s) { return take_and_keep(s, timeout_ms); });
 }
 
 std::string read_file(const std::string &path) {

@@ -66,8 +66,10 @@ class Child {
   // Waits for the exit (xipc_proc_wait semantics).
   int wait(int timeout_ms, xipc_exit_status *st);
   // Waits up to timeout_ms and returns the exit code, or -1000 - err on a
-  // wait failure, or -2000 - signal if the child was signalled.
-  int exit_code(int timeout_ms = 60000);
+  // wait failure, or -2000 - signal if the child was signalled. Without an
+  // argument it waits up to xt::scaled_ms(60000).
+  int exit_code(int timeout_ms);
+  int exit_code();
   int kill();
   xipc_pid pid() const { return proc_ ? xipc_proc_pid(proc_) : -1; }
   xipc_proc *proc() { return proc_; }
@@ -77,11 +79,44 @@ class Child {
   bool reaped_ = false;
 };
 
-// File-based readiness flag: the helper calls ready_signal(path) when it is
-// ready; the parent's ready_wait(path, timeout) returns true once the file
-// exists (or false after the timeout, or if `child` exits first).
-void ready_signal(const std::string &path);
-bool ready_wait(const std::string &path, int timeout_ms, Child *child = nullptr);
+// A flag that one process sets and another waits for ("ready", "go"): a
+// named xipc semaphore, created with count 0 by the test and held open for
+// the Flag's lifetime, so a set by a helper that exits at once is never lost
+// to the object's last close. Its token (the semaphore's name) goes to the
+// helper as an argument; a Flag converts to its token, so it can stand in an
+// argument list. A set flag stays set: every wait returns at once after it.
+class Flag {
+ public:
+  explicit Flag(const char *tag = "flag");
+  ~Flag();
+  Flag(const Flag &) = delete;
+  Flag &operator=(const Flag &) = delete;
+  const std::string &token() const { return name_; }
+  operator const std::string &() const { return name_; }
+  // Sets the flag (the test's side of a "go").
+  int set();
+  // True once the flag is set; false after timeout_ms, or as soon as
+  // `child` has exited without setting it. Sleeps on the semaphore, waking
+  // every 50 ms only to look at the child.
+  bool wait(int timeout_ms, Child *child = nullptr);
+
+ private:
+  std::string name_;
+  xipc_sem *sem_ = nullptr;
+};
+
+// Helper side, by token: set the flag, or wait up to timeout_ms for it.
+// Both return the xipc result (use XT_CHECK).
+int flag_set(const std::string &token);
+int flag_wait(const std::string &token, int timeout_ms);
+
+// The readiness handshake in the words of the tests: the helper calls
+// ready_signal(token) when it is ready; the test's ready_wait(flag, ...)
+// is flag.wait(...).
+inline int ready_signal(const std::string &token) { return flag_set(token); }
+inline bool ready_wait(Flag &flag, int timeout_ms, Child *child = nullptr) {
+  return flag.wait(timeout_ms, child);
+}
 
 // Reads a whole file; empty string if missing.
 std::string read_file(const std::string &path);

@@ -33,42 +33,42 @@ bool exists_by_name(const std::string &name) {
 
 // Args: name text. Opens an existing mapping and writes text at offset 0.
 XT_HELPER(map_write) {
-  if (argc < 2) return 2;
+  XT_REQUIRE(argc >= 2);
   xipc_map *m = nullptr;
-  if (xipc_map_named(&m, argv[0], 0, XIPC_ACCESS_WRITE, 0) != 0) return 3;
-  int rc = xipc_map_write(m, argv[1], std::strlen(argv[1]));
-  xipc_map_close(m);
-  return rc == 0 ? 0 : 4;
+  XT_CHECK(xipc_map_named(&m, argv[0], 0, XIPC_ACCESS_WRITE, 0));
+  XT_CHECK(xipc_map_write(m, argv[1], std::strlen(argv[1])));
+  XT_CHECK(xipc_map_close(m));
+  return 0;
 }
 
-// Args: name text readyfile gofile. Creates `name` holding exactly text,
-// signals ready and keeps it open until gofile exists; then exits 0 if the
+// Args: name text ready go (flags). Creates `name` holding exactly text,
+// signals ready and keeps it open until go is set; then exits 0 if the
 // parent's 'P' shows at offset 0.
 XT_HELPER(map_create_hold) {
-  if (argc < 4) return 2;
+  XT_REQUIRE(argc >= 4);
   size_t n = std::strlen(argv[1]);
   xipc_map *m = nullptr;
-  if (xipc_map_named(&m, argv[0], n, XIPC_ACCESS_WRITE, XIPC_CREATE | XIPC_EXCL) != 0)
-    return 3;
+  XT_CHECK(xipc_map_named(&m, argv[0], n, XIPC_ACCESS_WRITE, XIPC_CREATE | XIPC_EXCL));
   std::memcpy(xipc_map_data(m), argv[1], n);
-  xt::ready_signal(argv[2]);
-  while (!std::filesystem::exists(std::filesystem::u8path(argv[3]))) xt::sleep_ms(2);
+  XT_CHECK(xt::ready_signal(argv[2]));
+  XT_CHECK(xt::flag_wait(argv[3], xt::scaled_ms(60000)));
   char first = static_cast<char *>(xipc_map_data(m))[0];
-  xipc_map_close(m);
-  return first == 'P' ? 0 : 5;
+  XT_CHECK(xipc_map_close(m));
+  XT_REQUIRE(first == 'P');
+  return 0;
 }
 
-// Args: name readyfile. Opens `name`, signals ready and holds it until
+// Args: name ready. Opens `name`, signals ready and holds it until
 // killed.
 XT_HELPER(map_hold) {
-  if (argc < 2) return 2;
+  XT_REQUIRE(argc >= 2);
   xipc_map *m = nullptr;
-  if (xipc_map_named(&m, argv[0], 0, XIPC_ACCESS_WRITE, 0) != 0) return 3;
-  xt::ready_signal(argv[1]);
+  XT_CHECK(xipc_map_named(&m, argv[0], 0, XIPC_ACCESS_WRITE, 0));
+  XT_CHECK(xt::ready_signal(argv[1]));
   for (;;) xt::sleep_ms(50);
 }
 
-const int kWait = 30000;
+const int kWait = xt::scaled_ms(30000);
 
 }  // namespace
 
@@ -88,11 +88,7 @@ TEST(Map, NamedParentCreatesHelperWrites) {
 
 TEST(Map, NamedHelperCreatesParentReadsExactSize) {
   std::string name = xt::unique_name("map");
-  std::string ready = xt::temp_path("ready"), go = xt::temp_path("go");
-  xt::Cleanup rm([&] {
-    xt::remove_file(ready);
-    xt::remove_file(go);
-  });
+  xt::Flag ready("ready"), go("go");
   // 13 bytes: far from a page multiple, so a rounded size would show.
   xt::Child c;
   XT_OK(c.start("map_create_hold", {name, "from helper\n!", ready, go}));
@@ -103,7 +99,7 @@ TEST(Map, NamedHelperCreatesParentReadsExactSize) {
   EXPECT_EQ(13u, xipc_map_size(h.m));
   EXPECT_EQ("from helper\n!", h.str());
   XT_OK(xipc_map_write_byte(h.m, 'P'));  // and back to the helper
-  xt::write_file(go, "go");
+  XT_OK(go.set());
   EXPECT_EQ(0, c.exit_code());
 }
 
@@ -163,8 +159,7 @@ TEST(Map, NamedLivesUntilTheLastClose) {
 
 TEST(Map, NamedGoneAfterAKilledHolder) {
   std::string name = xt::unique_name("map");
-  std::string ready = xt::temp_path("ready");
-  xt::Cleanup rm([&] { xt::remove_file(ready); });
+  xt::Flag ready("ready");
   MapHandle a;
   XT_OK(xipc_map_named(&a.m, name.c_str(), 5000, XIPC_ACCESS_WRITE, XIPC_CREATE));
   xt::Child c;
@@ -184,8 +179,7 @@ TEST(Map, NamedGoneAfterAKilledHolder) {
 TEST(Map, SweepRemovesOnlyObjectsWithoutHolders) {
   std::string dead = xt::unique_name("dead"), live = xt::unique_name("live");
   std::string foreign = xt::unique_name("foreign");
-  std::string ready = xt::temp_path("ready"), go = xt::temp_path("go");
-  xt::Cleanup rm([&] { xt::remove_file(ready); });
+  xt::Flag ready("ready"), go("go");
   void *f = xt::foreign_map_create(foreign, 10);
   ASSERT_NE(nullptr, f);
   xt::Cleanup rmf([&] { xt::foreign_map_close(f, foreign); });
@@ -346,11 +340,11 @@ TEST(Map, NamedIsOwnerOnlyByDefault) {
   int rc = xt::fork_and_run([&] {
     if (!xt::drop_root()) return 77;
     xipc_map *m = nullptr;
-    if (xipc_map_named(&m, name.c_str(), 0, XIPC_ACCESS_READ, 0) != XIPC_EACCES) return 1;
-    if (xipc_map_file(&m, path.c_str(), 0, 0, XIPC_ACCESS_READ) != XIPC_EACCES) return 2;
-    if (xipc_map_named(&m, open_name.c_str(), 0, XIPC_ACCESS_READ, 0) != 0) return 3;
+    XT_REQUIRE(xipc_map_named(&m, name.c_str(), 0, XIPC_ACCESS_READ, 0) == XIPC_EACCES);
+    XT_REQUIRE(xipc_map_file(&m, path.c_str(), 0, 0, XIPC_ACCESS_READ) == XIPC_EACCES);
+    XT_CHECK(xipc_map_named(&m, open_name.c_str(), 0, XIPC_ACCESS_READ, 0));
     xipc_map_close(m);
-    if (xipc_map_named(&m, open_name.c_str(), 0, XIPC_ACCESS_WRITE, 0) != XIPC_EACCES) return 4;
+    XT_REQUIRE(xipc_map_named(&m, open_name.c_str(), 0, XIPC_ACCESS_WRITE, 0) == XIPC_EACCES);
     return 0;
   });
   if (rc == -1) GTEST_SKIP() << "no fork(): Windows objects get the creator's default DACL";
@@ -404,15 +398,13 @@ static int churn_once(const char *name, size_t slot, char token) {
   return rc;
 }
 
-// Args: name rounds readyfile. Signals ready, then opens (creating if
+// Args: name rounds ready. Signals ready, then opens (creating if
 // needed), writes and closes the mapping `rounds` times.
 XT_HELPER(map_churn) {
-  if (argc < 3) return 2;
-  xt::ready_signal(argv[2]);
-  for (int i = 0, n = std::atoi(argv[1]); i < n; i++) {
-    int rc = churn_once(argv[0], 32 + i % 32, static_cast<char>(i));
-    if (rc != 0) return 10 - rc;
-  }
+  XT_REQUIRE(argc >= 3);
+  XT_CHECK(xt::ready_signal(argv[2]));
+  for (int i = 0, n = std::atoi(argv[1]); i < n; i++)
+    XT_CHECK(churn_once(argv[0], 32 + i % 32, static_cast<char>(i)));
   return 0;
 }
 
@@ -421,8 +413,7 @@ TEST(Map, NamedOpenRacesTheLastClose) {
   // can, so opens keep meeting last closes. Every open must succeed and
   // reach the object the name stands for, and nothing may be left.
   std::string name = xt::unique_name("churn");
-  std::string ready = xt::temp_path("ready");
-  xt::Cleanup rm([&] { xt::remove_file(ready); });
+  xt::Flag ready("ready");
   xt::Child c;
   XT_OK(c.start("map_churn", {name, "1000", ready}));
   ASSERT_TRUE(xt::ready_wait(ready, kWait, &c));

@@ -14,37 +14,43 @@ namespace {
 // Args: outfile arg... Writes each argument followed by '\n'-free framing:
 // "<len>:<bytes>" concatenated.
 XT_HELPER(echo_argv) {
-  if (argc < 1) return 2;
+  XT_REQUIRE(argc >= 1);
   std::string out;
   for (int i = 1; i < argc; i++)
     out += std::to_string(std::string(argv[i]).size()) + ":" + argv[i];
-  return xt::write_file(argv[0], out) ? 0 : 3;
+  XT_REQUIRE(xt::write_file(argv[0], out));
+  return 0;
 }
 
 // Args: outfile. Writes XT_VAR, XT_UNI and whether XT_PARENT_ONLY is set.
 XT_HELPER(echo_env) {
-  if (argc < 1) return 2;
+  XT_REQUIRE(argc >= 1);
   bool parent_only = false;
   xt::get_env("XT_PARENT_ONLY", &parent_only);
   std::string out = xt::get_env("XT_VAR") + "|" + xt::get_env("XT_UNI") + "|" +
                     (parent_only ? "leaked" : "absent");
-  return xt::write_file(argv[0], out) ? 0 : 3;
+  XT_REQUIRE(xt::write_file(argv[0], out));
+  return 0;
 }
 
 // Args: outfile. Writes the current directory.
 XT_HELPER(echo_cwd) {
-  if (argc < 1) return 2;
-  return xt::write_file(argv[0], std::filesystem::current_path().u8string()) ? 0 : 3;
+  XT_REQUIRE(argc >= 1);
+  XT_REQUIRE(xt::write_file(argv[0], std::filesystem::current_path().u8string()));
+  return 0;
 }
 
-XT_HELPER(exit_with) { return argc >= 1 ? std::atoi(argv[0]) : 2; }
+// Args: code. Exits with code (the value under test).
+XT_HELPER(exit_with) {
+  XT_REQUIRE(argc >= 1);
+  return std::atoi(argv[0]);
+}
 
-// Args: readyfile gofile. Signals ready, then exits 7 once gofile exists.
-XT_HELPER(wait_for_file) {
-  if (argc < 2) return 2;
-  xt::ready_signal(argv[0]);
-  while (!std::filesystem::exists(std::filesystem::u8path(argv[1])))
-    xt::sleep_ms(2);
+// Args: ready go (flags). Signals ready, then exits 7 once go is set.
+XT_HELPER(wait_for_go) {
+  XT_REQUIRE(argc >= 2);
+  XT_CHECK(xt::ready_signal(argv[0]));
+  XT_CHECK(xt::flag_wait(argv[1], xt::scaled_ms(60000)));
   return 7;
 }
 
@@ -145,7 +151,7 @@ TEST(Proc, ExitCodesComeBack) {
     xt::Child c;
     XT_OK(c.start("exit_with", {std::to_string(code)}));
     xipc_exit_status st = {-1, -1, -1};
-    XT_OK(c.wait(60000, &st));
+    XT_OK(c.wait(xt::scaled_ms(60000), &st));
     EXPECT_EQ(1, st.exited);
     EXPECT_EQ(code, st.exit_code);
     EXPECT_EQ(0, st.signal);
@@ -161,20 +167,16 @@ TEST(Proc, StdioCanBeNull) {
 }
 
 TEST(Proc, WaitTimeoutSemantics) {
-  std::string ready = xt::temp_path("ready"), go = xt::temp_path("go");
-  xt::Cleanup rm([&] {
-    xt::remove_file(ready);
-    xt::remove_file(go);
-  });
+  xt::Flag ready("ready"), go("go");
   xt::Child c;
-  XT_OK(c.start("wait_for_file", {ready, go}));
-  ASSERT_TRUE(xt::ready_wait(ready, 60000, &c));
+  XT_OK(c.start("wait_for_go", {ready, go}));
+  ASSERT_TRUE(xt::ready_wait(ready, xt::scaled_ms(60000), &c));
   xipc_exit_status st;
   EXPECT_EQ(XIPC_EAGAIN, c.wait(0, &st));
   int64_t t0 = xt::now_ms();
   EXPECT_EQ(XIPC_ETIMEDOUT, c.wait(200, &st));
   EXPECT_GE(xt::now_ms() - t0, 199);
-  ASSERT_TRUE(xt::write_file(go, "go"));
+  XT_OK(go.set());
   XT_OK(c.wait(-1, &st));
   EXPECT_EQ(1, st.exited);
   EXPECT_EQ(7, st.exit_code);
@@ -183,14 +185,13 @@ TEST(Proc, WaitTimeoutSemantics) {
 }
 
 TEST(Proc, KilledChildIsReportedAsKilled) {
-  std::string ready = xt::temp_path("ready"), go = xt::temp_path("go");
-  xt::Cleanup rm([&] { xt::remove_file(ready); });
+  xt::Flag ready("ready"), go("go");
   xt::Child c;
-  XT_OK(c.start("wait_for_file", {ready, go}));
-  ASSERT_TRUE(xt::ready_wait(ready, 60000, &c));
+  XT_OK(c.start("wait_for_go", {ready, go}));
+  ASSERT_TRUE(xt::ready_wait(ready, xt::scaled_ms(60000), &c));
   XT_OK(c.kill());
   xipc_exit_status st = {-1, -1, -1};
-  XT_OK(c.wait(60000, &st));
+  XT_OK(c.wait(xt::scaled_ms(60000), &st));
   EXPECT_EQ(0, st.exited);
   EXPECT_EQ(XIPC_SIGKILL, st.signal);
   XT_OK(c.kill()) << "killing an exited child is a no-op";
@@ -231,13 +232,9 @@ TEST(Proc, EnvEntryWithoutEqualsIsEINVAL) {
 // XIPC_ETIMEDOUT before timeout_ms have passed.
 TEST(Proc, TimedWaitNeverEndsEarly) {
   using clock = std::chrono::steady_clock;
-  std::string ready = xt::temp_path("ready"), go = xt::temp_path("go");
-  xt::Cleanup rm([&] {
-    xt::remove_file(ready);
-    xt::remove_file(go);
-  });
+  xt::Flag ready("ready"), go("go");
   xt::Child c;
-  XT_OK(c.start("wait_for_file", {ready, go}));
+  XT_OK(c.start("wait_for_go", {ready, go}));
   ASSERT_TRUE(xt::ready_wait(ready, xt::scaled_ms(60000), &c));
   int waits = 0, early = 0, worst_timeout = 0;
   int64_t worst_ns = 0;  // the largest shortfall
@@ -269,7 +266,7 @@ TEST(Proc, TimedWaitNeverEndsEarly) {
       }
   EXPECT_EQ(0, early) << early << " of " << waits << " waits ended early; the worst "
                       << worst_ns << " ns before its " << worst_timeout << " ms";
-  ASSERT_TRUE(xt::write_file(go, "go"));
+  XT_OK(go.set());
   EXPECT_EQ(7, c.exit_code());
 }
 
@@ -285,7 +282,7 @@ TEST(Proc, ManySpawnsLeakNoHandlesAndNoZombies) {
     ASSERT_EQ(0, xipc_proc_spawn(&p, argv, nullptr)) << i;
     if (i % 2 == 0) {
       xipc_exit_status st;
-      ASSERT_EQ(0, xipc_proc_wait(p, 60000, &st));
+      ASSERT_EQ(0, xipc_proc_wait(p, xt::scaled_ms(60000), &st));
       ASSERT_EQ(3, st.exit_code);
     }
     // Odd ones are closed while (perhaps) still running: xipc must reap them.
@@ -293,7 +290,7 @@ TEST(Proc, ManySpawnsLeakNoHandlesAndNoZombies) {
   }
   // Children closed while running exit in their own time; once none is
   // left at all, none may linger as a zombie.
-  int64_t deadline = xt::now_ms() + 60000;
+  int64_t deadline = xt::now_ms() + xt::scaled_ms(60000);
   while (xt::child_processes() > 0 && xt::now_ms() < deadline) xt::sleep_ms(10);
   EXPECT_EQ(0, xt::child_processes());
   EXPECT_EQ(0, xt::zombie_children());

@@ -4,7 +4,6 @@
 
 #include <cstdlib>
 #include <cstring>
-#include <filesystem>
 #include <functional>
 #include <string>
 #include <thread>
@@ -15,25 +14,20 @@ namespace {
 // Helpers report an xipc failure as exit code -rc (XIPC_EOWNERDEAD -> 15).
 int code_of(int rc) { return rc < 0 ? -rc : rc; }
 
-// Pauses a helper until `path` exists (at most a minute, so a helper never
+// How long a helper waits for the test (a scaled minute, so a helper never
 // outlives a crashed test run for long).
-bool wait_for_file(const std::string &path) {
-  for (int i = 0; i < 30000; i++) {
-    if (std::filesystem::exists(std::filesystem::u8path(path))) return true;
-    xt::sleep_ms(2);
-  }
-  return false;
-}
+int helper_wait_ms() { return xt::scaled_ms(60000); }
 
-// Keeps a helper alive until it is killed (at most a minute).
+// Keeps a helper alive until it is killed (at most helper_wait_ms()).
 int linger() {
-  xt::sleep_ms(60000);
-  return 3;
+  xt::sleep_ms(helper_wait_ms());
+  xt::helper_failed(__FILE__, __LINE__, "not killed within the helper wait", 1);
+  return XT_HELPER_FAILED;
 }
 
 // Args: name count. Opens an existing semaphore and posts count times.
 XT_HELPER(sem_post_n) {
-  if (argc < 2) return 2;
+  XT_REQUIRE(argc >= 2);
   xipc_sem *s;
   int rc = xipc_sem_open(&s, argv[0], 0, 0);
   for (long i = std::atol(argv[1]); rc == 0 && i > 0; i--) rc = xipc_sem_post(s);
@@ -43,7 +37,7 @@ XT_HELPER(sem_post_n) {
 
 // Args: name timeout_ms. Opens an existing semaphore and waits once.
 XT_HELPER(sem_wait_once) {
-  if (argc < 2) return 2;
+  XT_REQUIRE(argc >= 2);
   xipc_sem *s;
   int rc = xipc_sem_open(&s, argv[0], 0, 0);
   if (rc != 0) return code_of(rc);
@@ -52,28 +46,29 @@ XT_HELPER(sem_wait_once) {
   return code_of(rc);
 }
 
-// Args: name readyfile. Creates the semaphore and holds it open until killed.
+// Args: name ready. Creates the semaphore and holds it open until killed.
 XT_HELPER(sem_hold) {
-  if (argc < 2) return 2;
+  XT_REQUIRE(argc >= 2);
   xipc_sem *s;
   int rc = xipc_sem_open(&s, argv[0], 0, XIPC_CREATE);
   if (rc != 0) return code_of(rc);
-  xt::ready_signal(argv[1]);
+  XT_CHECK(xt::ready_signal(argv[1]));
   return linger();
 }
 
-// Args: name readyfile [gofile]. Opens (creating if needed) and locks the
-// mutex, writes the lock result to readyfile, then either unlocks once
-// gofile exists or holds the lock until killed.
+// Args: name resultfile ready [go]. Opens (creating if needed) and locks
+// the mutex, writes the lock result to resultfile and signals ready, then
+// either unlocks once go is set or holds the lock until killed.
 XT_HELPER(mutex_hold) {
-  if (argc < 2) return 2;
+  XT_REQUIRE(argc >= 3);
   xipc_mutex *m;
   int rc = xipc_mutex_open(&m, argv[0], XIPC_CREATE);
-  if (rc == 0) rc = xipc_mutex_lock(m, 30000);
+  if (rc == 0) rc = xipc_mutex_lock(m, xt::scaled_ms(30000));
   if (rc != 0 && rc != XIPC_EOWNERDEAD) return code_of(rc);
-  xt::write_file(argv[1], std::to_string(rc));
-  if (argc < 3) return linger();
-  if (!wait_for_file(argv[2])) return 4;
+  XT_REQUIRE(xt::write_file(argv[1], std::to_string(rc)));
+  XT_CHECK(xt::ready_signal(argv[2]));
+  if (argc < 4) return linger();
+  XT_CHECK(xt::flag_wait(argv[3], helper_wait_ms()));
   rc = xipc_mutex_unlock(m);
   if (rc == 0) rc = xipc_mutex_close(m);
   return code_of(rc);
@@ -81,11 +76,11 @@ XT_HELPER(mutex_hold) {
 
 // Args: name. Opens an existing mutex, locks and unlocks it once.
 XT_HELPER(mutex_lock_once) {
-  if (argc < 1) return 2;
+  XT_REQUIRE(argc >= 1);
   xipc_mutex *m;
   int rc = xipc_mutex_open(&m, argv[0], 0);
   if (rc != 0) return code_of(rc);
-  rc = xipc_mutex_lock(m, 30000);
+  rc = xipc_mutex_lock(m, xt::scaled_ms(30000));
   if (rc == 0) rc = xipc_mutex_unlock(m);
   xipc_mutex_close(m);
   return code_of(rc);
@@ -96,18 +91,18 @@ XT_HELPER(mutex_lock_once) {
 // times, each under the mutex, with a read-modify-write made slow enough
 // that without exclusion updates get lost (even on one CPU, by preemption).
 XT_HELPER(mutex_count) {
-  if (argc < 4) return 2;
+  XT_REQUIRE(argc >= 4);
   xipc_mutex *m;
   xipc_map *map;
   xipc_sem *go;
   int rc = xipc_mutex_open(&m, argv[0], 0);
   if (rc == 0) rc = xipc_map_named(&map, argv[1], 0, XIPC_ACCESS_WRITE, 0);
   if (rc == 0) rc = xipc_sem_open(&go, argv[2], 0, 0);
-  if (rc == 0) rc = xipc_sem_wait(go, 60000);
+  if (rc == 0) rc = xipc_sem_wait(go, helper_wait_ms());
   if (rc != 0) return code_of(rc);
   volatile uint64_t *counter = static_cast<uint64_t *>(xipc_map_data(map));
   for (long i = std::atol(argv[3]); rc == 0 && i > 0; i--) {
-    rc = xipc_mutex_lock(m, 30000);
+    rc = xipc_mutex_lock(m, xt::scaled_ms(30000));
     if (rc != 0) break;
     uint64_t v = *counter;
     for (volatile int spin = 0; spin < 100; spin = spin + 1) {
@@ -151,15 +146,15 @@ struct MutexGuard {
 
 // Starts mutex_hold on `name` and waits until it holds the lock; returns the
 // helper's lock result (0 or XIPC_EOWNERDEAD), or 1 if it never got there.
-int start_holder(xt::Child &c, const std::string &name,
-                 const std::string &go = std::string()) {
-  std::string ready = xt::temp_path("ready");
-  xt::Cleanup rm([&] { xt::remove_file(ready); });
-  std::vector<std::string> args = {name, ready};
-  if (!go.empty()) args.push_back(go);
+int start_holder(xt::Child &c, const std::string &name, const xt::Flag *go = nullptr) {
+  std::string result = xt::temp_path("result");
+  xt::Cleanup rm([&] { xt::remove_file(result); });
+  xt::Flag ready("ready");
+  std::vector<std::string> args = {name, result, ready};
+  if (go != nullptr) args.push_back(go->token());
   if (c.start("mutex_hold", args) != 0) return 1;
-  if (!xt::ready_wait(ready, 60000, &c)) return 1;
-  return std::atoi(xt::read_file(ready).c_str());
+  if (!xt::ready_wait(ready, xt::scaled_ms(60000), &c)) return 1;
+  return std::atoi(xt::read_file(result).c_str());
 }
 
 // Starts a holder of `name` and kills it while it holds the lock.
@@ -190,12 +185,12 @@ TEST(Sem, PostInOneProcessWaitInAnother) {
   xt::Child waiter;
   XT_OK(waiter.start("sem_wait_once", {a, "-1"}));
   XT_OK(xipc_sem_post(sa.s));
-  EXPECT_EQ(0, waiter.exit_code(60000));
+  EXPECT_EQ(0, waiter.exit_code(xt::scaled_ms(60000)));
 
   // The helper posts b; our wait sees it.
   xt::Child poster;
   XT_OK(poster.start("sem_post_n", {b, "1"}));
-  XT_EXPECT_OK(xipc_sem_wait(sb.s, 60000));
+  XT_EXPECT_OK(xipc_sem_wait(sb.s, xt::scaled_ms(60000)));
   EXPECT_EQ(0, poster.exit_code());
   EXPECT_EQ(XIPC_EAGAIN, xipc_sem_wait(sb.s, 0));
 }
@@ -209,7 +204,7 @@ TEST(Sem, PostsFromSeveralProcessesAddUp) {
   for (auto &k : kids) XT_OK(k.start("sem_post_n", {name, std::to_string(kPosts)}));
   // Consume while they post, so waits block and are woken across processes.
   int got = 0;
-  while (got < kHelpers * kPosts && xipc_sem_wait(s.s, 60000) == 0) got++;
+  while (got < kHelpers * kPosts && xipc_sem_wait(s.s, xt::scaled_ms(60000)) == 0) got++;
   EXPECT_EQ(kHelpers * kPosts, got);
   for (auto &k : kids) EXPECT_EQ(0, k.exit_code());
   EXPECT_EQ(XIPC_EAGAIN, xipc_sem_wait(s.s, 0));
@@ -236,7 +231,7 @@ TEST(Sem, TimedWaitTimesOutAfterTheTimeout) {
     EXPECT_EQ(XIPC_ETIMEDOUT, xipc_sem_wait(s.s, timeout));
     int64_t took = xt::now_ms() - t0;
     EXPECT_GE(took, timeout);
-    EXPECT_LT(took, timeout + 5000);
+    EXPECT_LT(took, timeout + xt::scaled_ms(5000));
   }
 }
 
@@ -247,7 +242,7 @@ TEST(Sem, ZeroTimeoutDoesNotBlock) {
   XT_EXPECT_OK(xipc_sem_wait(s.s, 0));
   int64_t t0 = xt::now_ms();
   for (int i = 0; i < 10; i++) EXPECT_EQ(XIPC_EAGAIN, xipc_sem_wait(s.s, 0));
-  EXPECT_LT(xt::now_ms() - t0, 500);  // 10 polls; one blocking wait is >= 1 ms
+  EXPECT_LT(xt::now_ms() - t0, xt::scaled_ms(500));  // 10 polls; one blocking wait is >= 1 ms
 }
 
 TEST(Sem, CountIsBoundedByValueMax) {
@@ -290,11 +285,10 @@ TEST(Sem, GoneAfterLastClose) {
 
 TEST(Sem, GoneAfterKilledHolder) {
   std::string name = xt::unique_name("sem");
-  std::string ready = xt::temp_path("ready");
-  xt::Cleanup rm([&] { xt::remove_file(ready); });
+  xt::Flag ready("ready");
   xt::Child c;
   XT_OK(c.start("sem_hold", {name, ready}));
-  ASSERT_TRUE(xt::ready_wait(ready, 60000, &c));
+  ASSERT_TRUE(xt::ready_wait(ready, xt::scaled_ms(60000), &c));
   xipc_sem *s;
   XT_OK(xipc_sem_open(&s, name.c_str(), 0, 0));
   XT_OK(xipc_sem_close(s));
@@ -347,27 +341,27 @@ TEST(Mutex, ExcludesAcrossProcesses) {
   for (auto &k : kids)
     XT_OK(k.start("mutex_count", {mname, cname, gname, std::to_string(kIters)}));
   for (int i = 0; i < kHelpers; i++) XT_OK(xipc_sem_post(go.s));  // start together
-  for (auto &k : kids) EXPECT_EQ(0, k.exit_code(110000));
+  for (auto &k : kids) EXPECT_EQ(0, k.exit_code(xt::scaled_ms(110000)));
   XT_OK(xipc_mutex_lock(m.m, 0));
   EXPECT_EQ(uint64_t(kHelpers) * kIters, *counter);
   XT_OK(xipc_mutex_unlock(m.m));
 }
 
 TEST(Mutex, TimedLockWhileAnotherProcessHoldsIt) {
-  std::string name = xt::unique_name("mtx"), go = xt::temp_path("go");
-  xt::Cleanup rm([&] { xt::remove_file(go); });
+  std::string name = xt::unique_name("mtx");
+  xt::Flag go("go");
   MutexGuard m;
   XT_OK(xipc_mutex_open(&m.m, name.c_str(), XIPC_CREATE));
   xt::Child c;
-  ASSERT_EQ(0, start_holder(c, name, go));
+  ASSERT_EQ(0, start_holder(c, name, &go));
   int64_t t0 = xt::now_ms();
   EXPECT_EQ(XIPC_EAGAIN, xipc_mutex_lock(m.m, 0));
-  EXPECT_LT(xt::now_ms() - t0, 500);
+  EXPECT_LT(xt::now_ms() - t0, xt::scaled_ms(500));
   t0 = xt::now_ms();
   EXPECT_EQ(XIPC_ETIMEDOUT, xipc_mutex_lock(m.m, 150));
   EXPECT_GE(xt::now_ms() - t0, 150);
   EXPECT_EQ(XIPC_EPERM, xipc_mutex_unlock(m.m));  // held by the helper
-  ASSERT_TRUE(xt::write_file(go, "go"));
+  XT_OK(go.set());
   XT_EXPECT_OK(xipc_mutex_lock(m.m, -1));  // woken by the helper's unlock
   EXPECT_EQ(0, c.exit_code());
   XT_EXPECT_OK(xipc_mutex_unlock(m.m));
@@ -378,7 +372,7 @@ TEST(Mutex, DeadOwnerIsReportedThenConsistentRecovers) {
   MutexGuard m;
   open_with_dead_owner(&m.m, name);
   if (HasFatalFailure()) return;
-  ASSERT_EQ(XIPC_EOWNERDEAD, xipc_mutex_lock(m.m, 30000));
+  ASSERT_EQ(XIPC_EOWNERDEAD, xipc_mutex_lock(m.m, xt::scaled_ms(30000)));
   // The caller holds it now: another thread cannot take it.
   int other = 1;
   std::thread([&] { other = xipc_mutex_lock(m.m, 0); }).join();
@@ -399,14 +393,14 @@ TEST(Mutex, UnlockWithoutConsistentMakesItUnrecoverable) {
   MutexGuard m, m2;
   open_with_dead_owner(&m.m, name);
   if (HasFatalFailure()) return;
-  ASSERT_EQ(XIPC_EOWNERDEAD, xipc_mutex_lock(m.m, 30000));
+  ASSERT_EQ(XIPC_EOWNERDEAD, xipc_mutex_lock(m.m, xt::scaled_ms(30000)));
   XT_OK(xipc_mutex_unlock(m.m));
   EXPECT_EQ(XIPC_ENOTRECOVERABLE, xipc_mutex_lock(m.m, -1));
   EXPECT_EQ(XIPC_ENOTRECOVERABLE, xipc_mutex_lock(m.m, 0));
   EXPECT_EQ(XIPC_EPERM, xipc_mutex_consistent(m.m));
   EXPECT_EQ(XIPC_EPERM, xipc_mutex_unlock(m.m));
   XT_OK(xipc_mutex_open(&m2.m, name.c_str(), 0));
-  EXPECT_EQ(XIPC_ENOTRECOVERABLE, xipc_mutex_lock(m2.m, 1000));
+  EXPECT_EQ(XIPC_ENOTRECOVERABLE, xipc_mutex_lock(m2.m, xt::scaled_ms(1000)));
   xt::Child c;
   XT_OK(c.start("mutex_lock_once", {name}));
   EXPECT_EQ(code_of(XIPC_ENOTRECOVERABLE), c.exit_code());
@@ -426,7 +420,7 @@ TEST(Mutex, OwnerDyingBeforeRepairIsReportedAgain) {
   if (HasFatalFailure()) return;
   kill_holder(name, XIPC_EOWNERDEAD);  // inherits a dead owner, dies too
   if (HasFatalFailure()) return;
-  ASSERT_EQ(XIPC_EOWNERDEAD, xipc_mutex_lock(m.m, 30000));
+  ASSERT_EQ(XIPC_EOWNERDEAD, xipc_mutex_lock(m.m, xt::scaled_ms(30000)));
   XT_EXPECT_OK(xipc_mutex_consistent(m.m));
   XT_EXPECT_OK(xipc_mutex_unlock(m.m));
 }
@@ -438,7 +432,7 @@ TEST(Mutex, ThreadExitingWithTheLockIsADeadOwner) {
   int rc = 1;
   std::thread([&] { rc = xipc_mutex_lock(m.m, 0); }).join();  // never unlocks
   XT_OK(rc);
-  ASSERT_EQ(XIPC_EOWNERDEAD, xipc_mutex_lock(m.m, 30000));
+  ASSERT_EQ(XIPC_EOWNERDEAD, xipc_mutex_lock(m.m, xt::scaled_ms(30000)));
   XT_EXPECT_OK(xipc_mutex_consistent(m.m));
   XT_EXPECT_OK(xipc_mutex_unlock(m.m));
   XT_EXPECT_OK(xipc_mutex_close(m.m));  // the handle is not left "held"

@@ -1,7 +1,7 @@
 # One step of the Install.* tests (see tests.cmake); run with cmake -P.
 #   Prefix:      cmake --install the build into WORK/prefix, check its files
 #   FindPackage: configure + build this directory with CMAKE_PREFIX_PATH
-#                (and xipc_DIR in a cross build)
+#                only, also in a cross build with xipc's toolchain file
 #   PkgConfig:   compile main.c with `pkg-config --cflags --libs xipc`
 # Both consumers are then run (through EMULATOR in a cross build) and must
 # print "xipc-consumer: xipc VERSION, pid N ok".
@@ -51,11 +51,11 @@ elseif(STEP STREQUAL "FindPackage")
       -DCMAKE_PREFIX_PATH=${prefix} -DCMAKE_C_COMPILER=${C_COMPILER}
       "-DCMAKE_C_FLAGS=${C_FLAGS}" "-DCMAKE_EXE_LINKER_FLAGS=${LINKER_FLAGS}")
   if(TOOLCHAIN)
-    # A cross toolchain re-roots every package search below its sysroot
-    # (CMAKE_FIND_ROOT_PATH_MODE_PACKAGE ONLY), so a cross consumer names
-    # the package directory itself, as CMake's own hint says.
-    list(APPEND args -DCMAKE_TOOLCHAIN_FILE=${TOOLCHAIN}
-         -Dxipc_DIR=${prefix}/${LIBDIR}/cmake/xipc)
+    # A cross toolchain re-roots every package search below its roots
+    # (CMAKE_FIND_ROOT_PATH_MODE_PACKAGE ONLY); xipc's toolchain file makes
+    # each CMAKE_PREFIX_PATH entry a root, so the prefix alone is enough,
+    # as in a native build (no xipc_DIR or CMAKE_FIND_ROOT_PATH needed).
+    list(APPEND args -DCMAKE_TOOLCHAIN_FILE=${TOOLCHAIN})
   endif()
   run("configuring the consumer" ${CMAKE_COMMAND} ${args})
   # The package must come from the installed prefix, not from this build.

@@ -18,11 +18,13 @@ set(XIPC_INSTALL_TEST_ARGS
   "-DEMULATOR=${CMAKE_CROSSCOMPILING_EMULATOR}"
   -DEXE_SUFFIX=${CMAKE_EXECUTABLE_SUFFIX}
   -DWIN=${WIN32})
+# xipc_scaled_timeout: conformance/CMakeLists.txt (XIPC_TEST_TIME_SCALE).
+xipc_scaled_timeout(XIPC_INSTALL_TEST_TIMEOUT 300)
 foreach(step IN ITEMS Prefix FindPackage PkgConfig)
   add_test(NAME Install.${step}
     COMMAND ${CMAKE_COMMAND} -DSTEP=${step} ${XIPC_INSTALL_TEST_ARGS}
             -P ${CMAKE_CURRENT_LIST_DIR}/run.cmake)
-  set_tests_properties(Install.${step} PROPERTIES TIMEOUT 300
+  set_tests_properties(Install.${step} PROPERTIES TIMEOUT ${XIPC_INSTALL_TEST_TIMEOUT}
     SKIP_REGULAR_EXPRESSION "XIPC-SKIP:")
 endforeach()
 set_tests_properties(Install.Prefix PROPERTIES FIXTURES_SETUP xipc_installed)
