@@ -314,7 +314,8 @@ bool xipc__qwait_heavy_barrier(void);
  * whose persistent queues are named mappings, always). unlink: removes
  * such a store (XIPC_ENOENT if none: the caller then unlinks the named
  * mapping). name is valid. */
-int xipc__qstore_create(xipc_map **out, const char *name, size_t size);
+int xipc__qstore_create(xipc_map **out, const char *name, size_t size,
+                        unsigned owner); /* owner: 0 or XIPC_ANY_OWNER */
 int xipc__qstore_open(xipc_map **out, const char *name);
 int xipc__qstore_unlink(const char *name);
 

@@ -323,8 +323,8 @@ static int used_rings(const xipc_queue *q, uint32_t *used) {
 
 /* Maps an existing queue, scratch (the named mapping) or persistent (its
  * store, where that is not the named mapping: Windows). */
-static int map_existing(xipc_map **m, const char *name) {
-  int rc = xipc_map_named(m, name, 0, XIPC_ACCESS_WRITE, 0);
+static int map_existing(xipc_map **m, const char *name, unsigned owner) {
+  int rc = xipc_map_named(m, name, 0, XIPC_ACCESS_WRITE, owner);
   if (rc == XIPC_ENOENT)
     rc = xipc__qstore_open(m, name);
   return rc;
@@ -332,9 +332,10 @@ static int map_existing(xipc_map **m, const char *name) {
 
 /* Creates a new queue's mapping, or XIPC_EEXIST if the name is taken by a
  * queue of either kind. */
-static int map_new(xipc_map **m, const char *name, const q_layout *l) {
+static int map_new(xipc_map **m, const char *name, const q_layout *l,
+                   unsigned owner) {
   if (l->flags & Q_PERSISTENT)
-    return xipc__qstore_create(m, name, (size_t)l->total_size);
+    return xipc__qstore_create(m, name, (size_t)l->total_size, owner);
   int rc = xipc__qstore_open(m, name);
   if (rc == 0) {
     xipc_map_close(*m);
@@ -344,16 +345,17 @@ static int map_new(xipc_map **m, const char *name, const q_layout *l) {
   if (rc != XIPC_ENOENT)
     return rc;
   return xipc_map_named(m, name, (size_t)l->total_size, XIPC_ACCESS_WRITE,
-                        XIPC_CREATE | XIPC_EXCL);
+                        XIPC_CREATE | XIPC_EXCL | owner);
 }
 
 /* Creates the mapping (created = true) or opens an existing one. */
 static int map_queue(xipc_map **m, bool *created, const char *name,
                      const q_layout *l, unsigned flags) {
+  unsigned owner = flags & XIPC_ANY_OWNER;
   for (int tries = 0; tries < 100; tries++) {
     int rc;
     if (flags & XIPC_CREATE) {
-      rc = map_new(m, name, l);
+      rc = map_new(m, name, l, owner);
       if (rc == 0)
         *created = true;
       /* ERANGE -> EEXIST: an existing object smaller than our layout (some
@@ -363,7 +365,7 @@ static int map_queue(xipc_map **m, bool *created, const char *name,
       if (rc != XIPC_EEXIST || (flags & XIPC_EXCL))
         return rc;
     }
-    rc = map_existing(m, name);
+    rc = map_existing(m, name, owner);
     /* ENOENT with CREATE: the last holder closed it since; create again.
      * EAGAIN: the map layer saw the name replaced under it; so do we. */
     if ((rc != XIPC_ENOENT && rc != XIPC_EAGAIN) || !(flags & XIPC_CREATE))
@@ -390,7 +392,7 @@ static int wait_initialized(xipc_queue *q) {
 }
 
 static int open_args_ok(xipc_queue **out, const char *name, unsigned flags) {
-  unsigned known = XIPC_CREATE | XIPC_EXCL | XIPC_QUEUE_PERSIST;
+  const unsigned known = XIPC_CREATE | XIPC_EXCL | XIPC_ANY_OWNER | XIPC_QUEUE_PERSIST;
   if (out == NULL || (flags & ~known) != 0)
     return XIPC_EINVAL;
   if ((flags & (XIPC_EXCL | XIPC_QUEUE_PERSIST)) && !(flags & XIPC_CREATE))
@@ -438,6 +440,8 @@ int xipc_queue_open(xipc_queue **out, const char *name,
                     const xipc_queue_options *opts, unsigned flags) {
   q_layout want;
   bool created = false;
+  if (out != NULL)
+    *out = NULL;
   int rc = open_args_ok(out, name, flags);
   if (rc == 0)
     rc = layout_from_options(&want, opts, flags);

@@ -180,9 +180,11 @@ bool xipc__qwait_owner_alive(uint64_t owner) {
 /* Persistent queues on POSIX are named mappings that nothing removes but
  * xipc_map_unlink (XIPC_MAP_PERSIST), under the queue's own name: every
  * open of the name finds them, so there is no separate store to look in. */
-int xipc__qstore_create(xipc_map **out, const char *name, size_t size) {
+int xipc__qstore_create(xipc_map **out, const char *name, size_t size,
+                        unsigned owner) {
   return xipc_map_named_ex(out, name, size, XIPC_ACCESS_WRITE,
-                           XIPC_CREATE | XIPC_EXCL | XIPC_MAP_PERSIST, NULL);
+                           XIPC_CREATE | XIPC_EXCL | XIPC_MAP_PERSIST | owner,
+                           NULL);
 }
 
 int xipc__qstore_open(xipc_map **out, const char *name) {

@@ -183,10 +183,11 @@ static int map_store(xipc_map **out, const char *name, size_t size,
   return rc;
 }
 
-int xipc__qstore_create(xipc_map **out, const char *name, size_t size) {
+int xipc__qstore_create(xipc_map **out, const char *name, size_t size,
+                        unsigned owner) {
   xipc_map *scratch = NULL;
   /* A scratch queue of that name exists: existence wins. */
-  if (xipc_map_named(&scratch, name, 0, XIPC_ACCESS_READ, 0) == 0) {
+  if (xipc_map_named(&scratch, name, 0, XIPC_ACCESS_READ, owner) == 0) {
     xipc_map_close(scratch);
     return xipc__fail(XIPC_EEXIST);
   }
