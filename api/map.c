@@ -31,7 +31,8 @@ static int check_options(const xipc_map_options *o) {
 
 static int check_named(xipc_map **out, const char *name, size_t length,
                        int access, unsigned flags) {
-  const unsigned known = XIPC_CREATE | XIPC_EXCL | XIPC_MAP_PERSIST;
+  const unsigned known =
+      XIPC_CREATE | XIPC_EXCL | XIPC_ANY_OWNER | XIPC_MAP_PERSIST;
   if (out == NULL || !access_ok(access) || (flags & ~known) != 0)
     return XIPC_EINVAL;
   if ((flags & XIPC_EXCL) && !(flags & XIPC_CREATE))
@@ -95,6 +96,8 @@ static int named_open(xipc_map *m, const void *ctx) {
 int xipc_map_named_ex(xipc_map **out, const char *name, size_t length,
                       int access, unsigned flags,
                       const xipc_map_options *opts) {
+  if (out != NULL)
+    *out = NULL;
   const xipc_map_options *o = options_or_default(opts);
   int rc = check_named(out, name, length, access, flags);
   if (rc == 0)
@@ -107,6 +110,8 @@ int xipc_map_named_ex(xipc_map **out, const char *name, size_t length,
 
 int xipc_map_named(xipc_map **out, const char *name, size_t length,
                    int access, unsigned flags) {
+  if (out != NULL)
+    *out = NULL;
   if ((flags & XIPC_MAP_PERSIST) != 0)
     return xipc__fail(XIPC_EINVAL); /* only through xipc_map_named_ex */
   return xipc_map_named_ex(out, name, length, access, flags, NULL);
@@ -129,6 +134,8 @@ static int file_open(xipc_map *m, const void *ctx) {
 int xipc_map_file_ex(xipc_map **out, const char *path, size_t length,
                      uint64_t offset, int access, unsigned flags,
                      const xipc_map_options *opts) {
+  if (out != NULL)
+    *out = NULL;
   const xipc_map_options *o = options_or_default(opts);
   int rc = check_file(out, path, length, access, flags);
   if (rc == 0)
@@ -149,6 +156,8 @@ static int anon_open(xipc_map *m, const void *ctx) {
 }
 
 int xipc_map_anonymous(xipc_map **out, size_t length) {
+  if (out != NULL)
+    *out = NULL;
   if (out == NULL || length == 0 || length > MAP_MAX_LENGTH)
     return xipc__fail(XIPC_EINVAL);
   return open_map(out, XIPC__MAP_ANON, XIPC_ACCESS_WRITE, anon_open, &length);

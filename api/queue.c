@@ -262,17 +262,18 @@ static int used_rings(const xipc_queue *q, uint32_t *used) {
 /* Creates the mapping (created = true) or opens an existing one. */
 static int map_queue(xipc_map **m, bool *created, const char *name,
                      const q_layout *l, unsigned flags) {
+  unsigned owner = flags & XIPC_ANY_OWNER;
   for (int tries = 0; tries < 100; tries++) {
     int rc;
     if (flags & XIPC_CREATE) {
       rc = xipc_map_named(m, name, (size_t)l->total_size, XIPC_ACCESS_WRITE,
-                          XIPC_CREATE | XIPC_EXCL);
+                          XIPC_CREATE | XIPC_EXCL | owner);
       if (rc == 0)
         *created = true;
       if (rc != XIPC_EEXIST || (flags & XIPC_EXCL))
         return rc;
     }
-    rc = xipc_map_named(m, name, 0, XIPC_ACCESS_WRITE, 0);
+    rc = xipc_map_named(m, name, 0, XIPC_ACCESS_WRITE, owner);
     /* ENOENT with CREATE: the last holder closed it since; create again. */
     if (rc != XIPC_ENOENT || !(flags & XIPC_CREATE))
       return rc;
@@ -298,7 +299,8 @@ static int wait_initialized(xipc_queue *q) {
 }
 
 static int open_args_ok(xipc_queue **out, const char *name, unsigned flags) {
-  if (out == NULL || (flags & ~(unsigned)(XIPC_CREATE | XIPC_EXCL)) != 0)
+  const unsigned known = XIPC_CREATE | XIPC_EXCL | XIPC_ANY_OWNER;
+  if (out == NULL || (flags & ~known) != 0)
     return XIPC_EINVAL;
   if ((flags & XIPC_EXCL) && !(flags & XIPC_CREATE))
     return XIPC_EINVAL;
@@ -318,6 +320,8 @@ int xipc_queue_open(xipc_queue **out, const char *name,
                     const xipc_queue_options *opts, unsigned flags) {
   q_layout want;
   bool created = false;
+  if (out != NULL)
+    *out = NULL;
   int rc = open_args_ok(out, name, flags);
   if (rc == 0)
     rc = layout_from_options(&want, opts);

@@ -17,7 +17,7 @@ static int check_sync_name(const char *name) {
 static int check_open_args(const void *out, const char *name, unsigned flags) {
   if (out == NULL)
     return XIPC_EINVAL;
-  if ((flags & ~(unsigned)(XIPC_CREATE | XIPC_EXCL)) != 0)
+  if ((flags & ~(unsigned)(XIPC_CREATE | XIPC_EXCL | XIPC_ANY_OWNER)) != 0)
     return XIPC_EINVAL;
   if ((flags & XIPC_EXCL) && !(flags & XIPC_CREATE))
     return XIPC_EINVAL;
@@ -32,6 +32,8 @@ void xipc__sync_name(char *buf, const char *name, const char *suffix) {
 
 int xipc_sem_open(xipc_sem **out, const char *name, unsigned initial,
                   unsigned flags) {
+  if (out != NULL)
+    *out = NULL;
   int rc = check_open_args(out, name, flags);
   if (rc == 0 && initial > XIPC_SEM_VALUE_MAX)
     rc = XIPC_ERANGE;
@@ -66,6 +68,8 @@ int xipc_sem_unlink(const char *name) {
 }
 
 int xipc_mutex_open(xipc_mutex **out, const char *name, unsigned flags) {
+  if (out != NULL)
+    *out = NULL;
   int rc = check_open_args(out, name, flags);
   if (rc != 0)
     return xipc__fail(rc);

@@ -9,7 +9,10 @@
  *    timeout_ms have passed). Timeouts are measured on a monotonic clock.
  *  - Names of shared objects are "portable names": 1 to XIPC_NAME_MAX
  *    characters from [A-Za-z0-9._-], not starting with '.'. Anything else is
- *    XIPC_EINVAL (XIPC_ENAMETOOLONG when only the length is wrong).
+ *    XIPC_EINVAL; characters are checked first, so XIPC_ENAMETOOLONG means
+ *    a name of valid characters that is only too long.
+ *  - Every function that creates a handle in *out sets *out to NULL when it
+ *    fails (when out itself is not NULL).
  *  - Strings (names, paths, argv, env) are UTF-8 on every platform.
  *  - Handles are opaque, created by xipc_X_open-style calls and released by
  *    xipc_X_close. Handles are not inherited by child processes.
@@ -98,7 +101,19 @@ int xipc_last_system_error(void);
 
 enum {
   XIPC_CREATE = 1u << 0, /* create the object if it does not exist */
-  XIPC_EXCL = 1u << 1    /* with XIPC_CREATE: fail with XIPC_EEXIST if it does */
+  XIPC_EXCL = 1u << 1,   /* with XIPC_CREATE: fail with XIPC_EEXIST if it does */
+  /* Accept an existing object that belongs to another user. Without it,
+   * every open of an existing named object (mapping, semaphore, mutex,
+   * queue) refuses, with XIPC_EACCES, one that another user planted at the
+   * name: POSIX checks that the owner is the effective user (root
+   * included) and that group and others have no write permission beyond
+   * the mode the caller asked for (0600 unless xipc_map_options.mode says
+   * otherwise); Windows checks that the owner SID of each kernel object is
+   * the token's user (or the token's default owner; an object without any
+   * owner, which is what Wine gives objects made with default security,
+   * passes). Even with this flag, xipc never removes an object of another
+   * user. */
+  XIPC_ANY_OWNER = 1u << 2
 };
 
 /* 0 if name is a valid portable name; XIPC_EINVAL or XIPC_ENAMETOOLONG. */
@@ -120,10 +135,23 @@ int xipc_name_check(const char *name);
  * (the one that gets LOCK_EX) calls shm_unlink; an object left without
  * holders by a crash is removed by the next xipc open of that name, or by
  * xipc_map_sweep().
- * xipc only ever removes objects that xipc created: it marks them with the
- * S_ISVTX mode bit at creation (atomically, before the name appears), and
- * an object made by another program (Python's SharedMemory, shm_open) is
- * never removed by a close, only by an explicit xipc_map_unlink.
+ * xipc only ever removes objects that xipc created for the calling user:
+ * at creation (atomically, before the name appears) it marks them with the
+ * S_ISVTX mode bit and the extended attribute "user.xipc" (a magic and the
+ * object's inode number), and only an object with both, owned by the
+ * caller, with no flock holder and mapped by no process whose
+ * /proc/<pid>/maps the caller can read, is removed by an open, a close or
+ * xipc_map_sweep. (On kernels before Linux 6.6, whose tmpfs has no user
+ * xattrs, the mode bit is the whole mark.) An object made by another
+ * program (Python's SharedMemory, shm_open) is never removed by a close,
+ * only by an explicit xipc_map_unlink. A program that opens an xipc object
+ * by name without xipc and maps it keeps it from being reclaimed, but not
+ * from being removed by the last xipc close.
+ *
+ * What an open accepts at a name: only a shared memory object (POSIX: a
+ * regular file in /dev/shm, opened without following symlinks and without
+ * blocking; a symlink, FIFO, directory or device there is XIPC_EACCES at
+ * once), owned by the caller unless XIPC_ANY_OWNER (see there).
  *
  * Names: "<name>" maps to shm_open("/<name>") on POSIX and to the kernel
  * object "<name>" (Local namespace) on Windows, so Python's
@@ -160,8 +188,11 @@ enum { XIPC_MAP_NS_LOCAL = 0, XIPC_MAP_NS_GLOBAL = 1 };
 
 typedef struct {
   /* POSIX permission bits (0777 mask) of a created object or file; 0 means
-   * owner-only 0600. Windows ignores it: objects and files get the default
-   * DACL of the creator's token (the owner, SYSTEM and administrators).
+   * owner-only 0600. For named objects it is also what an open of an
+   * existing object accepts: group or other write permission on the object
+   * that this mode does not grant is XIPC_EACCES (unless XIPC_ANY_OWNER).
+   * Windows ignores it: objects and files get the default DACL of the
+   * creator's token (the owner, SYSTEM and administrators).
    * POSIX note: /dev/shm is a sticky directory, so when the last closer of
    * a shared object is another user it cannot remove the name; the owner's
    * next open of the name or xipc_map_sweep() does. */
@@ -174,13 +205,21 @@ typedef struct {
  * flags: XIPC_CREATE creates the object with `length` zero bytes if it does
  * not exist; with XIPC_EXCL it must not exist. Without XIPC_CREATE the
  * object must exist. length 0 opens an existing object at its full size;
- * length > 0 on an existing object maps its first `length` bytes.
+ * without XIPC_CREATE, length > 0 on an existing object maps its first
+ * `length` bytes. Existence wins over size, on both platforms: with
+ * XIPC_CREATE, length only sizes a new object, and an existing one is
+ * mapped at its own full size, smaller or larger (xipc_map_created() is 0;
+ * check xipc_map_size()); with XIPC_CREATE|XIPC_EXCL an existing object
+ * of any size is XIPC_EEXIST. XIPC_ANY_OWNER: see there.
  * xipc_map_size() is the creator's exact length on both platforms.
  * Errors: XIPC_EINVAL (NULL out, bad name, bad access or flags, CREATE
  * with length 0, length > PTRDIFF_MAX, existing object of size 0),
  * XIPC_ENAMETOOLONG, XIPC_ENOENT (missing and no CREATE), XIPC_EEXIST
- * (CREATE|EXCL and it exists), XIPC_ERANGE (length larger than the existing
- * object), XIPC_EACCES (permissions), XIPC_ENOMEM / XIPC_ENOSPC,
+ * (CREATE|EXCL and it exists), XIPC_ERANGE (without CREATE: length larger
+ * than the existing object), XIPC_EACCES (permissions; the object belongs
+ * to another user or is writable by others, without XIPC_ANY_OWNER; the
+ * name holds a symlink, FIFO, directory or other non-object),
+ * XIPC_ENOMEM / XIPC_ENOSPC,
  * XIPC_ECORRUPT (Windows: the size record beside the object is invalid),
  * XIPC_EAGAIN (POSIX: the name was removed and re-created under the
  * caller 64 times in a row). */
@@ -220,7 +259,7 @@ int xipc_map_file_ex(xipc_map **out, const char *path, size_t length,
 
 /* Private anonymous read-write memory of `length` zero bytes with the
  * cursor API. Errors: XIPC_EINVAL (NULL out, length 0 or > PTRDIFF_MAX),
- * XIPC_ENOMEM. */
+ * XIPC_ENOMEM (also a length the address space cannot hold). */
 int xipc_map_anonymous(xipc_map **out, size_t length);
 
 /* Unmaps and releases the handle (NULL: XIPC_EINVAL). Does not flush file
@@ -240,7 +279,9 @@ int xipc_map_unlink(const char *name);
 
 /* Removes every named mapping that xipc created for this user and that
  * no process holds any more (its last holders crashed), and sets *removed
- * (may be NULL) to their count. Such objects are otherwise removed lazily,
+ * (may be NULL) to their count. "Created by xipc" is the mark described
+ * above (mode bit and user.xipc attribute), not the mode bit alone; an
+ * object that a process still maps is kept (see the lifetime rule). Such objects are otherwise removed lazily,
  * by the next xipc open of their name. POSIX only does work: Windows frees
  * them with the last handle (*removed is 0). Errors: XIPC_EACCES /
  * XIPC_ENOENT (the shm directory cannot be read). */
@@ -329,7 +370,9 @@ int xipc_map_flush(xipc_map *m, size_t offset, size_t size);
  * clamped to the new size. Named mappings: XIPC_ENOTSUP on both platforms,
  * because other processes could not follow the change. Errors: XIPC_EINVAL
  * (NULL, new_size 0 or > PTRDIFF_MAX), XIPC_EACCES (READ or COPY
- * mapping, as Python), XIPC_ENOTSUP (named), XIPC_ENOMEM. */
+ * mapping, as Python), XIPC_ENOTSUP (named), XIPC_ENOMEM (the memory or
+ * address space for new_size is not available, e.g. PTRDIFF_MAX), and for
+ * files XIPC_ERANGE (the file cannot be that large). */
 int xipc_map_resize(xipc_map *m, size_t new_size);
 
 /* Copies the slice [start, stop) into out; does not move the cursor.
@@ -917,7 +960,8 @@ typedef struct {
  * capacity - 8), XIPC_ERANGE (capacity above 64 MiB), XIPC_ENOENT (missing,
  * no XIPC_CREATE), XIPC_EEXIST (XIPC_CREATE|XIPC_EXCL and it exists),
  * XIPC_ECORRUPT (the mapping is not a valid queue of this version),
- * XIPC_EACCES, XIPC_ENOMEM, XIPC_ENOSPC. */
+ * XIPC_EACCES (also: the queue's mapping belongs to another user, unless
+ * flags has XIPC_ANY_OWNER), XIPC_ENOMEM, XIPC_ENOSPC. */
 int xipc_queue_open(xipc_queue **out, const char *name,
                     const xipc_queue_options *opts, unsigned flags);
 /* Copies len bytes (0 allowed) to the end of this handle's ring, waiting up
@@ -1057,8 +1101,11 @@ typedef struct xipc_mutex xipc_mutex;
  * XIPC_CREATE), XIPC_ENAMETOOLONG (name longer than XIPC_SYNC_NAME_MAX),
  * XIPC_ERANGE (initial > XIPC_SEM_VALUE_MAX), XIPC_ENOENT (missing and no
  * XIPC_CREATE), XIPC_EEXIST (exists and XIPC_EXCL), XIPC_ECORRUPT (the name
- * holds something that is not a valid xipc semaphore), XIPC_EACCES,
- * XIPC_ENOMEM, XIPC_ENOSPC. */
+ * holds something that is not a valid xipc semaphore), XIPC_EACCES (also:
+ * the semaphore, or on POSIX its state mapping, belongs to another user,
+ * without XIPC_ANY_OWNER), XIPC_ENOMEM, XIPC_ENOSPC, XIPC_EAGAIN (POSIX:
+ * the state mapping's name was removed and re-created under the caller 64
+ * times in a row). flags may include XIPC_ANY_OWNER. */
 int xipc_sem_open(xipc_sem **out, const char *name, unsigned initial,
                   unsigned flags);
 
@@ -1092,7 +1139,9 @@ int xipc_sem_unlink(const char *name);
  * A new mutex is unlocked.
  * Errors: XIPC_EINVAL (out NULL, bad name, unknown flags, XIPC_EXCL without
  * XIPC_CREATE), XIPC_ENAMETOOLONG, XIPC_ENOENT, XIPC_EEXIST, XIPC_ECORRUPT,
- * XIPC_EACCES, XIPC_ENOMEM, XIPC_ENOSPC. */
+ * XIPC_EACCES (as for xipc_sem_open, also another user's mutex or state
+ * mapping), XIPC_ENOMEM, XIPC_ENOSPC, XIPC_EAGAIN (as for
+ * xipc_sem_open). */
 int xipc_mutex_open(xipc_mutex **out, const char *name, unsigned flags);
 
 /* Locks the mutex for the calling thread through this handle (timeout_ms as

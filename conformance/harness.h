@@ -233,4 +233,28 @@ bool own_console();
 // (this process's group); Windows GenerateConsoleCtrlEvent(CTRL_C_EVENT,
 // 0). 0 on success.
 int interrupt_group();
+// POSIX: the file behind shared memory object `name` ("/dev/shm/<name>").
+// Windows: "" (kernel objects have no path, mode bits, FIFOs or symlinks
+// that a test could plant).
+std::string shm_object_path(const std::string &name);
+// POSIX: mkfifo(path, 0600). False on failure and on Windows.
+bool make_fifo(const std::string &path);
+// Maps the first `size` bytes of the existing shared memory object `name`
+// read-write the way a program without xipc does (POSIX: shm_open +
+// mmap, no lock; Windows: OpenFileMappingW + MapViewOfFile). Returns the
+// memory, or nullptr; foreign_map_detach(p, size) unmaps it.
+void *foreign_map_attach(const std::string &name, size_t size);
+void foreign_map_detach(void *p, size_t size);
+// Windows: creates, in this process, the kernel object `name` (kind 0 a
+// file mapping of 4096 bytes, 1 a semaphore, 2 a mutex) with a security
+// descriptor whose owner is another SID (Everyone), as an object planted by
+// another user would look, and sets *owner_kept to whether the OS reports
+// that owner back. Returns a handle for close_planted, or nullptr.
+// POSIX: nullptr (tests plant objects as another uid instead).
+void *plant_foreign_owned(const std::string &name, int kind, bool *owner_kept);
+void close_planted(void *h);
+// Whether the page at p is mapped in this process (POSIX mincore;
+// Windows VirtualQuery). Lets a test see that another thread's unmap has
+// happened.
+bool page_mapped(const void *p);
 }  // namespace xt

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <string>
 
 #ifdef _WIN32
@@ -12,6 +13,8 @@
 // after windows.h
 #include <fcntl.h>
 #include <io.h>
+#include <aclapi.h>
+#include <sddl.h>
 #include <tlhelp32.h>
 #else
 #include <dirent.h>
@@ -156,6 +159,72 @@ bool own_console() {
 }
 
 int interrupt_group() { return GenerateConsoleCtrlEvent(CTRL_C_EVENT, 0) ? 0 : -1; }
+std::string shm_object_path(const std::string &) { return std::string(); }
+
+bool make_fifo(const std::string &) { return false; }
+
+// The section handles of attached views: Wine drops a section's name with
+// its last handle even while a view remains, so the handle stays open.
+static std::map<void *, HANDLE> attached;
+
+void *foreign_map_attach(const std::string &name, size_t size) {
+  HANDLE h = OpenFileMappingW(FILE_MAP_READ | FILE_MAP_WRITE, FALSE, widen(name.c_str()).c_str());
+  if (h == nullptr) return nullptr;
+  void *p = MapViewOfFile(h, FILE_MAP_READ | FILE_MAP_WRITE, 0, 0, size);
+  if (p == nullptr)
+    CloseHandle(h);
+  else
+    attached[p] = h;
+  return p;
+}
+
+void foreign_map_detach(void *p, size_t) {
+  UnmapViewOfFile(p);
+  auto it = attached.find(p);
+  if (it == attached.end()) return;
+  CloseHandle(it->second);
+  attached.erase(it);
+}
+
+void *plant_foreign_owned(const std::string &name, int kind, bool *owner_kept) {
+  *owner_kept = false;
+  PSECURITY_DESCRIPTOR sd = nullptr;
+  // Owner Everyone (WD), full access for everyone.
+  if (!ConvertStringSecurityDescriptorToSecurityDescriptorW(L"O:WDD:(A;;GA;;;WD)", SDDL_REVISION_1,
+                                                            &sd, nullptr))
+    return nullptr;
+  SECURITY_ATTRIBUTES sa = {sizeof sa, sd, FALSE};
+  std::wstring w = widen(name.c_str());
+  HANDLE h = nullptr;
+  if (kind == 0)
+    h = CreateFileMappingW(INVALID_HANDLE_VALUE, &sa, PAGE_READWRITE, 0, 4096, w.c_str());
+  else if (kind == 1)
+    h = CreateSemaphoreW(&sa, 0, 0x7fffffff, w.c_str());
+  else
+    h = CreateMutexW(&sa, FALSE, w.c_str());
+  LocalFree(sd);
+  if (h == nullptr) return nullptr;
+  PSID owner = nullptr;
+  PSECURITY_DESCRIPTOR got = nullptr;
+  if (GetSecurityInfo(h, SE_KERNEL_OBJECT, OWNER_SECURITY_INFORMATION, &owner, nullptr, nullptr,
+                      nullptr, &got) == ERROR_SUCCESS) {
+    PSID world = nullptr;
+    SID_IDENTIFIER_AUTHORITY wa = SECURITY_WORLD_SID_AUTHORITY;
+    if (AllocateAndInitializeSid(&wa, 1, SECURITY_WORLD_RID, 0, 0, 0, 0, 0, 0, 0, &world)) {
+      *owner_kept = owner != nullptr && EqualSid(owner, world);
+      FreeSid(world);
+    }
+    LocalFree(got);
+  }
+  return h;
+}
+
+void close_planted(void *h) { CloseHandle(static_cast<HANDLE>(h)); }
+
+bool page_mapped(const void *p) {
+  MEMORY_BASIC_INFORMATION mbi;
+  return VirtualQuery(p, &mbi, sizeof mbi) != 0 && mbi.State != MEM_FREE;
+}
 #else
 void set_env(const char *name, const char *value) {
   if (value)
@@ -268,6 +337,32 @@ bool own_process_group() { return getpgrp() == getpid(); }
 bool own_console() { return true; }
 
 int interrupt_group() { return kill(0, SIGINT); }
+std::string shm_object_path(const std::string &name) { return "/dev/shm/" + name; }
+
+bool make_fifo(const std::string &path) { return mkfifo(path.c_str(), 0600) == 0; }
+
+void *foreign_map_attach(const std::string &name, size_t size) {
+  int fd = shm_open(("/" + name).c_str(), O_RDWR, 0);
+  if (fd < 0) return nullptr;
+  void *p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  close(fd);
+  return p == MAP_FAILED ? nullptr : p;
+}
+
+void foreign_map_detach(void *p, size_t size) { munmap(p, size); }
+
+void *plant_foreign_owned(const std::string &, int, bool *owner_kept) {
+  *owner_kept = false;
+  return nullptr;
+}
+
+void close_planted(void *) {}
+
+bool page_mapped(const void *p) {
+  unsigned char vec;
+  uintptr_t page = reinterpret_cast<uintptr_t>(p) & ~static_cast<uintptr_t>(sysconf(_SC_PAGESIZE) - 1);
+  return mincore(reinterpret_cast<void *>(page), 1, &vec) == 0;
+}
 #endif
 
 }  // namespace xt

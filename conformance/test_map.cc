@@ -112,14 +112,22 @@ TEST(Map, NamedCreateOpensAnExistingObject) {
   EXPECT_EQ(0, xipc_map_created(b.m));
   static_cast<char *>(xipc_map_data(a.m))[99] = 'x';
   EXPECT_EQ('x', static_cast<char *>(xipc_map_data(b.m))[99]);
-  // A shorter length maps the first bytes; a longer one does not fit.
+  // Without CREATE a shorter length maps the first bytes; a longer one
+  // does not fit.
   MapHandle c;
   XT_OK(xipc_map_named(&c.m, name.c_str(), 10, XIPC_ACCESS_READ, 0));
   EXPECT_EQ(10u, xipc_map_size(c.m));
   xipc_map *d = nullptr;
   EXPECT_EQ(XIPC_ERANGE, xipc_map_named(&d, name.c_str(), 101, XIPC_ACCESS_READ, 0));
-  EXPECT_EQ(XIPC_ERANGE, xipc_map_named(&d, name.c_str(), 4096, XIPC_ACCESS_READ, XIPC_CREATE));
   EXPECT_EQ(nullptr, d);
+  // With CREATE existence wins: the object is opened at its own size,
+  // whatever length was asked for.
+  MapHandle e, f;
+  XT_OK(xipc_map_named(&e.m, name.c_str(), 4096, XIPC_ACCESS_READ, XIPC_CREATE));
+  EXPECT_EQ(0, xipc_map_created(e.m));
+  EXPECT_EQ(100u, xipc_map_size(e.m));
+  XT_OK(xipc_map_named(&f.m, name.c_str(), 10, XIPC_ACCESS_READ, XIPC_CREATE));
+  EXPECT_EQ(100u, xipc_map_size(f.m));
 }
 
 TEST(Map, NamedExclOnExistingIsEexist) {
@@ -316,7 +324,7 @@ TEST(Map, ForeignObjectIsNeverRemoved) {
   EXPECT_TRUE(exists_by_name(name));
   XT_OK(xipc_map_named(&h.m, name.c_str(), 50, XIPC_ACCESS_WRITE, XIPC_CREATE));
   EXPECT_EQ(0, xipc_map_created(h.m));
-  EXPECT_EQ(50u, xipc_map_size(h.m));
+  EXPECT_EQ(size, xipc_map_size(h.m));  // existence wins: its own size
   XT_OK(xipc_map_set(h.m, 2, "pc", 2));
   h.reset();
   EXPECT_TRUE(exists_by_name(name));
@@ -336,15 +344,17 @@ TEST(Map, NamedIsOwnerOnlyByDefault) {
   XT_OK(xipc_map_file_ex(&file.m, path.c_str(), 8, 0, XIPC_ACCESS_WRITE,
                          XIPC_CREATE | XIPC_MAP_EXTEND, nullptr));
   // Another user must be refused the default objects and allowed to read
-  // the 0644 one.
+  // the 0644 one when it accepts objects of other users.
   int rc = xt::fork_and_run([&] {
     if (!xt::drop_root()) return 77;
     xipc_map *m = nullptr;
     XT_REQUIRE(xipc_map_named(&m, name.c_str(), 0, XIPC_ACCESS_READ, 0) == XIPC_EACCES);
     XT_REQUIRE(xipc_map_file(&m, path.c_str(), 0, 0, XIPC_ACCESS_READ) == XIPC_EACCES);
-    XT_CHECK(xipc_map_named(&m, open_name.c_str(), 0, XIPC_ACCESS_READ, 0));
+    XT_REQUIRE(xipc_map_named(&m, open_name.c_str(), 0, XIPC_ACCESS_READ, 0) == XIPC_EACCES);
+    XT_CHECK(xipc_map_named(&m, open_name.c_str(), 0, XIPC_ACCESS_READ, XIPC_ANY_OWNER));
     xipc_map_close(m);
-    XT_REQUIRE(xipc_map_named(&m, open_name.c_str(), 0, XIPC_ACCESS_WRITE, 0) == XIPC_EACCES);
+    XT_REQUIRE(xipc_map_named(&m, open_name.c_str(), 0, XIPC_ACCESS_WRITE, XIPC_ANY_OWNER) ==
+               XIPC_EACCES);
     return 0;
   });
   if (rc == -1) GTEST_SKIP() << "no fork(): Windows objects get the creator's default DACL";

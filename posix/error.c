@@ -17,6 +17,7 @@ int xipc__translate_error(int sys) {
   case EEXIST:
     return XIPC_EEXIST;
   case EACCES:
+  case EISDIR: /* writing a directory: EACCES, as Windows' CreateFile */
     return XIPC_EACCES;
   case EPERM:
     return XIPC_EPERM;

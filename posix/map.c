@@ -145,8 +145,11 @@ int xipc__map_resize(xipc_map *m, size_t new_size) {
     return xipc__fail_os();
   size_t len = os->delta + new_size;
   void *p = mremap(os->base, os->len, len, MREMAP_MAYMOVE);
-  if (p == MAP_FAILED)
-    return xipc__fail_os();
+  if (p == MAP_FAILED) {
+    /* EINVAL -> ENOMEM: a length the address space cannot hold
+     * (PTRDIFF_MAX) is out of memory, as on Windows. */
+    return errno == EINVAL ? xipc__fail_os_as(XIPC_ENOMEM) : xipc__fail_os();
+  }
   os->base = p;
   os->len = len;
   m->data = (unsigned char *)p + os->delta;
@@ -158,9 +161,10 @@ int xipc__map_release(xipc_map *m) {
   struct xipc__map_os *os = m->os;
   if (os == NULL)
     return 0;
-  xipc__map_unmap(m);
   if (m->kind == XIPC__MAP_NAMED)
-    xipc__shm_release(m);
+    xipc__shm_release(m); /* unmaps, then applies the lifetime rule */
+  else
+    xipc__map_unmap(m);
   if (os->fd >= 0)
     close(os->fd);
   free(os->name);

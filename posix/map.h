@@ -13,6 +13,7 @@ struct xipc__map_os {
   uint64_t offset;  /* file offset of base (a multiple of the page size) */
   int fd;           /* file or shm descriptor; -1 for anonymous memory */
   bool managed;     /* named: xipc's lifetime rule applies (flock held) */
+  bool own;         /* named: owned by the calling user (only those are removed) */
   dev_t dev;        /* named: identity of the object behind the name */
   ino_t ino;
   char *name;       /* named: the portable name */
@@ -26,7 +27,8 @@ int xipc__map_fd(xipc_map *m, int fd, size_t length, uint64_t offset);
 /* Unmaps m->os's view (if any). */
 void xipc__map_unmap(xipc_map *m);
 
-/* Named mappings (posix/shm.c): the lifetime rule on close. */
+/* Named mappings (posix/shm.c): unmaps and applies the lifetime rule on
+ * close; a close begun before exit() is finished before the process ends. */
 void xipc__shm_release(xipc_map *m);
 
 #endif

@@ -100,7 +100,11 @@ static int sync_attach(xipc_map **out, const char *name, const sync_kind *k,
   if (rc != 0)
     return rc;
   sync_hdr *h = xipc_map_data(*out);
-  rc = xipc_map_created(*out) ? publish(h, k) : await_ready(h, k);
+  /* CREATE opens an existing object at its own size, which may be small. */
+  if (xipc_map_size(*out) < k->size)
+    rc = xipc__fail(XIPC_ECORRUPT);
+  else
+    rc = xipc_map_created(*out) ? publish(h, k) : await_ready(h, k);
   if (rc != 0) {
     xipc_map_close(*out);
     *out = NULL;

@@ -207,6 +207,11 @@ static int resize_anon(xipc_map *m, size_t new_size) {
   size_t old_size = m->size;
   m->os->section = new_anon_section(new_size);
   int rc = m->os->section ? xipc__map_view(m, new_size, 0) : xipc__fail_os();
+  /* api/map.c checked the arguments: ERROR_INVALID_PARAMETER here is a
+   * size no section or view can have (PTRDIFF_MAX), out of memory as on
+   * POSIX. */
+  if (rc == XIPC_EINVAL)
+    rc = XIPC_ENOMEM;
   if (rc != 0) {
     if (m->os->section != NULL)
       CloseHandle(m->os->section);

@@ -8,7 +8,11 @@
  * every xipc handle holds open too. The creator makes the record section
  * before the data section, so an opener that finds the data section but
  * no record section is looking at an object another program made, and
- * uses the rounded size. */
+ * uses the rounded size.
+ *
+ * Unless the caller passes XIPC_ANY_OWNER, an existing section (and its
+ * record) must be owned by the caller's token user (or default owner):
+ * another user may have planted it at the name (XIPC_EACCES). */
 #include "map.h"
 
 #include <stdlib.h>
@@ -56,24 +60,28 @@ static HANDLE create_section(const wchar_t *wname, uint64_t bytes,
   return h;
 }
 
+/* READ_CONTROL: to read the owner. */
 static DWORD open_rights(int access) {
-  return access == XIPC_ACCESS_WRITE ? FILE_MAP_READ | FILE_MAP_WRITE
-                                     : FILE_MAP_READ;
+  return (access == XIPC_ACCESS_WRITE ? FILE_MAP_READ | FILE_MAP_WRITE
+                                      : FILE_MAP_READ) | READ_CONTROL;
 }
 
 /* ---- the size record ------------------------------------------------ */
 
 /* Opens (or, for a creator, creates) the record section and maps it. */
 static int open_meta(struct xipc__map_os *os, const wchar_t *wmeta,
-                     bool create, bool *made) {
+                     bool create, bool *made, unsigned flags) {
   bool existed = true;
   if (create)
     os->meta = create_section(wmeta, META_BYTES, &existed);
   else
-    os->meta = OpenFileMappingW(FILE_MAP_READ, FALSE, wmeta);
+    os->meta = OpenFileMappingW(FILE_MAP_READ | READ_CONTROL, FALSE, wmeta);
   *made = create && !existed;
   if (os->meta == NULL)
     return xipc__fail_os();
+  int rc = existed ? xipc__check_owner(os->meta, flags) : 0;
+  if (rc != 0)
+    return rc;
   os->meta_view = MapViewOfFile(os->meta, create ? FILE_MAP_WRITE : FILE_MAP_READ,
                                 0, 0, sizeof(size_record));
   if (os->meta_view == NULL)
@@ -134,7 +142,7 @@ static int create_named(xipc_map *m, const wchar_t *wname,
                         const wchar_t *wmeta, size_t length, unsigned flags) {
   struct xipc__map_os *os = m->os;
   bool made_meta = false, existed = false;
-  int rc = open_meta(os, wmeta, true, &made_meta);
+  int rc = open_meta(os, wmeta, true, &made_meta, flags);
   if (rc != 0)
     return rc;
   os->section = create_section(wname, length, &existed);
@@ -142,6 +150,9 @@ static int create_named(xipc_map *m, const wchar_t *wname,
     return xipc__fail_os();
   if (existed && (flags & XIPC_EXCL))
     return xipc__fail(XIPC_EEXIST);
+  rc = existed ? xipc__check_owner(os->section, flags) : 0;
+  if (rc != 0)
+    return rc;
   if (!existed) {
     publish_size(os, length);
     m->created = true;
@@ -150,23 +161,29 @@ static int create_named(xipc_map *m, const wchar_t *wname,
   if (made_meta) /* we made the record, someone else the data: foreign */
     InterlockedCompareExchange(&((size_record *)os->meta_view)->state,
                                REC_FOREIGN, REC_EMPTY);
-  return map_section(m, length);
+  /* Existence wins over size: an existing object is mapped at its own
+   * size, as on POSIX. */
+  return map_section(m, 0);
 }
 
 /* The record first: holding it before the data section means a creator
  * that closes everything right now cannot take the record away from an
  * object we hold. */
 static int open_named(xipc_map *m, const wchar_t *wname,
-                      const wchar_t *wmeta, size_t length) {
+                      const wchar_t *wmeta, size_t length, unsigned flags) {
   struct xipc__map_os *os = m->os;
   bool made = false;
-  if (open_meta(os, wmeta, false, &made) != 0)
+  int rc = open_meta(os, wmeta, false, &made, flags);
+  if (rc != 0 && os->meta != NULL)
+    return rc; /* a record we may not use (another user's) */
+  if (rc != 0)
     xipc__shm_release(m); /* no record: another program's object */
   /* FILE_MAP_READ suffices for a COPY view. */
   os->section = OpenFileMappingW(open_rights(m->access), FALSE, wname);
   if (os->section == NULL)
     return xipc__fail_os();
-  return map_section(m, length);
+  rc = xipc__check_owner(os->section, flags);
+  return rc == 0 ? map_section(m, length) : rc;
 }
 
 static int open_or_create(xipc_map *m, const char *name, size_t length,
@@ -176,7 +193,7 @@ static int open_or_create(xipc_map *m, const char *name, size_t length,
   wchar_t *wmeta = wname ? object_name(name, ns, true, &rc) : NULL;
   if (wmeta != NULL)
     rc = (flags & XIPC_CREATE) ? create_named(m, wname, wmeta, length, flags)
-                               : open_named(m, wname, wmeta, length);
+                               : open_named(m, wname, wmeta, length, flags);
   free(wname);
   free(wmeta);
   return rc;

@@ -6,7 +6,9 @@
  * Windows mutexes allow) and the robust state (owner died / not
  * recoverable), shared by every process. Kernel objects live while a handle
  * is open and a dead process's handles are closed, which is exactly xipc's
- * lifetime contract. */
+ * lifetime contract. Every existing object that is opened (semaphore,
+ * mutex, state mapping) must be owned by the caller unless XIPC_ANY_OWNER
+ * (xipc__check_owner), so another user cannot plant one at the name. */
 #include "win32.h"
 
 #include <stdlib.h>
@@ -74,19 +76,31 @@ static int unlink_named(const char *name, const char *suffix,
 
 /* ---- semaphores -------------------------------------------------------- */
 
+/* Closes h and returns NULL with *err set when h is another user's. */
+static HANDLE owned_or_null(HANDLE h, unsigned flags, int *err) {
+  *err = xipc__check_owner(h, flags);
+  if (*err == 0)
+    return h;
+  CloseHandle(h);
+  return NULL;
+}
+
 static HANDLE sem_handle(const wchar_t *wname, unsigned initial,
                          unsigned flags, int *err) {
   HANDLE h;
   if (!(flags & XIPC_CREATE)) {
-    h = OpenSemaphoreW(SYNCHRONIZE | SEMAPHORE_MODIFY_STATE, FALSE, wname);
+    h = OpenSemaphoreW(SYNCHRONIZE | SEMAPHORE_MODIFY_STATE | READ_CONTROL,
+                       FALSE, wname);
     if (h == NULL)
       *err = fail_named();
-    return h;
+    return h ? owned_or_null(h, flags, err) : NULL;
   }
   h = CreateSemaphoreW(NULL, (LONG)initial, (LONG)XIPC_SEM_VALUE_MAX, wname);
   if (h == NULL) {
     *err = fail_named();
-  } else if ((flags & XIPC_EXCL) && GetLastError() == ERROR_ALREADY_EXISTS) {
+  } else if (GetLastError() == ERROR_ALREADY_EXISTS) {
+    if (!(flags & XIPC_EXCL))
+      return owned_or_null(h, flags, err);
     CloseHandle(h);
     h = NULL;
     *err = xipc__fail_sys(ERROR_ALREADY_EXISTS);
@@ -152,10 +166,14 @@ static int open_state(xipc_mutex *m, const char *name, unsigned flags) {
     m->section = CreateFileMappingW(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE,
                                     0, sizeof(mtx_state), wname);
   else
-    m->section = OpenFileMappingW(FILE_MAP_READ | FILE_MAP_WRITE, FALSE, wname);
+    m->section = OpenFileMappingW(FILE_MAP_READ | FILE_MAP_WRITE | READ_CONTROL,
+                                  FALSE, wname);
+  bool existed = !(flags & XIPC_CREATE) || GetLastError() == ERROR_ALREADY_EXISTS;
   free(wname);
   if (m->section == NULL)
     return fail_named();
+  if (existed && (m->section = owned_or_null(m->section, flags, &err)) == NULL)
+    return err;
   m->st = MapViewOfFile(m->section, FILE_MAP_READ | FILE_MAP_WRITE, 0, 0,
                         sizeof(mtx_state));
   if (m->st == NULL) /* a foreign mapping smaller than the state */
@@ -181,11 +199,15 @@ static int open_mutex_object(xipc_mutex *m, const char *name, unsigned flags) {
   if (flags & XIPC_CREATE)
     m->mutex = CreateMutexW(NULL, TRUE, wname);
   else
-    m->mutex = OpenMutexW(SYNCHRONIZE | MUTEX_MODIFY_STATE, FALSE, wname);
+    m->mutex = OpenMutexW(SYNCHRONIZE | MUTEX_MODIFY_STATE | READ_CONTROL,
+                          FALSE, wname);
   DWORD why = GetLastError();
   free(wname);
   if (m->mutex == NULL)
     return fail_named();
+  bool existed = !(flags & XIPC_CREATE) || why == ERROR_ALREADY_EXISTS;
+  if (existed && (m->mutex = owned_or_null(m->mutex, flags, &err)) == NULL)
+    return err;
   if (!(flags & XIPC_CREATE))
     return 0;
   if (why == ERROR_ALREADY_EXISTS)

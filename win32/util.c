@@ -1,5 +1,6 @@
 #include "win32.h"
 
+#include <aclapi.h>
 #include <stdlib.h>
 
 wchar_t *xipc__utf8_to_wide(const char *s, int *err) {
@@ -30,4 +31,41 @@ char *xipc__wide_to_utf8(const wchar_t *s, int *err) {
   }
   WideCharToMultiByte(CP_UTF8, 0, s, -1, u, n, NULL, NULL);
   return u;
+}
+
+/* Whether the SID that token information `cls` (TokenUser or TokenOwner)
+ * names is `sid`. */
+static bool token_sid_is(HANDLE tok, TOKEN_INFORMATION_CLASS cls, PSID sid) {
+  union {
+    TOKEN_USER user;
+    TOKEN_OWNER owner;
+    DWORD64 room[64]; /* the structure and the SID it points to */
+  } buf;
+  DWORD n;
+  if (!GetTokenInformation(tok, cls, &buf, sizeof buf, &n))
+    return false;
+  PSID mine = cls == TokenUser ? buf.user.User.Sid : buf.owner.Owner;
+  return EqualSid(mine, sid) != 0;
+}
+
+int xipc__check_owner(HANDLE h, unsigned flags) {
+  if (flags & XIPC_ANY_OWNER)
+    return 0;
+  PSID owner = NULL;
+  PSECURITY_DESCRIPTOR sd = NULL;
+  DWORD e = GetSecurityInfo(h, SE_KERNEL_OBJECT, OWNER_SECURITY_INFORMATION,
+                            &owner, NULL, NULL, NULL, &sd);
+  if (e != ERROR_SUCCESS)
+    return xipc__fail_sys((int)e);
+  HANDLE tok;
+  /* No owner at all: Wine gives objects made with the default security
+   * descriptor none (Windows always sets one). Nothing to compare. */
+  bool mine = owner == NULL;
+  if (owner != NULL && OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &tok)) {
+    mine = token_sid_is(tok, TokenUser, owner) ||
+           token_sid_is(tok, TokenOwner, owner);
+    CloseHandle(tok);
+  }
+  LocalFree(sd);
+  return mine ? 0 : xipc__fail(XIPC_EACCES);
 }
