@@ -374,8 +374,9 @@ int xipc__sig_console_generate_for_testing(unsigned ctrl_type);
  * The queue algorithm is portable; each tree provides only a way to sleep
  * until a 32-bit word in the shared mapping changes and to wake sleepers.
  * A queue has channels 0..n-1 (0: "data" for consumers, 1+i: "space in
- * ring i" for its producer). Linux sleeps with a shared futex on `word`;
- * Windows ignores `word` and uses one named semaphore per channel, so its
+ * ring i" for its producer, then "joiners" and "waiting for a producer
+ * ring"). Linux sleeps with a shared futex on `word`; Windows ignores
+ * `word` and uses one named semaphore per channel, so its
  * sleeps may return spuriously (the caller always re-checks). */
 typedef struct xipc__qwait xipc__qwait;
 
@@ -414,6 +415,19 @@ bool xipc__qwait_fast_publish(void);
  * process for which xipc__qwait_fast_publish() said true; false if it
  * could not. */
 bool xipc__qwait_heavy_barrier(void);
+
+/* ---- persistent queue storage (posix/queue.c, win32/queue.c) -----------
+ * Tree: storage of persistent queues (XIPC_QUEUE_PERSIST). create: a new
+ * mapping of size zero bytes, XIPC_EEXIST if a queue of either kind has the
+ * name. open: maps an existing persistent store that an xipc_map_named
+ * open of the name does not find (XIPC_ENOENT if there is none; POSIX,
+ * whose persistent queues are named mappings, always). unlink: removes
+ * such a store (XIPC_ENOENT if none: the caller then unlinks the named
+ * mapping). name is valid. */
+int xipc__qstore_create(xipc_map **out, const char *name, size_t size,
+                        unsigned owner); /* owner: 0 or XIPC_ANY_OWNER */
+int xipc__qstore_open(xipc_map **out, const char *name);
+int xipc__qstore_unlink(const char *name);
 
 /* ---- sync: semaphores and mutexes (api/sync.c, posix/sync.c, win32/sync.c) */
 

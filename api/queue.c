@@ -3,9 +3,15 @@
  * memory. This file is the whole algorithm; the trees only provide sleeping
  * and waking (xipc__qwait_*, posix/queue.c and win32/queue.c).
  *
- * Layout of the mapping, which has the queue's own name:
+ * Layout of the mapping, which has the queue's own name (a persistent
+ * queue on Windows: a file, see xipc__qstore_*):
  *
- *   q_header (3 cache lines) | Q_RINGS x q_ring (2 lines) | Q_RINGS rings
+ *   q_header (5 cache lines) | n x q_ring (2 lines) | n x q_taker (1 line)
+ *   | n rings of `capacity` bytes
+ *
+ * where n is the queue's max_producers (a creation option, in the header).
+ * A q_taker counts one consumer handle's unfinished tasks for join (see
+ * "tasks" below).
  *
  * Each producer handle claims one ring at its first put and is the only
  * writer of that ring's `wr`, so a put is single-producer: write the record
@@ -13,7 +19,8 @@
  * is never visible, and producers never wait for each other (a shared ring
  * with producer tickets stalls every consumer when a producer is preempted
  * between reserving and committing). A ring whose owner process died is
- * taken over by the next producer that needs one.
+ * taken over by the next producer that needs one; a put that finds every
+ * ring taken by a live owner waits (the "slot" channel) for a close.
  *
  * Consumers take a message with a compare-and-swap of the ring's `rd` after
  * copying it out, so a message is delivered at most once and a consumer that
@@ -36,9 +43,14 @@
 #include <string.h>
 
 #define Q_MAGIC UINT64_C(0x3145555143504958) /* "XIPCQUE1" little-endian */
-#define Q_VERSION 2u
+#define Q_VERSION 3u
 #define Q_LINE 64u
-#define Q_RINGS ((uint32_t)XIPC_QUEUE_MAX_PRODUCERS)
+#define Q_DEFAULT_RINGS ((uint32_t)XIPC_QUEUE_MAX_PRODUCERS)
+#define Q_MAX_RINGS ((uint32_t)XIPC_QUEUE_PRODUCERS_LIMIT)
+#define Q_PERSISTENT 1u /* q_header.flags */
+/* Owner of a consumer's task slot whose handle closed with unfinished
+ * tasks: no process (id 0), so join reports them like a dead consumer's. */
+#define Q_ABANDONED (UINT64_C(1) << 63)
 #define Q_REC_HDR 8u
 #define Q_REC_CHECK 0x5A17C3E5u
 #define Q_MIN_CAPACITY 64u
@@ -84,6 +96,10 @@
 #define Q_MAX_SLEEP_NS INT64_C(250000000)
 #define Q_RACE_TRIES 64
 #define Q_STREAK 32u
+/* Wait channels: 0 data, 1 + i space in ring i, then join and slot. */
+#define Q_JOIN_CH(q) (1u + (q)->l.nrings)
+#define Q_SLOT_CH(q) (2u + (q)->l.nrings)
+#define Q_CHANNELS(q) (3u + (q)->l.nrings)
 
 typedef struct {
   /* Line 0: written by the creator before `magic`, read-only afterwards. */
@@ -96,7 +112,8 @@ typedef struct {
   uint64_t max_message;
   uint64_t data_offset;
   uint64_t total_size;
-  char pad0[Q_LINE - 56];
+  uint32_t flags;      /* Q_PERSISTENT */
+  uint32_t taker_size; /* sizeof(q_taker) */
   /* Line 1: rarely written. */
   _Atomic uint32_t closed;
   _Atomic uint32_t used; /* rings [0, used) may hold messages */
@@ -106,6 +123,18 @@ typedef struct {
   _Atomic uint32_t data_sleepers;
   _Atomic uint64_t data_woke; /* when the last waker woke them (a hint) */
   char pad2[Q_LINE - 16];
+  /* Line 3: joiners (xipc_queue_join) sleeping until the tasks are done. */
+  _Atomic uint32_t join_seq;
+  _Atomic uint32_t join_sleepers;
+  _Atomic uint64_t join_woke;
+  _Atomic uint64_t lost;  /* tasks of dead consumers, not reported yet */
+  _Atomic uint64_t spare; /* tasks of handles without a q_taker slot */
+  char pad3[Q_LINE - 32];
+  /* Line 4: producers waiting for a free ring (all taken). */
+  _Atomic uint32_t slot_seq;
+  _Atomic uint32_t slot_sleepers;
+  _Atomic uint64_t slot_woke;
+  char pad4[Q_LINE - 16];
 } q_header;
 
 typedef struct {
@@ -127,17 +156,29 @@ typedef struct {
   char pad1[Q_LINE - 40];
 } q_ring;
 
-_Static_assert(sizeof(q_header) == 3 * Q_LINE, "q_header is 3 lines");
+/* A consumer handle's unfinished tasks (messages it got and has not yet
+ * marked done), for xipc_queue_join; written by that handle only, read by
+ * joiners. */
+typedef struct {
+  _Atomic uint64_t owner; /* xipc__qwait_self_owner(); 0: free */
+  _Atomic uint64_t pending;
+  char pad[Q_LINE - 16];
+} q_taker;
+
+_Static_assert(sizeof(q_header) == 5 * Q_LINE, "q_header is 5 lines");
 _Static_assert(sizeof(q_ring) == 2 * Q_LINE, "q_ring is 2 lines");
+_Static_assert(sizeof(q_taker) == Q_LINE, "q_taker is a line");
 
 typedef struct {
   uint64_t capacity, max_message, data_offset, total_size;
+  uint32_t nrings, flags;
 } q_layout;
 
 struct xipc_queue {
   xipc_map *map;
   q_header *h;
   q_ring *rings;
+  q_taker *takers;
   unsigned char *data;
   q_layout l;
   uint64_t mask;
@@ -150,9 +191,14 @@ struct xipc_queue {
   uint32_t calm;    /* own ring: puts in a row that found nobody asleep */
   uint32_t cursor;  /* consumer: ring to look at first */
   uint32_t streak;  /* consumer: messages taken from `cursor` in a row */
-  uint64_t wr_seen[Q_RINGS]; /* consumer: last `wr` read, per ring */
+  uint64_t *wr_seen; /* consumer: last `wr` read, per ring */
+  int taker;         /* consumer: q_taker slot; -1 none yet, -2 none free */
+  _Atomic uint64_t *pend; /* consumer: its slot's `pending`, or NULL */
+  uint64_t pending;  /* consumer: tasks got and not yet done */
   /* Zero-copy (reserve/commit, peek/release). */
-  unsigned char *bounce; /* max_message bytes, for data that wraps */
+  /* max_message bytes each, for data that wraps: one for a reservation,
+   * one for a peek, which may be open at the same time. */
+  unsigned char *bounce, *peek_bounce;
   bool reserved;         /* a reservation is open ... */
   bool res_bounced;      /* ... and its bytes are in `bounce` */
   size_t res_len;        /* its length */
@@ -166,6 +212,9 @@ struct xipc_queue {
 enum { Q_TOOK = 0, Q_EMPTY = 1, Q_RACE = 2 };
 
 static void unhold(xipc_queue *q, uint32_t i);
+static void release_ring(xipc_queue *q);
+static void release_taker(xipc_queue *q);
+static int refresh_rd(xipc_queue *q);
 
 static inline void q_relax(void) {
 #if defined(__x86_64__) || defined(__i386__)
@@ -187,14 +236,18 @@ static uint64_t pow2_at_least(uint64_t v) {
 }
 
 static void layout_finish(q_layout *l) {
-  l->data_offset = sizeof(q_header) + Q_RINGS * sizeof(q_ring);
-  l->total_size = l->data_offset + Q_RINGS * l->capacity;
+  l->data_offset = sizeof(q_header) + l->nrings * (sizeof(q_ring) + sizeof(q_taker));
+  l->total_size = l->data_offset + l->nrings * l->capacity;
 }
 
-static int layout_from_options(q_layout *l, const xipc_queue_options *o) {
+static int layout_from_options(q_layout *l, const xipc_queue_options *o,
+                               unsigned flags) {
   uint64_t cap = o && o->capacity ? (uint64_t)o->capacity : Q_DEFAULT_CAPACITY;
-  if (cap > Q_MAX_CAPACITY)
+  uint64_t rings = o && o->max_producers ? (uint64_t)o->max_producers : Q_DEFAULT_RINGS;
+  if (cap > Q_MAX_CAPACITY || rings > Q_MAX_RINGS)
     return XIPC_ERANGE;
+  l->nrings = (uint32_t)rings;
+  l->flags = (flags & XIPC_QUEUE_PERSIST) ? Q_PERSISTENT : 0;
   l->capacity = pow2_at_least(cap);
   if (o && o->max_message) {
     if (o->max_message > l->capacity - Q_REC_HDR)
@@ -206,14 +259,18 @@ static int layout_from_options(q_layout *l, const xipc_queue_options *o) {
       l->max_message = Q_DEFAULT_MAX_MESSAGE;
   }
   layout_finish(l);
+  if (l->total_size > (uint64_t)PTRDIFF_MAX)
+    return XIPC_ERANGE;
   return 0;
 }
 
 static void header_init(q_header *h, const q_layout *l) {
   h->version = Q_VERSION;
   h->header_size = sizeof(q_header);
-  h->nrings = Q_RINGS;
+  h->nrings = l->nrings;
   h->ring_size = sizeof(q_ring);
+  h->flags = l->flags;
+  h->taker_size = sizeof(q_taker);
   h->capacity = l->capacity;
   h->max_message = l->max_message;
   h->data_offset = l->data_offset;
@@ -225,8 +282,12 @@ static void header_init(q_header *h, const q_layout *l) {
 static int header_read(const q_header *h, size_t map_size, q_layout *l) {
   l->capacity = h->capacity;
   l->max_message = h->max_message;
+  l->nrings = h->nrings;
+  l->flags = h->flags;
   if (h->version != Q_VERSION || h->header_size != sizeof(q_header) ||
-      h->nrings != Q_RINGS || h->ring_size != sizeof(q_ring))
+      l->nrings == 0 || l->nrings > Q_MAX_RINGS ||
+      h->ring_size != sizeof(q_ring) || h->taker_size != sizeof(q_taker) ||
+      (l->flags & ~Q_PERSISTENT) != 0)
     return XIPC_ECORRUPT;
   if (l->capacity < Q_MIN_CAPACITY || l->capacity > Q_MAX_CAPACITY ||
       (l->capacity & (l->capacity - 1)) != 0 ||
@@ -245,7 +306,8 @@ static int header_ok(const xipc_queue *q) {
   const q_header *h = q->h;
   if (atomic_load_explicit(&h->magic, memory_order_relaxed) != Q_MAGIC ||
       h->version != Q_VERSION || h->header_size != sizeof(q_header) ||
-      h->nrings != Q_RINGS || h->ring_size != sizeof(q_ring) ||
+      h->nrings != q->l.nrings || h->ring_size != sizeof(q_ring) ||
+      h->flags != q->l.flags || h->taker_size != sizeof(q_taker) ||
       h->capacity != q->l.capacity || h->max_message != q->l.max_message ||
       h->data_offset != q->l.data_offset || h->total_size != q->l.total_size)
     return XIPC_ECORRUPT;
@@ -254,10 +316,37 @@ static int header_ok(const xipc_queue *q) {
 
 static int used_rings(const xipc_queue *q, uint32_t *used) {
   *used = atomic_load_explicit(&q->h->used, memory_order_acquire);
-  return *used > Q_RINGS ? XIPC_ECORRUPT : 0;
+  return *used > q->l.nrings ? XIPC_ECORRUPT : 0;
 }
 
 /* ---- open and close ------------------------------------------------------ */
+
+/* Maps an existing queue, scratch (the named mapping) or persistent (its
+ * store, where that is not the named mapping: Windows). */
+static int map_existing(xipc_map **m, const char *name, unsigned owner) {
+  int rc = xipc_map_named(m, name, 0, XIPC_ACCESS_WRITE, owner);
+  if (rc == XIPC_ENOENT)
+    rc = xipc__qstore_open(m, name);
+  return rc;
+}
+
+/* Creates a new queue's mapping, or XIPC_EEXIST if the name is taken by a
+ * queue of either kind. */
+static int map_new(xipc_map **m, const char *name, const q_layout *l,
+                   unsigned owner) {
+  if (l->flags & Q_PERSISTENT)
+    return xipc__qstore_create(m, name, (size_t)l->total_size, owner);
+  int rc = xipc__qstore_open(m, name);
+  if (rc == 0) {
+    xipc_map_close(*m);
+    *m = NULL;
+    return xipc__fail(XIPC_EEXIST);
+  }
+  if (rc != XIPC_ENOENT)
+    return rc;
+  return xipc_map_named(m, name, (size_t)l->total_size, XIPC_ACCESS_WRITE,
+                        XIPC_CREATE | XIPC_EXCL | owner);
+}
 
 /* Creates the mapping (created = true) or opens an existing one. */
 static int map_queue(xipc_map **m, bool *created, const char *name,
@@ -266,19 +355,23 @@ static int map_queue(xipc_map **m, bool *created, const char *name,
   for (int tries = 0; tries < 100; tries++) {
     int rc;
     if (flags & XIPC_CREATE) {
-      rc = xipc_map_named(m, name, (size_t)l->total_size, XIPC_ACCESS_WRITE,
-                          XIPC_CREATE | XIPC_EXCL | owner);
+      rc = map_new(m, name, l, owner);
       if (rc == 0)
         *created = true;
+      /* ERANGE -> EEXIST: an existing object smaller than our layout (some
+       * POSIX map layers say so); existence wins, the queue keeps its own. */
+      if (rc == XIPC_ERANGE)
+        rc = xipc__fail(XIPC_EEXIST);
       if (rc != XIPC_EEXIST || (flags & XIPC_EXCL))
         return rc;
     }
-    rc = xipc_map_named(m, name, 0, XIPC_ACCESS_WRITE, owner);
-    /* ENOENT with CREATE: the last holder closed it since; create again. */
-    if (rc != XIPC_ENOENT || !(flags & XIPC_CREATE))
+    rc = map_existing(m, name, owner);
+    /* ENOENT with CREATE: the last holder closed it since; create again.
+     * EAGAIN: the map layer saw the name replaced under it; so do we. */
+    if ((rc != XIPC_ENOENT && rc != XIPC_EAGAIN) || !(flags & XIPC_CREATE))
       return rc;
   }
-  return xipc__fail(XIPC_EBUSY);
+  return xipc__fail(XIPC_EAGAIN);
 }
 
 static bool magic_stored(const void *h) {
@@ -299,21 +392,48 @@ static int wait_initialized(xipc_queue *q) {
 }
 
 static int open_args_ok(xipc_queue **out, const char *name, unsigned flags) {
-  const unsigned known = XIPC_CREATE | XIPC_EXCL | XIPC_ANY_OWNER;
+  const unsigned known = XIPC_CREATE | XIPC_EXCL | XIPC_ANY_OWNER | XIPC_QUEUE_PERSIST;
   if (out == NULL || (flags & ~known) != 0)
     return XIPC_EINVAL;
-  if ((flags & XIPC_EXCL) && !(flags & XIPC_CREATE))
+  if ((flags & (XIPC_EXCL | XIPC_QUEUE_PERSIST)) && !(flags & XIPC_CREATE))
     return XIPC_EINVAL;
   return xipc__check_name(name);
 }
 
 static void handle_free(xipc_queue *q) {
   free(q->bounce);
+  free(q->peek_bounce);
+  free(q->wr_seen);
   if (q->w != NULL)
     xipc__qwait_close(q->w);
   if (q->map != NULL)
     xipc_map_close(q->map);
   free(q);
+}
+
+/* Maps the queue and waits until its header is valid. A persistent store
+ * is a file on Windows, visible for a moment before the creator gave it
+ * its size: an empty or short one is mapped again until the deadline. */
+static int map_initialized(xipc_queue *q, bool *created, const char *name,
+                           const q_layout *want, unsigned flags) {
+  uint64_t deadline = xipc__deadline_ns(XIPC__PUBLISH_WAIT_MS);
+  for (;;) {
+    int rc = map_queue(&q->map, created, name, want, flags);
+    if (rc != 0 && (rc != XIPC_EINVAL || xipc__left_ns(deadline) == 0))
+      return rc; /* EINVAL here: an empty store ("cannot mmap an empty file") */
+    if (rc == 0) {
+      q->h = xipc_map_data(q->map);
+      if (*created)
+        header_init(q->h, want);
+      rc = wait_initialized(q);
+      if (rc != XIPC_ECORRUPT || xipc_map_size(q->map) >= sizeof(q_header) ||
+          xipc__left_ns(deadline) == 0)
+        return rc == 0 ? 0 : xipc__fail(rc);
+      xipc_map_close(q->map);
+      q->map = NULL;
+    }
+    xipc__sleep_ms(1);
+  }
 }
 
 int xipc_queue_open(xipc_queue **out, const char *name,
@@ -324,7 +444,7 @@ int xipc_queue_open(xipc_queue **out, const char *name,
     *out = NULL;
   int rc = open_args_ok(out, name, flags);
   if (rc == 0)
-    rc = layout_from_options(&want, opts);
+    rc = layout_from_options(&want, opts, flags);
   if (rc != 0)
     return xipc__fail(rc);
   *out = NULL;
@@ -333,23 +453,22 @@ int xipc_queue_open(xipc_queue **out, const char *name,
     return xipc__fail(XIPC_ENOMEM);
   q->own = -1;
   q->peek_ring = -1;
+  q->taker = -1;
   q->misses = Q_MISSES;
   q->self = xipc__qwait_self_owner();
-  rc = map_queue(&q->map, &created, name, &want, flags);
+  rc = map_initialized(q, &created, name, &want, flags);
   if (rc != 0)
     goto fail_sys;
-  q->h = xipc_map_data(q->map);
-  if (created)
-    header_init(q->h, &want);
-  rc = wait_initialized(q);
-  if (rc != 0) {
-    handle_free(q);
-    return xipc__fail(rc);
-  }
   q->rings = (q_ring *)((unsigned char *)q->h + sizeof(q_header));
+  q->takers = (q_taker *)(q->rings + q->l.nrings);
   q->data = (unsigned char *)q->h + q->l.data_offset;
   q->mask = q->l.capacity - 1;
-  rc = xipc__qwait_open(&q->w, name, 1 + Q_RINGS);
+  q->wr_seen = calloc(q->l.nrings, sizeof *q->wr_seen);
+  if (q->wr_seen == NULL) {
+    handle_free(q);
+    return xipc__fail(XIPC_ENOMEM);
+  }
+  rc = xipc__qwait_open(&q->w, name, Q_CHANNELS(q));
   if (rc != 0)
     goto fail_sys;
   *out = q;
@@ -364,24 +483,20 @@ int xipc_queue_close(xipc_queue *q) {
     return xipc__fail(XIPC_EINVAL);
   if (q->peek_ring >= 0)
     unhold(q, (uint32_t)q->peek_ring);
-  if (q->own >= 0) {
-    uint64_t me = q->self;
-    if (q->relaxed)
-      atomic_store(&q->rings[q->own].relaxed, 0);
-    atomic_compare_exchange_strong(&q->rings[q->own].owner, &me, 0);
-  }
-  xipc__qwait_close(q->w);
-  int rc = xipc_map_close(q->map);
-  free(q->bounce);
-  free(q);
-  return rc;
+  release_ring(q);
+  release_taker(q);
+  xipc_map *m = q->map;
+  q->map = NULL;
+  handle_free(q);
+  return xipc_map_close(m);
 }
 
 int xipc_queue_unlink(const char *name) {
   int rc = xipc__check_name(name);
   if (rc != 0)
     return xipc__fail(rc);
-  return xipc_map_unlink(name);
+  rc = xipc__qstore_unlink(name);
+  return rc == XIPC_ENOENT ? xipc_map_unlink(name) : rc;
 }
 
 /* ---- sleeping -------------------------------------------------------------
@@ -444,6 +559,18 @@ static q_chan space_chan(xipc_queue *q, uint32_t i) {
   return c;
 }
 
+static q_chan join_chan(xipc_queue *q) {
+  q_header *h = q->h;
+  q_chan c = {Q_JOIN_CH(q), &h->join_seq, &h->join_sleepers, &h->join_woke, false, NULL, 0};
+  return c;
+}
+
+static q_chan slot_chan(xipc_queue *q) {
+  q_header *h = q->h;
+  q_chan c = {Q_SLOT_CH(q), &h->slot_seq, &h->slot_sleepers, &h->slot_woke, false, NULL, 0};
+  return c;
+}
+
 /* True if a producer publishes without a fence: then a consumer that armed
  * `data_seq` runs the heavy barrier before it looks for messages, which
  * orders every running producer's store of `wr` before its load of
@@ -451,7 +578,7 @@ static q_chan space_chan(xipc_queue *q, uint32_t i) {
  * barrier). */
 static bool any_relaxed(const xipc_queue *q) {
   uint32_t used = atomic_load(&q->h->used);
-  for (uint32_t i = 0; i < used && i < Q_RINGS; i++)
+  for (uint32_t i = 0; i < used && i < q->l.nrings; i++)
     if (atomic_load(&q->rings[i].relaxed) != 0)
       return true;
   return false;
@@ -550,6 +677,11 @@ static inline void wake_space(xipc_queue *q, uint32_t i) {
   }
 }
 
+static void wake_chan(xipc_queue *q, q_chan c) {
+  if ((atomic_load(c.seq) & 1) != 0)
+    q_wake(q, &c);
+}
+
 static bool is_closed(const xipc_queue *q) {
   return atomic_load(&q->h->closed) != 0;
 }
@@ -567,7 +699,13 @@ static int claim_at(xipc_queue *q, uint32_t i, uint64_t owner) {
   }
   q->own = (int)i;
   q->wr = wr;
-  q->rd_seen = rd;
+  /* A peeker's hold binds whoever owns the ring, not just the producer it
+   * peeked from: the room ends at the hold (refresh_rd), not at rd. */
+  if (refresh_rd(q) != 0) {
+    q->own = -1;
+    atomic_store(&r->owner, 0);
+    return XIPC_ECORRUPT;
+  }
   q->relaxed = false;
   q->calm = 0;
   atomic_store(&r->relaxed, 0); /* a dead owner may have left it set */
@@ -587,7 +725,7 @@ static bool ring_empty(const q_ring *r) {
  * process id does not keep a dead producer's ring. */
 static int claim_ring(xipc_queue *q) {
   for (int pass = 0; pass < 3; pass++)
-    for (uint32_t i = 0; i < Q_RINGS; i++) {
+    for (uint32_t i = 0; i < q->l.nrings; i++) {
       const q_ring *r = &q->rings[i];
       uint64_t o = atomic_load(&r->owner);
       if (o != 0 && (pass == 0 || o == q->self || (pass == 1 && !ring_empty(r)) ||
@@ -598,6 +736,44 @@ static int claim_ring(xipc_queue *q) {
         return rc;
     }
   return XIPC_ENOSPC;
+}
+
+static bool slot_ready(xipc_queue *q, uint64_t unused) {
+  (void)unused;
+  for (uint32_t i = 0; i < q->l.nrings; i++)
+    if (atomic_load(&q->rings[i].owner) == 0)
+      return true;
+  return is_closed(q);
+}
+
+/* Every ring is taken: waits for one to free up. A close wakes us; a dead
+ * owner is found by claim_ring at the next check (at least every 250 ms).
+ * No spinning: a ring frees up when a handle closes, which is rare. */
+static int wait_slot(xipc_queue *q, q_timer *timer) {
+  q_chan c = slot_chan(q);
+  c.ready = slot_ready;
+  for (;;) {
+    if (is_closed(q))
+      return xipc__fail(XIPC_ECLOSED);
+    int rc = q_sleep(q, &c, timer);
+    if (rc != 0)
+      return rc;
+    rc = claim_ring(q);
+    if (rc != XIPC_ENOSPC)
+      return rc == 0 ? 0 : xipc__fail(rc);
+  }
+}
+
+/* Gives this handle's ring back (its queued messages stay). */
+static void release_ring(xipc_queue *q) {
+  if (q->own < 0)
+    return;
+  uint64_t me = q->self;
+  if (q->relaxed)
+    atomic_store(&q->rings[q->own].relaxed, 0);
+  if (atomic_compare_exchange_strong(&q->rings[q->own].owner, &me, 0))
+    wake_chan(q, slot_chan(q));
+  q->own = -1;
 }
 
 /* The producer's free space ends at `rd`, or at a peeked message's
@@ -643,8 +819,7 @@ static bool space_ready(xipc_queue *q, uint64_t need) {
   return refresh_rd(q) != 0 || has_space(q, need) || is_closed(q);
 }
 
-static int wait_space(xipc_queue *q, uint64_t need, int timeout_ms) {
-  q_timer timer = {timeout_ms, 0};
+static int wait_space(xipc_queue *q, uint64_t need, q_timer *timer) {
   q_chan c = space_chan(q, (uint32_t)q->own);
   c.ready = space_ready;
   c.arg = need;
@@ -665,7 +840,7 @@ static int wait_space(xipc_queue *q, uint64_t need, int timeout_ms) {
     }
     if (round > q->spin_limit)
       reclaim_dead_hold(q, (uint32_t)q->own);
-    rc = q_wait_round(q, is_closed(q), round, &c, &timer);
+    rc = q_wait_round(q, is_closed(q), round, &c, timer);
     if (rc != 0)
       return rc;
   }
@@ -703,6 +878,8 @@ static void ring_write(xipc_queue *q, uint64_t pos, const void *src, size_t n) {
   unsigned char *ring = q->data + (uint64_t)q->own * q->l.capacity;
   uint64_t off = pos & q->mask;
   size_t first = n;
+  if (n == 0)
+    return; /* src may be NULL (a put of NULL, 0): memcpy must not see it */
   if (off + n > q->l.capacity)
     first = (size_t)(q->l.capacity - off);
   memcpy(ring + off, src, first);
@@ -726,18 +903,22 @@ static int put_prepare(xipc_queue *q, size_t len, int timeout_ms) {
     return xipc__fail(XIPC_EMSGSIZE);
   if (q->reserved)
     return xipc__fail(XIPC_EBUSY);
+  q_timer timer = {timeout_ms, 0};
   int rc = header_ok(q);
   if (rc == 0 && is_closed(q))
     rc = XIPC_ECLOSED;
-  if (rc == 0 && q->own < 0)
+  if (rc == 0 && q->own < 0) {
     rc = claim_ring(q);
+    if (rc == XIPC_ENOSPC && timeout_ms != 0 && (rc = wait_slot(q, &timer)) != 0)
+      return rc; /* recorded */
+  }
   if (rc == 0)
     rc = own_ring_ok(q);
   if (rc != 0)
     return xipc__fail(rc);
   uint64_t need = rec_size(len);
   if (!has_space(q, need))
-    return wait_space(q, need, timeout_ms);
+    return wait_space(q, need, &timer);
   return 0;
 }
 
@@ -760,10 +941,10 @@ int xipc_queue_put(xipc_queue *q, const void *msg, size_t len, int timeout_ms) {
   return 0;
 }
 
-static int need_bounce(xipc_queue *q) {
-  if (q->bounce == NULL)
-    q->bounce = malloc(q->l.max_message > 0 ? (size_t)q->l.max_message : 1);
-  return q->bounce != NULL ? 0 : XIPC_ENOMEM;
+static int need_bounce(xipc_queue *q, unsigned char **buf) {
+  if (*buf == NULL)
+    *buf = malloc(q->l.max_message > 0 ? (size_t)q->l.max_message : 1);
+  return *buf != NULL ? 0 : XIPC_ENOMEM;
 }
 
 /* Where `len` bytes at ring position pos lie, if they do not wrap. */
@@ -782,7 +963,7 @@ int xipc_queue_reserve(xipc_queue *q, size_t len, void **buf, int timeout_ms) {
   if (rc != 0)
     return rc;
   unsigned char *at = ring_span(q, (uint32_t)q->own, q->wr + Q_REC_HDR, len);
-  if (at == NULL && (rc = need_bounce(q)) != 0)
+  if (at == NULL && (rc = need_bounce(q, &q->bounce)) != 0)
     return xipc__fail(rc);
   q->reserved = true;
   q->res_bounced = at == NULL;
@@ -812,11 +993,170 @@ int xipc_queue_commit(xipc_queue *q, size_t len) {
 
 /* ---- get ----------------------------------------------------------------- */
 
+/* ---- tasks (xipc_queue_task_done, xipc_queue_join) ------------------------
+ * A consumer handle counts the messages it took and has not marked done in
+ * its own q_taker slot (claimed at its first get; a handle that finds none
+ * free counts in the header's `spare`). The count goes up before the CAS
+ * of `rd` that takes a message, so a joiner that sees the ring empty (an
+ * acquire load that reads the CAS) also sees the count: "every ring empty
+ * and every count zero" means every message put so far is done. */
+
+static void set_pending(xipc_queue *q, uint64_t n, memory_order mo) {
+  if (q->pend != NULL)
+    atomic_store_explicit(q->pend, n, mo);
+  else if (n > q->pending)
+    atomic_fetch_add(&q->h->spare, n - q->pending);
+  else
+    atomic_fetch_sub(&q->h->spare, q->pending - n);
+}
+
+/* Takes the record at rd of ring r (CAS to next), counted as a task. The
+ * common case, a handle with a slot of its own, is one plain store to a
+ * line nobody else writes (this runs at every get). */
+static inline bool take_record(xipc_queue *q, q_ring *r, uint64_t rd,
+                               uint64_t next) {
+  uint64_t n = q->pending;
+  if (q->pend != NULL)
+    atomic_store_explicit(q->pend, n + 1, memory_order_relaxed);
+  else
+    set_pending(q, n + 1, memory_order_relaxed);
+  if (atomic_compare_exchange_strong(&r->rd, &rd, next)) {
+    q->pending = n + 1;
+    return true;
+  }
+  set_pending(q, n, memory_order_relaxed);
+  return false;
+}
+
+/* Moves the tasks of a slot whose owner is gone (dead, or a handle closed
+ * with tasks unfinished) to `lost`; the slot is free afterwards. Counted
+ * in `lost` before the slot is cleared: a reaper killed between the two
+ * steps makes join report them twice, never not at all. */
+static void reap_taker(xipc_queue *q, uint32_t i) {
+  q_taker *t = &q->takers[i];
+  uint64_t o = atomic_load(&t->owner);
+  if (o == 0 || o == q->self || (o != Q_ABANDONED && xipc__qwait_owner_alive(o)))
+    return;
+  if (!atomic_compare_exchange_strong(&t->owner, &o, q->self))
+    return;
+  uint64_t n = atomic_load(&t->pending);
+  if (n != 0)
+    atomic_fetch_add(&q->h->lost, n);
+  atomic_store(&t->pending, 0);
+  atomic_store(&t->owner, 0);
+}
+
+/* At a handle's first get or peek: a free slot, else one whose owner is
+ * gone; else none (-2: the handle counts in `spare`). */
+static void claim_taker(xipc_queue *q) {
+  for (int pass = 0; pass < 2; pass++)
+    for (uint32_t i = 0; i < q->l.nrings; i++) {
+      q_taker *t = &q->takers[i];
+      uint64_t free_slot = 0;
+      if (pass == 1)
+        reap_taker(q, i);
+      if (atomic_load(&t->owner) == 0 &&
+          atomic_compare_exchange_strong(&t->owner, &free_slot, q->self)) {
+        atomic_store(&t->pending, 0);
+        q->taker = (int)i;
+        q->pend = &t->pending;
+        return;
+      }
+    }
+  q->taker = -2;
+}
+
+static void wake_join(xipc_queue *q) { wake_chan(q, join_chan(q)); }
+
+/* At close: tasks still unfinished stay for join to report (the slot is
+ * marked abandoned; a handle without a slot moves them to `lost`). */
+static void release_taker(xipc_queue *q) {
+  if (q->taker == -2 && q->pending != 0) {
+    atomic_fetch_add(&q->h->lost, q->pending);
+    atomic_fetch_sub(&q->h->spare, q->pending);
+  } else if (q->taker >= 0) {
+    uint64_t me = q->self;
+    atomic_compare_exchange_strong(&q->takers[q->taker].owner, &me,
+                                   q->pending != 0 ? Q_ABANDONED : 0);
+  }
+  if (q->pending != 0)
+    wake_join(q);
+  q->taker = -1;
+  q->pend = NULL;
+}
+
+int xipc_queue_task_done(xipc_queue *q) {
+  if (q == NULL)
+    return xipc__fail(XIPC_EINVAL);
+  if (q->pending == 0)
+    return xipc__fail(XIPC_ERANGE);
+  int rc = header_ok(q);
+  if (rc != 0)
+    return xipc__fail(rc);
+  /* seq_cst: ordered before the load of join_seq (sleepers protocol). */
+  set_pending(q, q->pending - 1, memory_order_seq_cst);
+  q->pending--;
+  if (q->pending == 0)
+    wake_join(q);
+  return 0;
+}
+
+/* 0 when every message put so far is got and done, 1 while some are not,
+ * XIPC_EOWNERDEAD if tasks of dead consumers were lost (reported once:
+ * with take_lost the count is reset), XIPC_ECORRUPT. Rings are read before
+ * the counts (see take_record). */
+static int join_state(xipc_queue *q, bool take_lost) {
+  uint32_t used;
+  if (used_rings(q, &used) != 0)
+    return XIPC_ECORRUPT;
+  if (atomic_load(&q->h->lost) != 0 &&
+      (!take_lost || atomic_exchange(&q->h->lost, 0) != 0))
+    return XIPC_EOWNERDEAD;
+  for (uint32_t i = 0; i < used; i++)
+    if (atomic_load(&q->rings[i].wr) != atomic_load(&q->rings[i].rd))
+      return 1;
+  if (atomic_load(&q->h->spare) != 0)
+    return 1;
+  for (uint32_t i = 0; i < q->l.nrings; i++)
+    if (atomic_load(&q->takers[i].pending) != 0)
+      return 1;
+  return 0;
+}
+
+static bool join_ready(xipc_queue *q, uint64_t unused) {
+  (void)unused;
+  return join_state(q, false) != 1;
+}
+
+int xipc_queue_join(xipc_queue *q, int timeout_ms) {
+  if (q == NULL || timeout_ms < -1)
+    return xipc__fail(XIPC_EINVAL);
+  q_timer timer = {timeout_ms, 0};
+  q_chan c = join_chan(q);
+  c.ready = join_ready;
+  for (;;) {
+    int rc = header_ok(q);
+    for (uint32_t i = 0; rc == 0 && i < q->l.nrings; i++)
+      if (atomic_load(&q->takers[i].pending) != 0)
+        reap_taker(q, i);
+    if (rc == 0)
+      rc = join_state(q, true);
+    if (rc <= 0)
+      return rc == 0 ? 0 : xipc__fail(rc);
+    if (timeout_ms == 0)
+      return xipc__fail(XIPC_EAGAIN);
+    if ((rc = q_sleep(q, &c, &timer)) != 0)
+      return rc;
+  }
+}
+
 static void ring_read(const xipc_queue *q, uint32_t i, uint64_t pos, void *dst,
                       size_t n) {
   const unsigned char *ring = q->data + (uint64_t)i * q->l.capacity;
   uint64_t off = pos & q->mask;
   size_t first = n;
+  if (n == 0)
+    return; /* dst may be NULL (a get with cap 0) */
   if (off + n > q->l.capacity)
     first = (size_t)(q->l.capacity - off);
   memcpy(dst, ring + off, first);
@@ -862,7 +1202,7 @@ static int take_from(xipc_queue *q, uint32_t i, void *buf, size_t cap,
   ring_read(q, i, rd + Q_REC_HDR, buf, (size_t)n);
   /* The CAS succeeds only if nobody took the record meanwhile, and then the
    * producer cannot have reused its bytes: the copy is consistent. */
-  if (!atomic_compare_exchange_strong(&r->rd, &rd, rd + rec_size(n)))
+  if (!take_record(q, r, rd, rd + rec_size(n)))
     return Q_RACE;
   /* A full producer is woken once its ring is half empty, not at every
    * get: one system call per half ring instead of one per message. */
@@ -959,6 +1299,8 @@ int xipc_queue_get(xipc_queue *q, void *buf, size_t cap, size_t *len,
   bool closed = false;
   if (q == NULL || len == NULL || (buf == NULL && cap != 0) || timeout_ms < -1)
     return xipc__fail(XIPC_EINVAL);
+  if (q->taker == -1)
+    claim_taker(q);
   int rc = get_once(q, buf, cap, len, &closed);
   if (rc == Q_EMPTY)
     return get_waiting(q, buf, cap, len, timeout_ms, closed);
@@ -989,12 +1331,12 @@ static int hold_take(xipc_queue *q, uint32_t i, const void **msg, size_t *len) {
         continue;
       return rc;
     }
-    if (!atomic_compare_exchange_strong(&r->rd, &rd, rd + rec_size(n)))
+    if (!take_record(q, r, rd, rd + rec_size(n)))
       continue; /* a get took it: hold the next one */
     const unsigned char *at = ring_span(q, i, rd + Q_REC_HDR, (size_t)n);
     if (at == NULL) {
-      ring_read(q, i, rd + Q_REC_HDR, q->bounce, (size_t)n);
-      at = q->bounce;
+      ring_read(q, i, rd + Q_REC_HDR, q->peek_bounce, (size_t)n);
+      at = q->peek_bounce;
     }
     *msg = at;
     *len = (size_t)n;
@@ -1051,7 +1393,9 @@ int xipc_queue_peek(xipc_queue *q, const void **msg, size_t *len, int timeout_ms
     return xipc__fail(XIPC_EINVAL);
   if (q->peek_ring >= 0)
     return xipc__fail(XIPC_EBUSY);
-  int rc = need_bounce(q);
+  if (q->taker == -1)
+    claim_taker(q);
+  int rc = need_bounce(q, &q->peek_bounce);
   if (rc != 0)
     return xipc__fail(rc);
   q_timer timer = {timeout_ms, 0};
@@ -1065,7 +1409,7 @@ int xipc_queue_peek(xipc_queue *q, const void **msg, size_t *len, int timeout_ms
       return rc == Q_TOOK ? 0 : xipc__fail(rc);
     if (round > q->spin_limit) { /* only held rings have messages? */
       uint32_t used = atomic_load(&q->h->used);
-      for (uint32_t i = 0; i < used && i < Q_RINGS; i++)
+      for (uint32_t i = 0; i < used && i < q->l.nrings; i++)
         reclaim_dead_hold(q, i);
     }
     rc = q_wait_round(q, closed && !has_message(q, true), round, &c, &timer);
@@ -1095,24 +1439,28 @@ int xipc_queue_release(xipc_queue *q) {
 
 /* ---- count and shutdown -------------------------------------------------- */
 
+/* Messages and payload bytes queued in ring i between rd and wr. */
 static int walk_ring(const xipc_queue *q, uint32_t i, uint64_t rd, uint64_t wr,
-                     uint64_t *count) {
-  uint64_t n = 0, len;
+                     uint64_t *count, uint64_t *bytes) {
+  uint64_t n = 0, b = 0, len;
   while (rd != wr) {
     if (record_at(q, i, rd, wr, &len) != 0)
       return XIPC_ECORRUPT;
     rd += rec_size(len);
     n++;
+    b += len;
   }
   *count = n;
+  *bytes = b;
   return 0;
 }
 
-static int count_ring(const xipc_queue *q, uint32_t i, uint64_t *count) {
+static int count_ring(const xipc_queue *q, uint32_t i, uint64_t *count,
+                      uint64_t *bytes) {
   const q_ring *r = &q->rings[i];
   for (int t = 0; t < Q_RACE_TRIES; t++) {
     uint64_t rd = atomic_load(&r->rd), wr = atomic_load(&r->wr);
-    if (walk_ring(q, i, rd, wr, count) == 0)
+    if (walk_ring(q, i, rd, wr, count, bytes) == 0)
       return 0;
     if (race_or_corrupt(r, rd) != Q_RACE)
       return XIPC_ECORRUPT;
@@ -1120,21 +1468,69 @@ static int count_ring(const xipc_queue *q, uint32_t i, uint64_t *count) {
   return XIPC_EAGAIN;
 }
 
-int xipc_queue_count(xipc_queue *q, size_t *count) {
+/* Messages and bytes queued in all rings; 0 or an error (not recorded). */
+static int count_all(const xipc_queue *q, uint64_t *count, uint64_t *bytes) {
   uint32_t used;
-  uint64_t total = 0, n = 0;
-  if (q == NULL || count == NULL)
-    return xipc__fail(XIPC_EINVAL);
+  uint64_t n = 0, b = 0;
+  *count = *bytes = 0;
   int rc = header_ok(q);
   if (rc == 0)
     rc = used_rings(q, &used);
   for (uint32_t i = 0; rc == 0 && i < used; i++) {
-    rc = count_ring(q, i, &n);
-    total += n;
+    rc = count_ring(q, i, &n, &b);
+    *count += n;
+    *bytes += b;
   }
+  return rc;
+}
+
+int xipc_queue_count(xipc_queue *q, size_t *count) {
+  uint64_t n, bytes;
+  if (q == NULL || count == NULL)
+    return xipc__fail(XIPC_EINVAL);
+  int rc = count_all(q, &n, &bytes);
   if (rc != 0)
     return xipc__fail(rc);
-  *count = (size_t)total;
+  *count = (size_t)n;
+  return 0;
+}
+
+/* Rings owned by a live producer handle now. */
+static size_t producers_attached(const xipc_queue *q) {
+  size_t n = 0;
+  for (uint32_t i = 0; i < q->l.nrings; i++) {
+    uint64_t o = atomic_load(&q->rings[i].owner);
+    if (o != 0 && (o == q->self || xipc__qwait_owner_alive(o)))
+      n++;
+  }
+  return n;
+}
+
+/* Tasks got and not yet marked done, by every consumer. */
+static uint64_t tasks_pending(const xipc_queue *q) {
+  uint64_t n = atomic_load(&q->h->spare);
+  for (uint32_t i = 0; i < q->l.nrings; i++)
+    n += atomic_load(&q->takers[i].pending);
+  return n;
+}
+
+int xipc_queue_info(xipc_queue *q, struct xipc_queue_info *info) {
+  uint64_t count, bytes;
+  if (q == NULL || info == NULL)
+    return xipc__fail(XIPC_EINVAL);
+  int rc = count_all(q, &count, &bytes);
+  if (rc != 0)
+    return xipc__fail(rc);
+  memset(info, 0, sizeof *info);
+  info->capacity = (size_t)q->l.capacity;
+  info->max_message = (size_t)q->l.max_message;
+  info->max_producers = q->l.nrings;
+  info->producers = producers_attached(q);
+  info->count = (size_t)count;
+  info->bytes = (size_t)bytes;
+  info->unfinished = (size_t)(count + tasks_pending(q));
+  info->closed = is_closed(q);
+  info->persistent = (q->l.flags & Q_PERSISTENT) != 0;
   return 0;
 }
 
@@ -1146,7 +1542,7 @@ int xipc_queue_shutdown(xipc_queue *q) {
     return xipc__fail(rc);
   atomic_store(&q->h->closed, 1);
   wake_data(q);
-  for (uint32_t i = 0; i < Q_RINGS; i++)
+  for (uint32_t i = 0; i < q->l.nrings; i++)
     wake_space(q, i);
   return 0;
 }

@@ -900,11 +900,13 @@ int xipc_stream_import(xipc_stream **out, const char *token);
 /* A named queue of variable-length messages in shared memory: any number of
  * processes open it by name and put or get; FIFO per producer handle.
  *
- * Storage: the queue is the named mapping called `name` itself (see the
- * Mapping section: it lives while any handle is open, crashed holders count
- * as closed). Each producer handle owns one ring of `capacity` bytes from
- * its first put until it is closed, so up to XIPC_QUEUE_MAX_PRODUCERS
- * handles can put at the same time; a ring whose owner process died is
+ * Storage: a scratch queue (the default) is the named mapping called
+ * `name` itself (see the Mapping section: it lives while any handle is
+ * open, crashed holders count as closed); a persistent queue
+ * (XIPC_QUEUE_PERSIST below) stays until xipc_queue_unlink. Each producer
+ * handle owns one ring of `capacity` bytes from its first put until it is
+ * closed, so up to max_producers (an option, 32 by default) handles can
+ * put at the same time; a ring whose owner process died is
  * taken over by the next producer that needs one, after its queued messages
  * (they stay and are delivered). Consumers take from every ring. Owners are
  * recorded by process id and start time (an exited process frees its ring,
@@ -945,23 +947,58 @@ typedef struct {
    * 8 + n rounded up to 8. The mapping is about 32 x capacity (pages are
    * touched only when used). */
   size_t capacity;
-  /* Largest message (0: min(64 KiB, capacity - 8)); at most capacity - 8. */
+  /* Largest message (0: min(64 KiB, capacity - 8)); at most capacity - 8,
+   * so the upper bound of any queue is 64 MiB - 8 bytes. */
   size_t max_message;
+  /* Producer rings (0: XIPC_QUEUE_MAX_PRODUCERS): at most this many handles
+   * put at the same time; at most XIPC_QUEUE_PRODUCERS_LIMIT. The mapping
+   * holds max_producers x (capacity + 192) bytes after a 320-byte header.
+   * Zero-initialise the options ({0}) so that fields added later default. */
+  size_t max_producers;
 } xipc_queue_options;
 
-/* Producer rings per queue: at most this many handles put at once. */
+/* Default number of producer rings of a queue (see max_producers). */
 #define XIPC_QUEUE_MAX_PRODUCERS 32
+/* Largest max_producers a queue may be created with. */
+#define XIPC_QUEUE_PRODUCERS_LIMIT 4096
+
+/* Flag for xipc_queue_open with XIPC_CREATE: the queue is persistent. It
+ * and its messages outlive the last close until xipc_queue_unlink (a
+ * scratch queue, the default, is gone after its last close).
+ * Where it lives: POSIX: the shared memory object "/<name>" (/dev/shm on
+ * Linux; in memory, so a reboot removes it, as it does POSIX message
+ * queues), not marked as xipc's, so no close or sweep removes it. Windows:
+ * kernel objects die with their last handle, so a persistent queue is the
+ * file %LOCALAPPDATA%\xipc\queues\<name>, mapped by every handle; it is on
+ * disk and survives a reboot (contents as last written back by Windows:
+ * not durable against power loss). Who may open it: the owner only (POSIX
+ * mode 0600; Windows the per-user profile directory's DACL).
+ * Opens without the flag find either kind by name; a name is one queue,
+ * scratch or persistent (XIPC_CREATE on an existing queue opens it as it
+ * is; do not create one name both ways at the same moment). A persistent
+ * queue whose last user was killed in a put or a get opens again
+ * consistent: a killed put published nothing, a killed get took its
+ * message whole or not at all, as for any queue. */
+#define XIPC_QUEUE_PERSIST (1u << 8)
 
 /* Opens the queue called name; with XIPC_CREATE creates it if missing (with
  * XIPC_EXCL: only creates). opts (NULL: defaults) is used only when this
  * call creates the queue; an existing queue keeps its own parameters.
  * An opener waits up to 1 s for a creator still initializing the header.
  * Errors: XIPC_EINVAL (NULL out, bad name or flags, max_message larger than
- * capacity - 8), XIPC_ERANGE (capacity above 64 MiB), XIPC_ENOENT (missing,
+ * capacity - 8, XIPC_QUEUE_PERSIST or XIPC_EXCL without XIPC_CREATE),
+ * XIPC_ERANGE (capacity above 64 MiB, max_producers above
+ * XIPC_QUEUE_PRODUCERS_LIMIT), XIPC_ENOENT (missing,
  * no XIPC_CREATE), XIPC_EEXIST (XIPC_CREATE|XIPC_EXCL and it exists),
  * XIPC_ECORRUPT (the mapping is not a valid queue of this version),
  * XIPC_EACCES (also: the queue's mapping belongs to another user, unless
- * flags has XIPC_ANY_OWNER), XIPC_ENOMEM, XIPC_ENOSPC. */
+ * flags has XIPC_ANY_OWNER), XIPC_ENOMEM, XIPC_ENOSPC, XIPC_EAGAIN (the
+ * name was removed and created again under the caller every time it
+ * looked; try again). With XIPC_CREATE, existence wins over size: an
+ * existing queue is opened with its creator's layout whatever opts say
+ * (XIPC_EEXIST with XIPC_EXCL), on both platforms. *out is NULL after a
+ * failure. A persistent queue's file on Windows lies in the caller's own
+ * profile: XIPC_ANY_OWNER changes nothing there. */
 int xipc_queue_open(xipc_queue **out, const char *name,
                     const xipc_queue_options *opts, unsigned flags);
 /* Copies len bytes (0 allowed) to the end of this handle's ring, waiting up
@@ -972,8 +1009,10 @@ int xipc_queue_open(xipc_queue **out, const char *name,
  * deadline it may finish late rather than fail while room exists). Errors: XIPC_EINVAL (NULL q, NULL msg with
  * len > 0, timeout < -1), XIPC_EMSGSIZE (len > max_message), XIPC_EAGAIN
  * (timeout 0 and full), XIPC_ETIMEDOUT, XIPC_ECLOSED (shut down, also while
- * waiting), XIPC_ENOSPC (XIPC_QUEUE_MAX_PRODUCERS live producer handles
- * already), XIPC_ECORRUPT. */
+ * waiting), XIPC_ENOSPC (timeout 0 and all max_producers rings are taken
+ * by live producer handles: a put with a timeout waits for one to free
+ * up, as a handle closes or its process dies, and else ends with
+ * XIPC_ETIMEDOUT), XIPC_ECORRUPT. The timeout covers both waits. */
 int xipc_queue_put(xipc_queue *q, const void *msg, size_t len, int timeout_ms);
 /* Takes one message into buf (cap bytes; buf may be NULL if cap is 0) and
  * stores its length in *len, waiting up to timeout_ms for one. Messages of
@@ -1025,20 +1064,69 @@ int xipc_queue_release(xipc_queue *q);
  * gets, a snapshot otherwise. Errors: XIPC_EINVAL, XIPC_ECORRUPT,
  * XIPC_EAGAIN (rings recycled faster than they could be counted). */
 int xipc_queue_count(xipc_queue *q, size_t *count);
+/* JoinableQueue.task_done(): marks one message this handle got (or
+ * peeked) as processed. Tasks are counted per handle: mark them through
+ * the handle that got them. Errors: XIPC_EINVAL, XIPC_ERANGE (more
+ * task_done calls than this handle's gets: Python's ValueError),
+ * XIPC_ECORRUPT. */
+int xipc_queue_task_done(xipc_queue *q);
+/* JoinableQueue.join(): waits up to timeout_ms until every message put so
+ * far, by any process, has been got and marked done. Returns 0 then.
+ * A task that can never be done is reported, not waited for: when a
+ * consumer died (or closed its handle) with tasks it got but did not mark
+ * done, join returns XIPC_EOWNERDEAD once (to one joiner) and writes those
+ * tasks off; the next join waits for the rest. Limit: a consumer handle
+ * counts its tasks in a slot of its own (one per max_producers, taken at
+ * its first get, given back at close); handles beyond that share one
+ * counter, and the death of such a handle is not noticed (join then waits
+ * for its timeout). Errors: XIPC_EINVAL, XIPC_EAGAIN (timeout 0),
+ * XIPC_ETIMEDOUT, XIPC_EOWNERDEAD, XIPC_ECORRUPT. A shut-down queue still
+ * joins: the tasks decide, not the state. */
+int xipc_queue_join(xipc_queue *q, int timeout_ms);
+
+/* What xipc_queue_info reports: exact while nobody uses the queue, a
+ * snapshot otherwise. A struct tag, not a typedef: the function has the
+ * name (declare it as `struct xipc_queue_info info;`). */
+struct xipc_queue_info {
+  size_t capacity;      /* bytes per producer ring */
+  size_t max_message;   /* largest message (at most 64 MiB - 8) */
+  size_t max_producers; /* producer rings */
+  size_t producers;     /* rings held by a live producer handle now */
+  size_t count;         /* messages queued (xipc_queue_count) */
+  size_t bytes;         /* payload bytes of those messages */
+  size_t unfinished;    /* queued plus got and not yet task_done */
+  int closed;           /* xipc_queue_shutdown was called */
+  int persistent;       /* created with XIPC_QUEUE_PERSIST */
+};
+
+/* Fills *info. Errors: XIPC_EINVAL (NULL), XIPC_ECORRUPT, XIPC_EAGAIN
+ * (as xipc_queue_count). */
+#if defined(__cplusplus) && defined(__GNUC__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wshadow" /* the function and the tag share the name, as in C */
+#endif
+int xipc_queue_info(xipc_queue *q, struct xipc_queue_info *info);
+#if defined(__cplusplus) && defined(__GNUC__)
+#pragma GCC diagnostic pop
+#endif
+
 /* Shuts the queue down for every process: later puts fail with
  * XIPC_ECLOSED, gets return what is queued and then XIPC_ECLOSED, and
  * blocked putters and getters wake up. Irreversible for this queue.
  * Errors: XIPC_EINVAL, XIPC_ECORRUPT. */
 int xipc_queue_shutdown(xipc_queue *q);
 /* Releases the handle (and its producer ring; queued messages stay). An
- * open reservation is dropped and a peek released. The queue is destroyed
- * when its last handle closes. Errors: XIPC_EINVAL. */
+ * open reservation is dropped and a peek released. A scratch queue is
+ * destroyed when its last handle closes; a persistent one stays until
+ * xipc_queue_unlink. Errors: XIPC_EINVAL. */
 int xipc_queue_close(xipc_queue *q);
-/* Removes the name now (xipc_map_unlink on the queue's mapping): handles
- * already open keep working, new opens without XIPC_CREATE get XIPC_ENOENT.
- * Windows cannot remove a kernel object's name: XIPC_ENOTSUP while the
- * queue exists (it goes away with its last handle). Errors: XIPC_EINVAL,
- * XIPC_ENOENT, XIPC_EACCES, XIPC_ENOTSUP (Windows). */
+/* Removes the name now (xipc_map_unlink on the queue's mapping; for a
+ * persistent queue on Windows, its file): handles already open keep
+ * working, new opens without XIPC_CREATE get XIPC_ENOENT, and a persistent
+ * queue is destroyed with its last handle. Windows cannot remove a kernel
+ * object's name: XIPC_ENOTSUP for a scratch queue that exists (it goes
+ * away with its last handle). Errors: XIPC_EINVAL, XIPC_ENOENT,
+ * XIPC_EACCES, XIPC_ENOTSUP (Windows). */
 int xipc_queue_unlink(const char *name);
 
 /* ------------------------------------------------------------------------ */

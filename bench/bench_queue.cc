@@ -129,19 +129,31 @@ struct XipcChannel : Channel {
 // The parent's handle keeps the queue alive while children come and go.
 std::vector<std::pair<std::string, xipc_queue *>> xipc_keep;
 
-void xipc_create(const std::string &ch, size_t size) {
-  xipc_queue_options o = {std::max<size_t>(256 * 1024, 4 * (size + 8)), std::max<size_t>(size, 64)};
+void xipc_create_flags(const std::string &ch, size_t size, unsigned flags) {
+  xipc_queue_options o = {std::max<size_t>(256 * 1024, 4 * (size + 8)), std::max<size_t>(size, 64), 0};
   xipc_queue *q = nullptr;
-  int rc = xipc_queue_open(&q, ch.c_str(), &o, XIPC_CREATE | XIPC_EXCL);
+  int rc = xipc_queue_open(&q, ch.c_str(), &o, XIPC_CREATE | XIPC_EXCL | flags);
   if (rc != 0) die("xipc create", rc);
   xipc_keep.emplace_back(ch, q);
 }
+void xipc_create(const std::string &ch, size_t size) { xipc_create_flags(ch, size, 0); }
 void xipc_destroy(const std::string &ch) {
   for (auto &k : xipc_keep)
     if (k.first == ch && k.second) {
       xipc_queue_close(k.second);
       k.second = nullptr;
     }
+}
+
+// xipc_persist: the same calls on a persistent queue (XIPC_QUEUE_PERSIST:
+// /dev/shm without the lifetime mark on Linux, a file in %LOCALAPPDATA%
+// on Windows), removed by unlink at the end.
+void xipc_persist_create(const std::string &ch, size_t size) {
+  xipc_create_flags(ch, size, XIPC_QUEUE_PERSIST);
+}
+void xipc_persist_destroy(const std::string &ch) {
+  xipc_destroy(ch);
+  xipc_queue_unlink(ch.c_str());
 }
 Channel *xipc_open(const std::string &ch, size_t, bool) { return new XipcChannel(ch); }
 
@@ -319,6 +331,7 @@ Channel *boost_open(const std::string &ch, size_t, bool) { return new BoostChann
 const Transport kTransports[] = {
     {"xipc", true, 65536, xipc_create, xipc_destroy, xipc_open},
     {"xipc_zc", true, 65536, xipc_create, xipc_destroy, xipc_zc_open},
+    {"xipc_persist", true, 65536, xipc_persist_create, xipc_persist_destroy, xipc_open},
 #ifndef _WIN32
     {"pipe", true, 65536, fifo_create, fifo_destroy, fifo_open},
     {"posix_mq", true, 8192, mq_create, mq_destroy, mq_open_end},

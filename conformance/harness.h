@@ -208,6 +208,12 @@ int foreign_send(xipc_pid pid, int sig);
 void *foreign_map_create(const std::string &name, size_t size);
 // Closes that handle and, on POSIX, unlinks the name.
 void foreign_map_close(void *h, const std::string &name);
+// POSIX: ends the calling (main) thread with pthread_exit while a second
+// thread waits for that, runs fn once /proc shows the leader as a zombie
+// ('Z') and ends the process with fn's result; does not return. Windows:
+// returns false without running fn (its process liveness is the process
+// object's, there is no leader-thread state to mistake).
+bool run_after_main_thread_exits(const std::function<int()> &fn);
 // Whether the OS still has a shared memory object called `name`, asked
 // without xipc (POSIX: /dev/shm/<name> exists; Windows: OpenFileMappingW).
 bool shm_name_exists(const std::string &name);

@@ -2,6 +2,7 @@
 // instead of carrying #ifdefs of their own.
 #include "harness.h"
 
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -19,6 +20,7 @@
 #else
 #include <dirent.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -106,6 +108,8 @@ void *foreign_map_create(const std::string &name, size_t size) {
 }
 
 void foreign_map_close(void *h, const std::string &) { CloseHandle(static_cast<HANDLE>(h)); }
+
+bool run_after_main_thread_exits(const std::function<int()> &) { return false; }
 
 bool shm_name_exists(const std::string &name) {
   HANDLE h = OpenFileMappingW(FILE_MAP_READ, FALSE, widen(name.c_str()).c_str());
@@ -337,6 +341,41 @@ bool own_process_group() { return getpgrp() == getpid(); }
 bool own_console() { return true; }
 
 int interrupt_group() { return kill(0, SIGINT); }
+
+namespace {
+struct AfterMain {
+  pthread_t main_thread;
+  std::function<int()> fn;
+};
+
+// The leader's state letter in /proc/self/stat ('?' if unreadable).
+char leader_state() {
+  std::ifstream in("/proc/self/stat");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  size_t p = text.rfind(')');
+  return p != std::string::npos && p + 2 < text.size() ? text[p + 2] : '?';
+}
+
+void *after_main(void *arg) {
+  auto *a = static_cast<AfterMain *>(arg);
+  pthread_join(a->main_thread, nullptr);
+  // The join returns as the leader exits; wait until the kernel shows it.
+  for (int i = 0; i < 5000 && leader_state() != 'Z'; i++) usleep(1000);
+  int rc = a->fn();
+  std::fflush(nullptr);
+  _exit(rc);
+}
+}  // namespace
+
+bool run_after_main_thread_exits(const std::function<int()> &fn) {
+  static AfterMain a;
+  a.main_thread = pthread_self();
+  a.fn = fn;
+  pthread_t t;
+  if (pthread_create(&t, nullptr, after_main, &a) != 0) return false;
+  pthread_exit(nullptr);
+}
+
 std::string shm_object_path(const std::string &name) { return "/dev/shm/" + name; }
 
 bool make_fifo(const std::string &path) { return mkfifo(path.c_str(), 0600) == 0; }

@@ -60,10 +60,11 @@ bool check_msg(const unsigned char *buf, size_t len, MsgHead *head) {
          head->sum == fnv(buf + sizeof *head, head->body);
 }
 
-xipc_queue_options opts(size_t capacity, size_t max_message) {
-  xipc_queue_options o;
+xipc_queue_options opts(size_t capacity, size_t max_message, size_t max_producers = 0) {
+  xipc_queue_options o = {};
   o.capacity = capacity;
   o.max_message = max_message;
+  o.max_producers = max_producers;
   return o;
 }
 
@@ -306,6 +307,108 @@ XT_HELPER(q_put_and_wait) {
   XT_CHECK(xt::ready_signal(argv[1]));
   XT_CHECK(xt::flag_wait(argv[2], helper_wait_ms()));
   XT_CHECK(xipc_queue_close(q));
+  return 0;
+}
+
+// Args: queue readyfile gofile. Puts "first" (claiming a ring), then ends
+// its main thread (pthread_exit) while another thread goes on: signals
+// ready, waits for gofile and puts "second". Exit 0, 10-rc, or 77 where a
+// main thread cannot end alone (Windows).
+XT_HELPER(q_main_thread_exits) {
+  if (argc < 3) return 2;
+  static xipc_queue *q = nullptr;
+  XT_CHECK(open_existing(&q, argv[0]));
+  XT_CHECK(xipc_queue_put(q, "first", 5, 10000));
+  static std::string ready = argv[1], go = argv[2];
+  xt::run_after_main_thread_exits([] {
+    if (xt::ready_signal(ready) != 0 || xt::flag_wait(go, helper_wait_ms()) != 0) return 91;
+    int rc = xipc_queue_put(q, "second", 6, 10000);
+    xipc_queue_close(q);
+    return rc == 0 ? 0 : 10 - rc;
+  });
+  return 77;
+}
+
+// Args: queue count readyfile|- [handles]. Creates the queue if missing as
+// a persistent one (capacity 1 MiB: room for 1000 test messages) and puts count
+// messages as producer 0 (count 0: until killed), signalling ready after
+// 1000. Exit 0 or 10-rc.
+XT_HELPER(q_persist_producer) {
+  if (argc < 3) return 2;
+  xipc_queue *q = nullptr;
+  xipc_queue_options o = opts(1 << 20, sizeof(MsgHead) + kMaxBody);
+  XT_CHECK(xipc_queue_open(&q, argv[0], &o, XIPC_CREATE | XIPC_QUEUE_PERSIST));
+  uint32_t n = (uint32_t)std::atoi(argv[1]);
+  for (uint32_t s = 0; n == 0 || s < n; s++) {
+    if (s == 1000 && std::strcmp(argv[2], "-") != 0) XT_CHECK(xt::ready_signal(argv[2]));
+    auto m = make_msg(0, s);
+    XT_CHECK(xipc_queue_put(q, m.data(), m.size(), 60000));
+  }
+  XT_CHECK(xipc_queue_close(q));
+  return 0;
+}
+
+// Args: queue outfile. Gets what is queued (timeout 0) and writes
+// "producer seq" lines to outfile. Exit 0, 5 for a malformed message.
+XT_HELPER(q_drain) {
+  if (argc < 2) return 2;
+  xipc_queue *q = nullptr;
+  XT_CHECK(open_existing(&q, argv[0]));
+  std::vector<unsigned char> buf(sizeof(MsgHead) + kMaxBody);
+  std::ostringstream out;
+  size_t len = 0;
+  int rc;
+  while ((rc = xipc_queue_get(q, buf.data(), buf.size(), &len, 0)) == 0) {
+    MsgHead h;
+    if (!check_msg(buf.data(), len, &h)) return 5;
+    out << h.producer << ' ' << h.seq << '\n';
+  }
+  XT_REQUIRE(rc == XIPC_EAGAIN);
+  XT_CHECK(xipc_queue_close(q));
+  XT_REQUIRE(xt::write_file(argv[1], out.str()));
+  return 0;
+}
+
+// Args: queue count producer_id handles. Opens `handles` handles (each a
+// producer, ids producer_id * handles + h) and puts count messages through
+// each, taking turns. Exit 0 or 10-rc.
+XT_HELPER(q_many_producers) {
+  if (argc < 4) return 2;
+  uint32_t n = (uint32_t)std::atoi(argv[1]), id = (uint32_t)std::atoi(argv[2]);
+  size_t handles = (size_t)std::atoi(argv[3]);
+  std::vector<xipc_queue *> hs(handles, nullptr);
+  for (auto &h : hs) XT_CHECK(open_existing(&h, argv[0]));
+  for (uint32_t s = 0; s < n; s++)
+    for (size_t i = 0; i < handles; i++) {
+      auto m = make_msg(id * (uint32_t)handles + (uint32_t)i, s);
+      XT_CHECK(xipc_queue_put(hs[i], m.data(), m.size(), 60000));
+    }
+  for (auto *h : hs) XT_CHECK(xipc_queue_close(h));
+  return 0;
+}
+
+// Args: queue counters index gofile. Waits for gofile, then gets until the
+// queue is shut down; after each get it counts the message in slot index
+// of the mapping `counters` (8-byte slots), then marks it done. Exit 0.
+XT_HELPER(q_join_consumer) {
+  if (argc < 4) return 2;
+  xipc_queue *q = nullptr;
+  xipc_map *m = nullptr;
+  XT_CHECK(open_existing(&q, argv[0]));
+  XT_CHECK(xipc_map_named(&m, argv[1], 0, XIPC_ACCESS_WRITE, 0));
+  auto *slot = static_cast<std::atomic<uint64_t> *>(xipc_map_data(m)) + std::atoi(argv[2]);
+  XT_CHECK(xt::flag_wait(argv[3], helper_wait_ms()));
+  std::vector<unsigned char> buf(sizeof(MsgHead) + kMaxBody);
+  size_t len = 0;
+  int rc;
+  while ((rc = xipc_queue_get(q, buf.data(), buf.size(), &len, 60000)) == 0) {
+    slot->fetch_add(1);
+    XT_CHECK(xipc_queue_task_done(q));
+  }
+  XT_REQUIRE(rc == XIPC_ECLOSED);
+  XT_REQUIRE(xipc_queue_task_done(q) == XIPC_ERANGE);
+  XT_CHECK(xipc_queue_close(q));
+  XT_CHECK(xipc_map_close(m));
   return 0;
 }
 
@@ -928,7 +1031,7 @@ TEST(Queue, ShutdownWakesBlockedWaiters) {
 void exactly_once(const char *producer, int producers, int per,
                   const std::vector<std::string> &producer_args, const char *consumer,
                   int consumers, const std::vector<std::string> &consumer_args,
-                  size_t capacity) {
+                  size_t capacity, size_t max_producers = 0, int ids_per_producer = 1) {
   std::string name = xt::unique_name("qmpmc");
   std::vector<std::string> outs;
   for (int i = 0; i < consumers; i++) outs.push_back(xt::temp_path("out"));
@@ -936,7 +1039,7 @@ void exactly_once(const char *producer, int producers, int per,
     for (auto &o : outs) xt::remove_file(o);
   });
   QueueGuard g;
-  xipc_queue_options o = opts(capacity, sizeof(MsgHead) + kMaxBody);
+  xipc_queue_options o = opts(capacity, sizeof(MsgHead) + kMaxBody, max_producers);
   XT_OK(xipc_queue_open(&g.q, name.c_str(), &o, XIPC_CREATE | XIPC_EXCL));
   std::vector<xt::Child> cons(consumers), prod(producers);
   for (int i = 0; i < consumers; i++) {
@@ -958,7 +1061,7 @@ void exactly_once(const char *producer, int producers, int per,
     expect_fifo(got.back());
   }
   auto seen = tally(got);
-  ASSERT_EQ((size_t)producers, seen.size());
+  ASSERT_EQ((size_t)(producers * ids_per_producer), seen.size());
   for (auto &[p, v] : seen) {
     ASSERT_EQ((size_t)per, v.size()) << "producer " << p;
     EXPECT_EQ(per, std::count(v.begin(), v.end(), 1)) << "producer " << p;
@@ -1047,28 +1150,58 @@ TEST(Queue, SurvivesKilledProducerAndConsumer) {
   EXPECT_EQ(1u, seen[7].size());
 }
 
+namespace {
+
+// The two flags of a helper that says "ready" and waits for "go".
+struct ReadyGo {
+  xt::Flag ready{"ready"}, go{"go"};
+};
+
+// Queue handles closed at the end of the test.
+struct Handles {
+  std::vector<xipc_queue *> h;
+  ~Handles() {
+    for (auto *q : h)
+      if (q) xipc_queue_close(q);
+  }
+};
+
+// Creates queue `name` (capacity 256) in g and starts helper(name, ready,
+// go) in c.
+void start_beside_queue(QueueGuard *g, xt::Child *c, const std::string &name, const char *helper,
+                        const ReadyGo &f) {
+  xipc_queue_options o = opts(256, 0);
+  XT_OK(xipc_queue_open(&g->q, name.c_str(), &o, XIPC_CREATE | XIPC_EXCL));
+  XT_OK(c->start(helper, {name, f.ready, f.go}));
+}
+
+// Opens XIPC_QUEUE_MAX_PRODUCERS handles of name and puts one message
+// through each but the last: with one ring taken elsewhere, all are taken.
+void take_all_rings_but_one(Handles *hs, const std::string &name) {
+  hs->h.assign(XIPC_QUEUE_MAX_PRODUCERS, nullptr);
+  for (auto &h : hs->h) XT_OK(open_existing(&h, name.c_str()));
+  for (int i = 0; i + 1 < XIPC_QUEUE_MAX_PRODUCERS; i++) XT_OK(xipc_queue_put(hs->h[i], "m", 1, 0));
+}
+
+}  // namespace
+
 TEST(Queue, LiveProducersKeepTheirRings) {
   // A live producer in another process holds its ring: when every other
   // ring is taken too, a new producer gets XIPC_ENOSPC, not the live ring.
   std::string name = xt::unique_name("qlive");
-  xt::Flag ready("ready"), go("go");
+  ReadyGo f;
   QueueGuard g;
-  xipc_queue_options o = opts(256, 0);
-  XT_OK(xipc_queue_open(&g.q, name.c_str(), &o, XIPC_CREATE | XIPC_EXCL));
   xt::Child c;
-  XT_OK(c.start("q_put_and_wait", {name, ready, go}));
-  ASSERT_TRUE(xt::ready_wait(ready, xt::scaled_ms(30000), &c));
-  std::vector<xipc_queue *> hs(XIPC_QUEUE_MAX_PRODUCERS, nullptr);
-  xt::Cleanup close_all([&] {
-    for (auto *h : hs)
-      if (h) xipc_queue_close(h);
-  });
-  for (auto &h : hs) XT_OK(open_existing(&h, name.c_str()));
-  for (int i = 0; i + 1 < XIPC_QUEUE_MAX_PRODUCERS; i++) XT_OK(xipc_queue_put(hs[i], "m", 1, 0));
-  EXPECT_EQ(XIPC_ENOSPC, xipc_queue_put(hs.back(), "m", 1, 0));
-  XT_OK(go.set());
-  EXPECT_EQ(0, c.exit_code(xt::scaled_ms(30000)));  // its close frees the ring
-  XT_OK(xipc_queue_put(hs.back(), "m", 1, 0));
+  start_beside_queue(&g, &c, name, "q_put_and_wait", f);
+  if (HasFatalFailure()) return;
+  ASSERT_TRUE(xt::ready_wait(f.ready, 30000, &c));
+  Handles hs;
+  take_all_rings_but_one(&hs, name);
+  if (HasFatalFailure()) return;
+  EXPECT_EQ(XIPC_ENOSPC, xipc_queue_put(hs.h.back(), "m", 1, 0));
+  XT_OK(f.go.set());
+  EXPECT_EQ(0, c.exit_code(30000));  // its close frees the ring
+  XT_OK(xipc_queue_put(hs.h.back(), "m", 1, 0));
 }
 
 TEST(Queue, DeadProducersRingsAreReused) {
@@ -1122,13 +1255,482 @@ TEST(Queue, ExitedUnreapedProducersRingsAreReused) {
   EXPECT_EQ("late", std::string((char *)buf.data(), len));
 }
 
+// ---- issue 11: open semantics, holds across owners, bounce buffers ------------
+
+TEST(Queue, OpenOfAnExistingQueueKeepsTheCreatorsLayout) {
+  // Existence wins over size: an open with other options (larger or
+  // smaller than the creator's) opens the queue as it was created, and
+  // CREATE|EXCL says XIPC_EEXIST whatever the options.
+  std::string name = xt::unique_name("qlay");
+  QueueGuard a, b, c, d;
+  xipc_queue_options small = opts(4096, 100), big = opts(1 << 20, 0), tiny = opts(64, 0);
+  XT_OK(xipc_queue_open(&a.q, name.c_str(), &small, XIPC_CREATE | XIPC_EXCL));
+  XT_OK(xipc_queue_open(&b.q, name.c_str(), nullptr, XIPC_CREATE));
+  XT_OK(xipc_queue_open(&c.q, name.c_str(), &big, XIPC_CREATE));
+  XT_OK(xipc_queue_open(&d.q, name.c_str(), &tiny, XIPC_CREATE));
+  xipc_queue *q = nullptr;
+  EXPECT_EQ(XIPC_EEXIST, xipc_queue_open(&q, name.c_str(), nullptr, XIPC_CREATE | XIPC_EXCL));
+  EXPECT_EQ(XIPC_EEXIST, xipc_queue_open(&q, name.c_str(), &big, XIPC_CREATE | XIPC_EXCL));
+  EXPECT_EQ(XIPC_EEXIST, xipc_queue_open(&q, name.c_str(), &tiny, XIPC_CREATE | XIPC_EXCL));
+  EXPECT_EQ(nullptr, q);
+  // Every handle sees the creator's max_message of 100.
+  std::string m(101, 'm');
+  for (xipc_queue *h : {b.q, c.q, d.q}) {
+    EXPECT_EQ(XIPC_EMSGSIZE, xipc_queue_put(h, m.data(), 101, 0));
+    XT_EXPECT_OK(xipc_queue_put(h, m.data(), 100, 0));
+  }
+  size_t n = 0;
+  XT_OK(xipc_queue_count(a.q, &n));
+  EXPECT_EQ(3u, n);
+}
+
+TEST(Queue, PutAndGetOfNothingWithNullBuffers) {
+  // A put of (NULL, 0) and a get into (NULL, 0) are valid calls; they must
+  // not hand NULL to memcpy (UndefinedBehaviorSanitizer aborts on that).
+  std::string name = xt::unique_name("qnull");
+  QueueGuard g;
+  XT_OK(xipc_queue_open(&g.q, name.c_str(), nullptr, XIPC_CREATE | XIPC_EXCL));
+  XT_OK(xipc_queue_put(g.q, nullptr, 0, 0));
+  size_t len = 99;
+  XT_OK(xipc_queue_get(g.q, nullptr, 0, &len, 0));
+  EXPECT_EQ(0u, len);
+  XT_OK(xipc_queue_put(g.q, "x", 1, 0));
+  EXPECT_EQ(XIPC_EMSGSIZE, xipc_queue_get(g.q, nullptr, 0, &len, 0));
+  EXPECT_EQ(1u, len);
+}
+
+TEST(Queue, PeekHoldBindsTheNextOwnerOfTheRing) {
+  // A message peeked from a ring whose producer then closed stays intact
+  // while a new producer takes that ring over: the newcomer's room ends at
+  // the hold, not at rd.
+  std::string name = xt::unique_name("qhold");
+  QueueGuard a, peeker, b;
+  create_and_open(&a, &peeker, name, 1024, 200);
+  if (HasFatalFailure()) return;
+  std::string first(200, 'A');
+  XT_OK(xipc_queue_put(a.q, first.data(), first.size(), 0));
+  const void *msg = nullptr;
+  size_t len = 0;
+  XT_OK(xipc_queue_peek(peeker.q, &msg, &len, 0));
+  ASSERT_EQ(200u, len);
+  XT_OK(xipc_queue_close(a.q));
+  a.q = nullptr;
+  XT_OK(open_existing(&b.q, name.c_str()));
+  std::string other(200, 'B');
+  int puts = 0;
+  while (puts < 10 && xipc_queue_put(b.q, other.data(), other.size(), 0) == 0) puts++;
+  EXPECT_EQ((1024 - 208) / 208, puts) << "the peeked record's room stays taken";
+  EXPECT_EQ(first, std::string(static_cast<const char *>(msg), len));
+  XT_OK(xipc_queue_release(peeker.q));
+  XT_OK(xipc_queue_put(b.q, other.data(), other.size(), 0));
+}
+
+namespace {
+
+// Leaves queue `name` (capacity 256, max_message 240) so that handle h has
+// an empty ring whose next reservation of 100 bytes wraps, and producer p
+// has a 200-byte message of 'P' queued that wraps (both need the handle's
+// own buffers). h claimed its ring first.
+void wrap_both(QueueGuard *h, QueueGuard *p, const std::string &name) {
+  xipc_queue_options o = opts(256, 240);
+  XT_OK(xipc_queue_open(&h->q, name.c_str(), &o, XIPC_CREATE | XIPC_EXCL));
+  XT_OK(open_existing(&p->q, name.c_str()));
+  std::vector<char> buf(240);
+  size_t len = 0;
+  XT_OK(xipc_queue_put(h->q, buf.data(), 200, 0));  // h's ring: 208 bytes used
+  XT_OK(xipc_queue_get(h->q, buf.data(), buf.size(), &len, 0));
+  XT_OK(xipc_queue_put(p->q, buf.data(), 100, 0));  // p's ring: 112 used
+  XT_OK(xipc_queue_get(h->q, buf.data(), buf.size(), &len, 0));
+  std::string wrapped(200, 'P');
+  XT_OK(xipc_queue_put(p->q, wrapped.data(), wrapped.size(), 0));  // 112..320
+}
+
+}  // namespace
+
+TEST(Queue, PeekAndReservationOfOneHandleKeepTheirOwnBytes) {
+  // A wrapped peek and a wrapped reservation of the same handle are both
+  // copies in buffers of the handle: writing one must not change the other.
+  for (int order = 0; order < 2; order++) {
+    SCOPED_TRACE(order == 0 ? "peek, then reserve" : "reserve, then peek");
+    std::string name = xt::unique_name("qbnc");
+    QueueGuard h, p, getter;
+    wrap_both(&h, &p, name);
+    if (HasFatalFailure()) return;
+    XT_OK(open_existing(&getter.q, name.c_str()));
+    const void *msg = nullptr;
+    void *res = nullptr;
+    size_t len = 0;
+    if (order == 0) {
+      XT_OK(xipc_queue_peek(h.q, &msg, &len, 0));
+    }
+    XT_OK(xipc_queue_reserve(h.q, 100, &res, 0));
+    std::memset(res, 'R', 100);
+    if (order == 1) {
+      XT_OK(xipc_queue_peek(h.q, &msg, &len, 0));
+    }
+    ASSERT_EQ(200u, len);
+    EXPECT_EQ(std::string(200, 'P'), std::string(static_cast<const char *>(msg), len));
+    XT_OK(xipc_queue_commit(h.q, 100));
+    EXPECT_EQ(std::string(200, 'P'), std::string(static_cast<const char *>(msg), len));
+    XT_OK(xipc_queue_release(h.q));
+    char buf[240];
+    XT_OK(xipc_queue_get(getter.q, buf, sizeof buf, &len, 0));
+    EXPECT_EQ(std::string(100, 'R'), std::string(buf, len));
+  }
+}
+
+TEST(Queue, ProducerWhoseMainThreadExitedKeepsItsRing) {
+  // A producer process whose main thread called pthread_exit while another
+  // thread goes on is alive (its leader shows 'Z' in /proc): when every
+  // other ring is taken, a new producer must not take its ring, and the
+  // producer's next put works.
+  std::string name = xt::unique_name("qlead");
+  ReadyGo f;
+  QueueGuard g;
+  xt::Child c;
+  start_beside_queue(&g, &c, name, "q_main_thread_exits", f);
+  if (HasFatalFailure()) return;
+  if (!xt::ready_wait(f.ready, 30000, &c)) {
+    int code = c.exit_code(30000);
+    if (code == 77)
+      GTEST_SKIP() << "POSIX only: a main thread that ends alone while its process runs "
+                      "('Z' leader in /proc) has no counterpart on Windows, where "
+                      "liveness is the process object's";
+    FAIL() << "helper exit " << code;
+  }
+  Handles hs;
+  take_all_rings_but_one(&hs, name);
+  if (HasFatalFailure()) return;
+  EXPECT_EQ(XIPC_ENOSPC, xipc_queue_put(hs.h.back(), "m", 1, 0)) << "took a live producer's ring";
+  XT_OK(f.go.set());
+  EXPECT_EQ(0, c.exit_code(30000)) << "the producer's own put failed";
+  std::set<std::string> got;
+  char buf[16];
+  size_t len = 0;
+  while (xipc_queue_get(g.q, buf, sizeof buf, &len, 0) == 0) got.insert(std::string(buf, len));
+  EXPECT_EQ(1u, got.count("first"));
+  EXPECT_EQ(1u, got.count("second"));
+}
+
+// ---- issue 15: persistence, JoinableQueue, info, producer slots ------------------
+
+namespace {
+
+// Removes persistent queue `name` at the end of a test, whatever happened.
+struct Unlinker {
+  std::string name;
+  ~Unlinker() { xipc_queue_unlink(name.c_str()); }
+};
+
+// Every message of producer 0 from seq 0 up to some k >= at_least, each
+// exactly once and in order; returns k.
+size_t expect_prefix(const Received &r, size_t at_least) {
+  for (size_t i = 0; i < r.size(); i++) {
+    EXPECT_EQ(0u, r[i].first);
+    EXPECT_EQ((uint32_t)i, r[i].second) << "message " << i;
+    if (r[i].second != (uint32_t)i) break;
+  }
+  EXPECT_GE(r.size(), at_least);
+  return r.size();
+}
+
+}  // namespace
+
+TEST(Queue, PersistentQueueOutlivesItsLastClose) {
+  std::string name = xt::unique_name("qpers"), out = xt::temp_path("out");
+  Unlinker u{name};
+  xt::Cleanup rm([&] { xt::remove_file(out); });
+  xt::Child creator, reader;
+  XT_OK(creator.start("q_persist_producer", {name, "1000", "-"}));
+  ASSERT_EQ(0, creator.exit_code(60000));
+  // Nobody holds the queue now; a helper started afterwards gets all 1000.
+  XT_OK(reader.start("q_drain", {name, out}));
+  ASSERT_EQ(0, reader.exit_code(60000));
+  Received got = parse(xt::read_file(out));
+  EXPECT_EQ(1000u, expect_prefix(got, 1000));
+  QueueGuard g;
+  XT_OK(open_existing(&g.q, name.c_str()));
+  struct xipc_queue_info info;
+  XT_OK(xipc_queue_info(g.q, &info));
+  EXPECT_EQ(1, info.persistent);
+  EXPECT_EQ(0u, info.count);
+  XT_OK(xipc_queue_close(g.q));
+  g.q = nullptr;
+  // Still there after this close too, until unlink.
+  XT_OK(open_existing(&g.q, name.c_str()));
+  XT_OK(xipc_queue_put(g.q, "kept", 4, 0));
+  XT_OK(xipc_queue_unlink(name.c_str()));
+  xipc_queue *q = nullptr;
+  EXPECT_EQ(XIPC_ENOENT, open_existing(&q, name.c_str()));
+  EXPECT_EQ(XIPC_ENOENT, xipc_queue_unlink(name.c_str()));
+  char buf[8];
+  size_t len = 0;
+  XT_OK(xipc_queue_get(g.q, buf, sizeof buf, &len, 0));  // open handles keep working
+  EXPECT_EQ("kept", std::string(buf, len));
+  XT_OK(xipc_queue_close(g.q));
+  g.q = nullptr;
+  EXPECT_EQ(XIPC_ENOENT, open_existing(&q, name.c_str()));
+  // The name can be created again, as either kind.
+  XT_OK(xipc_queue_open(&g.q, name.c_str(), nullptr, XIPC_CREATE | XIPC_EXCL));
+  XT_OK(xipc_queue_info(g.q, &info));
+  EXPECT_EQ(0, info.persistent);
+}
+
+TEST(Queue, PersistentQueueAfterKilledProducerAndConsumer) {
+  // The creator is killed in the middle of its puts and a consumer in the
+  // middle of its gets, so the queue's last users die; reopened, it holds
+  // every published message exactly once (the consumer may have lost the
+  // one it had taken but not recorded).
+  std::string name = xt::unique_name("qpkill"), recname = xt::unique_name("qprec");
+  xt::Flag rp("ready"), rc("ready");
+  std::string out = xt::temp_path("out");
+  Unlinker u{name};
+  xt::Cleanup rm([&] { xt::remove_file(out); });
+  xipc_map *rec = nullptr;
+  const size_t kSlots = 4000000;
+  XT_OK(xipc_map_named(&rec, recname.c_str(), kSlots * 8, XIPC_ACCESS_WRITE, XIPC_CREATE | XIPC_EXCL));
+  xt::Cleanup unmap([&] { xipc_map_close(rec); });
+  xt::Child producer, consumer, reader;
+  XT_OK(producer.start("q_persist_producer", {name, "0", rp}));
+  ASSERT_TRUE(xt::ready_wait(rp, 60000, &producer));
+  XT_OK(consumer.start("q_consumer", {name, xt::temp_path("unused"), recname, rc}));
+  ASSERT_TRUE(xt::ready_wait(rc, 60000, &consumer));
+  XT_OK(producer.kill());
+  XT_OK(consumer.kill());
+  EXPECT_NE(0, producer.exit_code(30000));
+  EXPECT_NE(0, consumer.exit_code(30000));
+  XT_OK(reader.start("q_drain", {name, out}));
+  ASSERT_EQ(0, reader.exit_code(60000));
+  Received got;
+  const uint64_t *slots = static_cast<const uint64_t *>(xipc_map_data(rec));
+  for (size_t i = 1; i < kSlots && slots[i] != 0; i++)
+    got.emplace_back((uint32_t)(slots[i] >> 32 & 0x7fffffff), (uint32_t)slots[i]);
+  size_t taken = got.size();
+  Received rest = parse(xt::read_file(out));
+  ASSERT_GE(taken, 500u);
+  // One message may be lost between the two (taken, not recorded).
+  if (!rest.empty() && rest.front().second == (uint32_t)taken + 1) got.emplace_back(0, (uint32_t)taken);
+  got.insert(got.end(), rest.begin(), rest.end());
+  expect_prefix(got, 1000);
+}
+
+TEST(Queue, TaskDoneAndJoinInOneProcess) {
+  std::string name = xt::unique_name("qjoin1");
+  QueueGuard p, c;
+  create_and_open(&p, &c, name, 4096, 100);
+  if (HasFatalFailure()) return;
+  EXPECT_EQ(XIPC_EINVAL, xipc_queue_task_done(nullptr));
+  EXPECT_EQ(XIPC_EINVAL, xipc_queue_join(nullptr, 0));
+  EXPECT_EQ(XIPC_EINVAL, xipc_queue_join(p.q, -2));
+  EXPECT_EQ(XIPC_ERANGE, xipc_queue_task_done(c.q));
+  XT_OK(xipc_queue_join(p.q, 0));  // nothing put yet
+  XT_OK(xipc_queue_put(p.q, "a", 1, 0));
+  XT_OK(xipc_queue_put(p.q, "b", 1, 0));
+  EXPECT_EQ(XIPC_EAGAIN, xipc_queue_join(p.q, 0));
+  char buf[8];
+  size_t len = 0;
+  XT_OK(xipc_queue_get(c.q, buf, sizeof buf, &len, 0));
+  const void *msg = nullptr;
+  XT_OK(xipc_queue_peek(c.q, &msg, &len, 0));  // a peek is a task too
+  XT_OK(xipc_queue_release(c.q));
+  int64_t t0 = xt::now_ms();
+  EXPECT_EQ(XIPC_ETIMEDOUT, xipc_queue_join(p.q, 100));
+  EXPECT_GE(xt::now_ms() - t0, 100);
+  XT_OK(xipc_queue_task_done(c.q));
+  EXPECT_EQ(XIPC_EAGAIN, xipc_queue_join(p.q, 0));
+  XT_OK(xipc_queue_task_done(c.q));
+  EXPECT_EQ(XIPC_ERANGE, xipc_queue_task_done(c.q)) << "more task_done calls than gets";
+  XT_OK(xipc_queue_join(p.q, 0));
+  XT_OK(xipc_queue_join(c.q, 1000));
+  // A handle closed with a task unfinished: join reports it once.
+  XT_OK(xipc_queue_put(p.q, "c", 1, 0));
+  XT_OK(xipc_queue_get(c.q, buf, sizeof buf, &len, 0));
+  XT_OK(xipc_queue_close(c.q));
+  c.q = nullptr;
+  EXPECT_EQ(XIPC_EOWNERDEAD, xipc_queue_join(p.q, 1000));
+  XT_OK(xipc_queue_join(p.q, 0));
+}
+
+TEST(Queue, JoinWaitsForTheLastTaskDoneOfOtherProcesses) {
+  // 3 producer helpers put 500 messages each and exit (a producer that
+  // starts after another closed appends to the same ring: one ring holds
+  // them all); 2 consumer helpers start when told and count each message in
+  // a shared counter before they mark it done. Before that join times out;
+  // then it returns only once the counters add up to every message.
+  const int kPer = 500;
+  std::string name = xt::unique_name("qjoin"), counters = xt::unique_name("qjcnt");
+  xt::Flag go("go");
+  QueueGuard g;
+  xipc_queue_options o = opts(2 << 20, sizeof(MsgHead) + kMaxBody, 4);
+  XT_OK(xipc_queue_open(&g.q, name.c_str(), &o, XIPC_CREATE | XIPC_EXCL));
+  xipc_map *m = nullptr;
+  XT_OK(xipc_map_named(&m, counters.c_str(), 64, XIPC_ACCESS_WRITE, XIPC_CREATE | XIPC_EXCL));
+  xt::Cleanup unmap([&] { xipc_map_close(m); });
+  auto *count = static_cast<std::atomic<uint64_t> *>(xipc_map_data(m));
+  xt::Child prod[3], cons[2];
+  for (int i = 0; i < 2; i++) XT_OK(cons[i].start("q_join_consumer", {name, counters, std::to_string(i), go}));
+  for (int i = 0; i < 3; i++) XT_OK(prod[i].start("q_producer", {name, std::to_string(kPer), std::to_string(i)}));
+  for (auto &p : prod) ASSERT_EQ(0, p.exit_code(100000));
+  int64_t t0 = xt::now_ms();
+  EXPECT_EQ(XIPC_ETIMEDOUT, xipc_queue_join(g.q, 200));
+  EXPECT_GE(xt::now_ms() - t0, 200);
+  EXPECT_EQ(0u, count[0].load() + count[1].load());
+  XT_OK(go.set());
+  XT_OK(xipc_queue_join(g.q, xt::scaled_ms(60000)));
+  EXPECT_EQ(3u * kPer, count[0].load() + count[1].load()) << "join returned before the last task_done";
+  XT_OK(xipc_queue_shutdown(g.q));
+  for (auto &c : cons) EXPECT_EQ(0, c.exit_code(60000));
+}
+
+TEST(Queue, JoinReportsATaskLostWithAKilledConsumer) {
+  std::string name = xt::unique_name("qjdead");
+  xt::Flag ready("ready");
+  QueueGuard p, c;
+  create_and_open(&p, &c, name, 4096, 100);
+  if (HasFatalFailure()) return;
+  for (const char *m : {"a", "b", "c"}) XT_OK(xipc_queue_put(p.q, m, 1, 0));
+  xt::Child k;
+  XT_OK(k.start("q_peek_and_hang", {name, ready}));  // takes "a", never done
+  ASSERT_TRUE(xt::ready_wait(ready, 30000, &k));
+  char buf[8];
+  size_t len = 0;
+  for (int i = 0; i < 2; i++) {
+    XT_OK(xipc_queue_get(c.q, buf, sizeof buf, &len, 0));
+    XT_OK(xipc_queue_task_done(c.q));
+  }
+  EXPECT_EQ(XIPC_ETIMEDOUT, xipc_queue_join(p.q, 100)) << "the live helper's task is open";
+  XT_OK(k.kill());
+  k.exit_code(30000);
+  int64_t t0 = xt::now_ms();
+  EXPECT_EQ(XIPC_EOWNERDEAD, xipc_queue_join(p.q, xt::scaled_ms(10000)));
+  EXPECT_LT(xt::now_ms() - t0, xt::scaled_ms(5000));
+  XT_OK(xipc_queue_join(p.q, 0));  // written off: the rest is done
+}
+
+TEST(Queue, HundredProducerHandlesInFourProcesses) {
+  // max_producers 128: 4 processes with 25 producer handles each, all live
+  // at once, deliver everything exactly once and in order.
+  exactly_once("q_many_producers", 4, 200, {"25"}, "q_consumer", 1, {}, 4096, 128, 25);
+}
+
+TEST(Queue, PutWaitsForAFreeProducerSlot) {
+  std::string name = xt::unique_name("qslotw");
+  QueueGuard g;
+  xipc_queue_options o = opts(256, 0, 8);
+  XT_OK(xipc_queue_open(&g.q, name.c_str(), &o, XIPC_CREATE | XIPC_EXCL));
+  Handles hs;
+  hs.h.assign(9, nullptr);
+  for (auto &h : hs.h) XT_OK(open_existing(&h, name.c_str()));
+  for (int i = 0; i < 8; i++) XT_OK(xipc_queue_put(hs.h[i], "m", 1, 0));
+  struct xipc_queue_info info;
+  XT_OK(xipc_queue_info(g.q, &info));
+  EXPECT_EQ(8u, info.producers);
+  EXPECT_EQ(XIPC_ENOSPC, xipc_queue_put(hs.h[8], "m", 1, 0));
+  int64_t t0 = xt::now_ms();
+  EXPECT_EQ(XIPC_ETIMEDOUT, xipc_queue_put(hs.h[8], "m", 1, 100));
+  EXPECT_GE(xt::now_ms() - t0, 100);
+  // Another producer closes while the ninth waits: it goes through.
+  std::thread closer([&] {
+    xt::sleep_ms(100);
+    xipc_queue_close(hs.h[3]);
+  });
+  t0 = xt::now_ms();
+  int rc = xipc_queue_put(hs.h[8], "ninth", 5, xt::scaled_ms(10000));
+  int64_t waited = xt::now_ms() - t0;
+  closer.join();
+  hs.h[3] = nullptr;
+  XT_OK(rc);
+  EXPECT_GE(waited, 50) << "it waited for the close";
+  EXPECT_LT(waited, xt::scaled_ms(5000)) << "the close woke it";
+  // A dead owner's ring frees up too (found at a re-check).
+  ReadyGo f;
+  xt::Child c;
+  XT_OK(c.start("q_put_and_wait", {name, f.ready, f.go}));
+  EXPECT_FALSE(xt::ready_wait(f.ready, 300, &c)) << "the helper's put waits for a slot";
+  XT_OK(xipc_queue_close(hs.h[0]));
+  hs.h[0] = nullptr;
+  ASSERT_TRUE(xt::ready_wait(f.ready, 30000, &c));
+  XT_OK(f.go.set());
+  EXPECT_EQ(0, c.exit_code(30000));
+  size_t n = 0;
+  XT_OK(xipc_queue_count(g.q, &n));
+  EXPECT_EQ(10u, n);
+}
+
+TEST(Queue, InfoMatchesWhatWasCreatedAndPut) {
+  std::string name = xt::unique_name("qinfo"), pname = xt::unique_name("qinfop");
+  Unlinker u{pname};
+  QueueGuard g, c, d, big, pers;
+  struct xipc_queue_info info;
+  EXPECT_EQ(XIPC_EINVAL, xipc_queue_info(nullptr, &info));
+  XT_OK(xipc_queue_open(&d.q, xt::unique_name("qinfod").c_str(), nullptr, XIPC_CREATE | XIPC_EXCL));
+  XT_OK(xipc_queue_info(d.q, &info));
+  EXPECT_EQ(256u * 1024, info.capacity);
+  EXPECT_EQ(64u * 1024, info.max_message);
+  EXPECT_EQ((size_t)XIPC_QUEUE_MAX_PRODUCERS, info.max_producers);
+  EXPECT_EQ(XIPC_EINVAL, xipc_queue_info(d.q, nullptr));
+  xipc_queue_options o = opts(4096, 300, 16);
+  XT_OK(xipc_queue_open(&g.q, name.c_str(), &o, XIPC_CREATE | XIPC_EXCL));
+  XT_OK(open_existing(&c.q, name.c_str()));
+  XT_OK(xipc_queue_info(c.q, &info));
+  EXPECT_EQ(4096u, info.capacity);
+  EXPECT_EQ(300u, info.max_message);
+  EXPECT_EQ(16u, info.max_producers);
+  EXPECT_EQ(0u, info.producers);
+  EXPECT_EQ(0u, info.count);
+  EXPECT_EQ(0u, info.bytes);
+  EXPECT_EQ(0u, info.unfinished);
+  EXPECT_EQ(0, info.closed);
+  EXPECT_EQ(0, info.persistent);
+  std::string m(30, 'i');
+  for (size_t n : {10, 20, 30}) XT_OK(xipc_queue_put(g.q, m.data(), n, 0));
+  XT_OK(xipc_queue_info(c.q, &info));
+  EXPECT_EQ(1u, info.producers);
+  EXPECT_EQ(3u, info.count);
+  EXPECT_EQ(60u, info.bytes);
+  EXPECT_EQ(3u, info.unfinished);
+  char buf[300];
+  size_t len = 0;
+  XT_OK(xipc_queue_get(c.q, buf, sizeof buf, &len, 0));
+  XT_OK(xipc_queue_info(g.q, &info));
+  EXPECT_EQ(2u, info.count);
+  EXPECT_EQ(50u, info.bytes);
+  EXPECT_EQ(3u, info.unfinished) << "got, not yet done";
+  XT_OK(xipc_queue_task_done(c.q));
+  XT_OK(xipc_queue_shutdown(c.q));
+  XT_OK(xipc_queue_info(g.q, &info));
+  EXPECT_EQ(2u, info.unfinished);
+  EXPECT_EQ(1, info.closed);
+  // max_producers: 1024 allowed, the limit enforced.
+  xipc_queue_options many = opts(4096, 0, 1024), too_many = opts(4096, 0, XIPC_QUEUE_PRODUCERS_LIMIT + 1);
+  xipc_queue *q = nullptr;
+  EXPECT_EQ(XIPC_ERANGE, xipc_queue_open(&q, xt::unique_name("qinfox").c_str(), &too_many, XIPC_CREATE));
+  XT_OK(xipc_queue_open(&big.q, xt::unique_name("qinfob").c_str(), &many, XIPC_CREATE | XIPC_EXCL));
+  XT_OK(xipc_queue_info(big.q, &info));
+  EXPECT_EQ(1024u, info.max_producers);
+  EXPECT_EQ(XIPC_EINVAL, xipc_queue_open(&q, pname.c_str(), nullptr, XIPC_QUEUE_PERSIST));
+  XT_OK(xipc_queue_open(&pers.q, pname.c_str(), &o, XIPC_CREATE | XIPC_EXCL | XIPC_QUEUE_PERSIST));
+  XT_OK(xipc_queue_info(pers.q, &info));
+  EXPECT_EQ(1, info.persistent);
+  EXPECT_EQ(16u, info.max_producers);
+  // One name is one queue: neither kind can be created over the other.
+  EXPECT_EQ(XIPC_EEXIST, xipc_queue_open(&q, pname.c_str(), nullptr, XIPC_CREATE | XIPC_EXCL));
+  EXPECT_EQ(XIPC_EEXIST, xipc_queue_open(&q, name.c_str(), nullptr,
+                                         XIPC_CREATE | XIPC_EXCL | XIPC_QUEUE_PERSIST));
+  XT_OK(xipc_queue_open(&q, name.c_str(), nullptr, XIPC_CREATE | XIPC_QUEUE_PERSIST));
+  XT_OK(xipc_queue_info(q, &info));
+  EXPECT_EQ(0, info.persistent) << "an existing queue opens as it is";
+  xipc_queue_close(q);
+}
+
 // ---- hostile mappings ---------------------------------------------------------
 
 namespace {
 
 bool allowed(int rc) {
   return rc == 0 || rc == XIPC_ECORRUPT || rc == XIPC_EAGAIN || rc == XIPC_ETIMEDOUT ||
-         rc == XIPC_ECLOSED || rc == XIPC_EMSGSIZE || rc == XIPC_ENOSPC;
+         rc == XIPC_ECLOSED || rc == XIPC_EMSGSIZE || rc == XIPC_ENOSPC ||
+         rc == XIPC_EOWNERDEAD;
 }
 
 // Calls every queue function on a queue whose mapping was scribbled on;
@@ -1151,6 +1753,12 @@ int exercise(const std::string &name, xipc_queue *q, bool *all_corrupt) {
   note(xipc_queue_get(q, buf.data(), buf.size(), &len, 0));
   note(xipc_queue_get(q, buf.data(), buf.size(), &len, 5));
   note(xipc_queue_count(q, &n));
+  struct xipc_queue_info info;
+  note(xipc_queue_info(q, &info));
+  int done = xipc_queue_task_done(q);
+  EXPECT_TRUE(allowed(done) || done == XIPC_ERANGE) << xipc_err_name(done);
+  note(xipc_queue_join(q, 0));
+  note(xipc_queue_join(q, 5));
   void *res = nullptr;
   if (note_rc(xipc_queue_reserve(q, 30, &res, 0)) == 0) {
     std::memset(res, 'z', 30);
@@ -1183,11 +1791,14 @@ int exercise(const std::string &name, xipc_queue *q, bool *all_corrupt) {
 }  // namespace
 
 TEST(Queue, CorruptedMappingIsDetected) {
-  // The header (with the magic at offset 0) and the indices of the first
-  // rings lie in the first 512 bytes: each 8-byte word there is overwritten
-  // with several patterns, one at a time, on a queue holding messages from
-  // two producers; then random bytes over the whole control area.
-  const size_t kSpan = 512;
+  // The header (5 lines, with the magic at offset 0, max_producers, the
+  // join counters and the slot waiters) and the indices of the first two
+  // rings lie in the first 576 bytes; the consumers' task slots of layout 3
+  // start after the 32 rings' indices (320 + 32 x 128). Each 8-byte word
+  // there is overwritten with several patterns, one at a time, on a queue
+  // holding messages from two producers, one of them got and not yet done;
+  // then random bytes over the whole control area.
+  const size_t kSpan = 576, kTakers = 320 + 32 * 128, kTakerSpan = 128;
   uint64_t rnd = 12345;
   int corrupt = 0, cases = 0;
   auto run_case = [&](size_t off, int pattern) {
@@ -1200,10 +1811,13 @@ TEST(Queue, CorruptedMappingIsDetected) {
       XT_OK(xipc_queue_put(g.q, "abcdefghijklmnopqrstuvwxyz", 10 + i, 0));
       XT_OK(xipc_queue_put(p2.q, "0123456789", 3 + i, 0));
     }
+    char first[16];
+    size_t len = 0;
+    XT_OK(xipc_queue_get(p2.q, first, sizeof first, &len, 0));  // a task of p2
     xipc_map *m = nullptr;
     XT_OK(xipc_map_named(&m, name.c_str(), 0, XIPC_ACCESS_WRITE, 0));
     xt::Cleanup unmap([&] { xipc_map_close(m); });
-    ASSERT_GE(xipc_map_size(m), kSpan);
+    ASSERT_GE(xipc_map_size(m), kTakers + kTakerSpan);
     unsigned char *base = static_cast<unsigned char *>(xipc_map_data(m));
     uint64_t word;
     std::memcpy(&word, base + off, 8);
@@ -1227,7 +1841,10 @@ TEST(Queue, CorruptedMappingIsDetected) {
       EXPECT_TRUE(all) << "magic pattern " << pattern;
     }
   };
-  for (size_t off = 0; off < kSpan; off += 8)
+  std::vector<size_t> offsets;
+  for (size_t off = 0; off < kSpan; off += 8) offsets.push_back(off);
+  for (size_t off = kTakers; off < kTakers + kTakerSpan; off += 8) offsets.push_back(off);
+  for (size_t off : offsets)
     for (int pattern = 0; pattern < 6; pattern++) {
       run_case(off, pattern);
       if (HasFatalFailure()) return;

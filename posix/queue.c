@@ -3,6 +3,7 @@
  * so waiters and wakers in different processes meet. */
 #include "posix.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -12,6 +13,7 @@
 #include <stdatomic.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -85,10 +87,10 @@ bool xipc__qwait_heavy_barrier(void) {
 }
 
 /* Reads the state letter and start time (field 22, clock ticks since boot)
- * of /proc/<pid>/stat. False if it cannot. */
-static bool read_stat(uint64_t pid, char *state, unsigned long long *start) {
-  char path[48], buf[1024];
-  snprintf(path, sizeof path, "/proc/%llu/stat", (unsigned long long)pid);
+ * of a /proc stat file. False if it cannot. */
+static bool read_stat_at(const char *path, char *state,
+                         unsigned long long *start) {
+  char buf[1024];
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0)
     return false;
@@ -108,6 +110,40 @@ static bool read_stat(uint64_t pid, char *state, unsigned long long *start) {
       p++;
   }
   return p != NULL && sscanf(p, "%llu", start) == 1;
+}
+
+static bool read_stat(uint64_t pid, char *state, unsigned long long *start) {
+  char path[48];
+  snprintf(path, sizeof path, "/proc/%llu/stat", (unsigned long long)pid);
+  return read_stat_at(path, state, start);
+}
+
+static bool read_task_state(uint64_t pid, unsigned long long tid, char *state) {
+  char path[80];
+  unsigned long long start;
+  snprintf(path, sizeof path, "/proc/%llu/task/%llu/stat",
+           (unsigned long long)pid, tid);
+  return read_stat_at(path, state, &start);
+}
+
+/* True if some thread of process pid other than its leader has not exited
+ * (/proc/<pid>/task/<tid>/stat with a state other than 'Z' or 'X'). */
+static bool other_thread_runs(uint64_t pid) {
+  char path[48];
+  bool runs = false;
+  snprintf(path, sizeof path, "/proc/%llu/task", (unsigned long long)pid);
+  DIR *d = opendir(path);
+  if (d == NULL)
+    return false;
+  for (struct dirent *e; !runs && (e = readdir(d)) != NULL;) {
+    unsigned long long tid = strtoull(e->d_name, NULL, 10);
+    char state = 'Z';
+    if (tid == 0 || tid == pid)
+      continue;
+    runs = read_task_state(pid, tid, &state) && state != 'Z' && state != 'X';
+  }
+  closedir(d);
+  return runs;
 }
 
 static uint64_t start_tag(unsigned long long start) {
@@ -133,6 +169,31 @@ bool xipc__qwait_owner_alive(uint64_t owner) {
     return false;
   if (!read_stat(pid, &state, &start))
     return true; /* exists, but nothing more is known */
-  /* A zombie (exited, not yet reaped) still answers kill(0). */
-  return state != 'Z' && (owner & ~UINT64_C(0xffffffff)) == start_tag(start);
+  if ((owner & ~UINT64_C(0xffffffff)) != start_tag(start))
+    return false; /* the id now belongs to another process */
+  /* A zombie (exited, not yet reaped) still answers kill(0). But the
+   * state is the leader thread's: a leader that called pthread_exit is
+   * 'Z' while the other threads of its process run on. */
+  return (state != 'Z' && state != 'X') || other_thread_runs(pid);
+}
+
+/* Persistent queues on POSIX are named mappings that nothing removes but
+ * xipc_map_unlink (XIPC_MAP_PERSIST), under the queue's own name: every
+ * open of the name finds them, so there is no separate store to look in. */
+int xipc__qstore_create(xipc_map **out, const char *name, size_t size,
+                        unsigned owner) {
+  return xipc_map_named_ex(out, name, size, XIPC_ACCESS_WRITE,
+                           XIPC_CREATE | XIPC_EXCL | XIPC_MAP_PERSIST | owner,
+                           NULL);
+}
+
+int xipc__qstore_open(xipc_map **out, const char *name) {
+  (void)out;
+  (void)name;
+  return xipc__fail(XIPC_ENOENT);
+}
+
+int xipc__qstore_unlink(const char *name) {
+  (void)name;
+  return xipc__fail(XIPC_ENOENT);
 }

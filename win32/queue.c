@@ -9,6 +9,8 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <wchar.h>
 
 struct xipc__qwait {
   char *name;
@@ -121,4 +123,103 @@ bool xipc__qwait_owner_alive(uint64_t owner) {
                (owner & ~UINT64_C(0xffffffff)) == start_tag(h);
   CloseHandle(h);
   return alive;
+}
+
+/* ---- persistent queues ----------------------------------------------------
+ * Kernel objects die with their last handle, so a persistent queue is a
+ * file, %LOCALAPPDATA%\xipc\queues\<name>, that every handle maps. The
+ * per-user profile directory gives it an owner-only DACL. The path has the
+ * \\?\ prefix, so that a portable name is the file's exact name (no
+ * device names such as CON, no trailing dots stripped). */
+
+/* The store's path as newly allocated UTF-16 (free()); with make_dirs the
+ * directories are created as needed. */
+static int store_path(const char *name, bool make_dirs, wchar_t **out) {
+  wchar_t base[MAX_PATH];
+  int err = 0;
+  DWORD n = GetEnvironmentVariableW(L"LOCALAPPDATA", base, MAX_PATH);
+  if (n == 0 || n >= MAX_PATH)
+    n = GetTempPathW(MAX_PATH, base); /* no profile: the user's temp dir */
+  if (n == 0 || n >= MAX_PATH)
+    return xipc__fail(XIPC_ENOENT);
+  while (n > 0 && (base[n - 1] == L'\\' || base[n - 1] == L'/'))
+    base[--n] = L'\0';
+  wchar_t *wname = xipc__utf8_to_wide(name, &err);
+  if (wname == NULL)
+    return xipc__fail(err);
+  size_t cap = n + wcslen(wname) + 32;
+  wchar_t *path = malloc(cap * sizeof *path);
+  if (path == NULL) {
+    free(wname);
+    return xipc__fail(XIPC_ENOMEM);
+  }
+  bool unc = base[0] == L'\\' && base[1] == L'\\';
+  _snwprintf(path, cap, L"%ls%ls\\xipc", unc ? L"" : L"\\\\?\\", base);
+  if (make_dirs)
+    CreateDirectoryW(path, NULL); /* exists already, or the next step fails */
+  wcscat(path, L"\\queues");
+  if (make_dirs)
+    CreateDirectoryW(path, NULL);
+  wcscat(path, L"\\");
+  wcscat(path, wname);
+  free(wname);
+  *out = path;
+  return 0;
+}
+
+static int map_store(xipc_map **out, const char *name, size_t size,
+                     unsigned flags) {
+  wchar_t *wpath = NULL;
+  int err = 0;
+  int rc = store_path(name, (flags & XIPC_CREATE) != 0, &wpath);
+  if (rc != 0)
+    return rc;
+  char *path = xipc__wide_to_utf8(wpath, &err);
+  free(wpath);
+  if (path == NULL)
+    return xipc__fail(err);
+  rc = xipc_map_file_ex(out, path, size, 0, XIPC_ACCESS_WRITE, flags, NULL);
+  free(path);
+  return rc;
+}
+
+int xipc__qstore_create(xipc_map **out, const char *name, size_t size,
+                        unsigned owner) {
+  xipc_map *scratch = NULL;
+  /* A scratch queue of that name exists: existence wins. */
+  if (xipc_map_named(&scratch, name, 0, XIPC_ACCESS_READ, owner) == 0) {
+    xipc_map_close(scratch);
+    return xipc__fail(XIPC_EEXIST);
+  }
+  return map_store(out, name, size, XIPC_CREATE | XIPC_EXCL | XIPC_MAP_EXTEND);
+}
+
+int xipc__qstore_open(xipc_map **out, const char *name) {
+  return map_store(out, name, 0, 0);
+}
+
+/* Renamed away first: a deleted file that is still mapped keeps its name
+ * until its last handle closes, and the name must be free at once. */
+int xipc__qstore_unlink(const char *name) {
+  wchar_t *wpath = NULL;
+  int rc = store_path(name, false, &wpath);
+  if (rc != 0)
+    return rc;
+  size_t cap = wcslen(wpath) + 64;
+  wchar_t *gone = malloc(cap * sizeof *gone);
+  if (gone == NULL) {
+    free(wpath);
+    return xipc__fail(XIPC_ENOMEM);
+  }
+  _snwprintf(gone, cap, L"%ls.deleted.%lu.%llu", wpath,
+             (unsigned long)GetCurrentProcessId(),
+             (unsigned long long)xipc__now_ns());
+  rc = 0;
+  if (!MoveFileExW(wpath, gone, 0))
+    rc = xipc__fail_os();
+  else
+    DeleteFileW(gone); /* mapped elsewhere: gone with its last handle */
+  free(gone);
+  free(wpath);
+  return rc;
 }
