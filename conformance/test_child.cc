@@ -170,27 +170,28 @@ XT_HELPER(sleep_ready) {
   return 0;
 }
 
-std::atomic<int> usr1_count{0}, sigint_count{0};
-void on_usr1(int, void *) { usr1_count++; }
-void on_sigint(int, void *) { sigint_count++; }
+std::atomic<int> handled{0};
+void on_signal(int, void *) { handled++; }
 
-// Args: ready. Handles SIGINT, signals ready, exits 5 once it arrived
-// (within a minute).
-XT_HELPER(wait_sigint) {
-  XT_REQUIRE(argc >= 1);
-  XT_CHECK(xipc_signal_handle(XIPC_SIGINT, on_sigint, nullptr));
-  XT_CHECK(xt::ready_signal(argv[0]));
-  for (int i = 0; i < 60000 && sigint_count == 0; i++) xt::sleep_ms(1);
-  return sigint_count > 0 ? 5 : 3;
+// Installs a handler for sig, signals `ready`, and returns `code` once the
+// handler has run (3 if nothing arrived within a minute).
+int await_handler(int sig, const char *ready, int code) {
+  XT_CHECK(xipc_signal_handle(sig, on_signal, nullptr));
+  XT_CHECK(xt::ready_signal(ready));
+  for (int i = 0; i < 60000 && handled == 0; i++) xt::sleep_ms(1);
+  return handled > 0 ? code : 3;
 }
 
-// Args: ready. Handles SIGUSR1, signals ready, exits 42 once it arrived.
+// Args: ready. Exits 5 once a SIGINT reached its handler.
+XT_HELPER(wait_sigint) {
+  XT_REQUIRE(argc >= 1);
+  return await_handler(XIPC_SIGINT, argv[0], 5);
+}
+
+// Args: ready. Exits 42 once a SIGUSR1 reached its handler.
 XT_HELPER(wait_usr1) {
   XT_REQUIRE(argc >= 1);
-  XT_CHECK(xipc_signal_handle(XIPC_SIGUSR1, on_usr1, nullptr));
-  XT_CHECK(xt::ready_signal(argv[0]));
-  for (int i = 0; i < 60000 && usr1_count == 0; i++) xt::sleep_ms(1);
-  return usr1_count > 0 ? 42 : 3;
+  return await_handler(XIPC_SIGUSR1, argv[0], 42);
 }
 
 // Args: token [token of a stream not passed]. Writes through the passed
@@ -225,7 +226,7 @@ XT_HELPER(probe_leak) {
 XT_HELPER(group_leader) {
   XT_REQUIRE(xt::own_process_group());  // never interrupt the test runner
   if (!xt::own_console()) return 77;
-  XT_CHECK(xipc_signal_handle(XIPC_SIGINT, on_sigint, nullptr));
+  XT_CHECK(xipc_signal_handle(XIPC_SIGINT, on_signal, nullptr));
   xipc_spawn_options with = {}, without = {};
   with.flags = XIPC_SPAWN_NEW_GROUP;
   xt::Flag ready_a("ready-a"), ready_b("ready-b");
