@@ -152,8 +152,12 @@ int xipc__pump_got(xipc__pump_chan *c, size_t n);
  * tree defines struct xipc_stream with a struct xipc__stream_base as its
  * FIRST member, so XIPC__STREAM_BASE(s) reaches the portable part. */
 
-/* What a stream is (kind; the next issue adds local connections). */
-enum { XIPC__STREAM_PIPE_READ = 1, XIPC__STREAM_PIPE_WRITE = 2 };
+/* What a stream is. */
+enum {
+  XIPC__STREAM_PIPE_READ = 1,
+  XIPC__STREAM_PIPE_WRITE = 2,
+  XIPC__STREAM_CONN = 3 /* a local connection: reads and writes */
+};
 
 /* For xipc__pipe_open: the end that will be a child's stdio. Windows opens
  * that end synchronous (children expect blocking stdio; the parent's timed
@@ -223,6 +227,43 @@ size_t xipc__frame_header_encode(unsigned char hdr[12], uint64_t len);
  * other than -1 or an 8-byte length beyond INT64_MAX. */
 int xipc__frame_header_decode(const unsigned char *p, size_t n, size_t *hlen,
                               uint64_t *len);
+
+/* ---- local endpoints (api/listen.c, posix/listen.c, win32/listen.c) ----
+ * api/listen.c checks arguments and names; a tree defines struct
+ * xipc_listener and makes connection streams (kind XIPC__STREAM_CONN) that
+ * its stream.c reads and writes. Deadlines are xipc__deadline_ns values
+ * (UINT64_MAX: forever). */
+
+/* Tree: listen on the valid portable name; opts non-NULL, flags valid. */
+int xipc__listen_os(xipc_listener **out, const char *name,
+                    const xipc_listen_options *opts);
+/* Tree: one connection, or XIPC_ETIMEDOUT / XIPC_EAGAIN at the deadline
+ * (XIPC_EAGAIN when the caller's timeout was 0: zero_timeout), or
+ * XIPC_ECLOSED once the listener is shut down or being closed. */
+int xipc__accept_os(xipc_listener *l, xipc_stream **out, uint64_t deadline,
+                    bool zero_timeout);
+/* Tree: connect to the valid name; flags valid (XIPC_CONNECT_*). */
+int xipc__connect_os(xipc_stream **out, const char *name, unsigned flags,
+                     uint64_t deadline, bool zero_timeout);
+/* Tree: stop listening (the name is free afterwards); a thread blocked in
+ * accept returns XIPC_ECLOSED. Safe from any thread. */
+int xipc__listener_os_shutdown(xipc_listener *l);
+/* Tree: shut down, wait for threads inside accept to leave, free l. */
+int xipc__listener_os_close(xipc_listener *l);
+/* Tree: the pid of the process at the other end of a connection. */
+int xipc__stream_os_peer_pid(const xipc_stream *s, xipc_pid *pid);
+
+/* ---- named objects (api/objects.c, posix/objects.c, win32/objects.c) ---
+ * The tree enumerates this user's xipc objects; api/objects.c checks
+ * arguments, filters by name and kind, and frees lists. */
+
+/* Tree: every object of this user that the OS lets us see; *out is
+ * malloc'ed (NULL with *n 0 when there is none). */
+int xipc__objects_list_os(xipc_object_info **out, size_t *n);
+/* Tree: remove one listed object (info from xipc__objects_list_os). The
+ * portable layer has already refused live holders without FORCE.
+ * XIPC_ENOTSUP where the OS cannot remove it (Windows kernel objects). */
+int xipc__object_remove_os(const xipc_object_info *info, unsigned flags);
 
 /* ---- names (api/name.c) ------------------------------------------------- */
 

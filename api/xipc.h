@@ -894,6 +894,60 @@ int xipc_stream_export(const xipc_stream *s, char *token, size_t cap);
 int xipc_stream_import(xipc_stream **out, const char *token);
 
 /* ------------------------------------------------------------------------ */
+/* Local endpoints by name (multiprocessing.connection Listener / Client)   */
+/* ------------------------------------------------------------------------ */
+
+/* A listener is a named server for this machine; xipc_accept gives one
+ * xipc_stream per client, xipc_connect gives the client its stream. A
+ * connection stream reads and writes (both directions), and every stream
+ * call (read, write, send, recv, shutdown, close) works on it as on a pipe
+ * end, with the same timeouts and the same framing.
+ *
+ * Linux: a SOCK_STREAM AF_UNIX socket in the abstract namespace,
+ * "\0xipc.<name>" (no file: nothing goes stale after a crash; the name is
+ * free the moment the listener's socket closes), SOCK_CLOEXEC, writes with
+ * MSG_NOSIGNAL. Both sides check the peer's credentials (SO_PEERCRED): a
+ * peer of another uid is refused unless allowed by XIPC_LISTEN_ANY_USER /
+ * XIPC_CONNECT_ANY_USER.
+ * Windows: byte-mode named pipes "\\.\pipe\xipc.<name>", overlapped,
+ * with a DACL that grants the creating user and SYSTEM only, the first
+ * instance created FILE_FLAG_FIRST_PIPE_INSTANCE, remote clients rejected,
+ * and several instances kept pending so that concurrent connects do not
+ * fail with "busy". (Platform differences, including what Wine 8 does with
+ * each of these: see each function and the README's platform table.) */
+typedef struct xipc_listener xipc_listener;
+
+/* xipc_listen_options.flags */
+enum {
+  /* Accept clients of other users too (POSIX: no SO_PEERCRED uid check;
+   * Windows: the DACL also grants Everyone read/write). */
+  XIPC_LISTEN_ANY_USER = 1u << 0
+};
+typedef struct {
+  unsigned flags;   /* XIPC_LISTEN_* */
+  unsigned backlog; /* connections that may wait for accept (0: 64) */
+} xipc_listen_options;
+
+/* xipc_connect_ex flags */
+enum {
+  /* No listener yet: wait for one to appear until the timeout, instead of
+   * failing at once with XIPC_ENOENT (services start in any order). */
+  XIPC_CONNECT_WAIT = 1u << 0,
+  /* Accept a listener of another user. */
+  XIPC_CONNECT_ANY_USER = 1u << 1
+};
+
+int xipc_listen(xipc_listener **out, const char *name,
+                const xipc_listen_options *opts);
+int xipc_accept(xipc_listener *l, xipc_stream **out, int timeout_ms);
+int xipc_connect(xipc_stream **out, const char *name, int timeout_ms);
+int xipc_connect_ex(xipc_stream **out, const char *name, unsigned flags,
+                    int timeout_ms);
+int xipc_listener_shutdown(xipc_listener *l);
+int xipc_listener_close(xipc_listener *l);
+int xipc_stream_peer_pid(const xipc_stream *s, xipc_pid *pid);
+
+/* ------------------------------------------------------------------------ */
 /* Queue (multiprocessing.Queue across unrelated processes)                 */
 /* ------------------------------------------------------------------------ */
 
@@ -1279,6 +1333,43 @@ int xipc_mutex_close(xipc_mutex *m);
  * Errors: XIPC_EINVAL / XIPC_ENAMETOOLONG (bad name), XIPC_ENOENT,
  * XIPC_EACCES, XIPC_ENOTSUP (Windows). */
 int xipc_mutex_unlink(const char *name);
+
+/* ------------------------------------------------------------------------ */
+/* Named objects of this user (what the `xipc` command lists and removes)   */
+/* ------------------------------------------------------------------------ */
+
+/* Kinds of named objects, as xipc_objects_list reports them. */
+enum {
+  XIPC_OBJ_MAPPING = 1,          /* xipc_map_named, or a foreign mapping */
+  XIPC_OBJ_QUEUE = 2,            /* xipc_queue_open */
+  XIPC_OBJ_SEMAPHORE = 3,        /* xipc_sem_open */
+  XIPC_OBJ_MUTEX = 4,            /* xipc_mutex_open */
+  XIPC_OBJ_PERSISTENT_QUEUE = 5, /* XIPC_QUEUE_PERSIST */
+  XIPC_OBJ_LISTENER = 6          /* xipc_listen */
+};
+
+/* Most holder pids one xipc_object_info lists (nholders may be larger). */
+#define XIPC_OBJECT_HOLDERS_MAX 16
+
+typedef struct {
+  char name[XIPC_NAME_MAX + 1]; /* the portable name, without xipc's suffixes */
+  int kind;                     /* XIPC_OBJ_* */
+  int managed;       /* made by xipc, so the lifetime rule applies to it */
+  uint64_t size;     /* bytes of the object (mapping size, queue mapping) */
+  xipc_pid creator;  /* pid of the process that created it; 0: unknown */
+  int64_t created_ms; /* creation time, ms since 1970 (UTC); 0: unknown */
+  int holders_known;  /* the OS told who holds it (holders[] is complete) */
+  size_t nholders;    /* processes holding it */
+  xipc_pid holders[XIPC_OBJECT_HOLDERS_MAX]; /* the first of them */
+  int stale;          /* managed, and every holder has died */
+} xipc_object_info;
+
+int xipc_objects_list(xipc_object_info **out, size_t *n);
+void xipc_objects_free(xipc_object_info *list);
+int xipc_object_stat(const char *name, int kind, xipc_object_info *info);
+enum { XIPC_REMOVE_FORCE = 1u << 0 };
+int xipc_object_remove(const char *name, int kind, unsigned flags);
+int xipc_objects_sweep(xipc_object_info **removed, size_t *n);
 
 #ifdef __cplusplus
 }
