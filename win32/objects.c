@@ -26,8 +26,9 @@
  * the object's own (NtQueryObject(ObjectBasicInformation)); otherwise a
  * holder is in a process we cannot open, or the handles changed meanwhile.
  * Kernel objects are never stale: Windows frees them with the last handle,
- * also a dead process's. Windows records no creator or creation time for
- * them (both 0).
+ * also a dead process's. Windows records no creator or creation time; a
+ * mapping's (and queue's) size record holds both (win32/shm.c), a
+ * semaphore or mutex has neither (0).
  *
  * Persistent queues are files in %LOCALAPPDATA%\xipc\queues (win32/
  * queue.c); a file that no process has open (an open with no sharing
@@ -373,8 +374,8 @@ static HANDLE source_for(dup_source *s, DWORD pid) {
 static bool handle_leaf(const nt_api *nt, HANDLE proc, ULONG_PTR value,
                         const WCHAR *dir, char *out) {
   HANDLE dup = NULL;
-  if (!DuplicateHandle(proc, (HANDLE)value, GetCurrentProcess(), &dup, 0,
-                       FALSE, 0))
+  if (!DuplicateHandle(proc, (HANDLE)value, GetCurrentProcess(), &dup, 0, FALSE,
+                       0))
     return false;
   union {
     nt_ustr name;
@@ -503,7 +504,8 @@ static HANDLE open_object(int type, const char *name) {
     return NULL;
   HANDLE h = NULL;
   if (type == T_SECTION)
-    h = OpenFileMappingW(FILE_MAP_READ | SECTION_QUERY | READ_CONTROL, FALSE, w);
+    h = OpenFileMappingW(FILE_MAP_READ | SECTION_QUERY | READ_CONTROL, FALSE,
+                         w);
   else if (type == T_SEMAPHORE)
     h = OpenSemaphoreW(SYNCHRONIZE | READ_CONTROL, FALSE, w);
   else if (type == T_MUTANT)
@@ -520,14 +522,16 @@ static HANDLE open_object(int type, const char *name) {
  * The size record's layout, as win32/shm.c writes it. */
 typedef struct {
   volatile LONG state; /* 1: size holds the creator's length */
-  LONG reserved;
+  volatile LONG creator;
   volatile LONG64 size;
+  volatile LONG64 created_ms;
 } size_record;
 
-/* The creator's exact size from "<name>.xmsz", validated against the
- * section's rounded size as win32/shm.c does; false without a usable
- * record (then the object is another program's). */
-static bool record_size(const char *name, uint64_t rounded, uint64_t *size) {
+/* From "<name>.xmsz": the creator's exact size, validated against the
+ * section's rounded size as win32/shm.c does, its pid and the creation
+ * time (shown only, so only checked for being positive). False without a
+ * record: the object is another program's. */
+static bool read_record(const char *name, xipc_object_info *info) {
   char rec[ENTRY_MAX];
   snprintf(rec, sizeof rec, "%s.xmsz", name);
   HANDLE h = open_object(T_SECTION, rec);
@@ -538,12 +542,18 @@ static bool record_size(const char *name, uint64_t rounded, uint64_t *size) {
   if (r == NULL)
     return false;
   LONG state = r->state;
-  MemoryBarrier(); /* the size only after the state, as its writer stored */
-  LONG64 exact = r->size;
+  MemoryBarrier(); /* the rest only after the state, as its writer stored */
+  LONG64 exact = r->size, created = r->created_ms;
+  LONG creator = r->creator;
   UnmapViewOfFile(r);
-  if (state == 1 && exact > 0 && (uint64_t)exact <= rounded &&
+  if (state != 1)
+    return true;
+  uint64_t rounded = info->size;
+  if (exact > 0 && (uint64_t)exact <= rounded &&
       rounded - (uint64_t)exact < 65536)
-    *size = (uint64_t)exact;
+    info->size = (uint64_t)exact;
+  info->creator = creator > 0 ? creator : 0;
+  info->created_ms = created > 0 ? created : 0;
   return true;
 }
 
@@ -589,7 +599,7 @@ static int add_section(const nt_api *nt, const held_list *hl, const char *name,
   info_init(&info, name, strlen(name), XIPC_OBJ_MAPPING);
   if (nt->query_sec(h, 0, &sb, sizeof sb, NULL) == 0 && sb.Size.QuadPart > 0) {
     info.size = (uint64_t)sb.Size.QuadPart;
-    info.managed = record_size(name, info.size, &info.size);
+    info.managed = read_record(name, &info);
     info.kind = queue_kind(h, info.size);
     if (fill_holders(nt, hl, T_SECTION, name, h, &info) != 1)
       rc = add_info(out, &info); /* else ours was its last handle: gone */
@@ -810,7 +820,8 @@ static int store_check(const char *name, unsigned flags) {
   DWORD share = (flags & XIPC_REMOVE_FORCE)
                     ? FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE
                     : 0;
-  HANDLE f = CreateFileW(path, READ_CONTROL, share, NULL, OPEN_EXISTING, 0, NULL);
+  HANDLE f =
+      CreateFileW(path, READ_CONTROL, share, NULL, OPEN_EXISTING, 0, NULL);
   free(path);
   if (f == INVALID_HANDLE_VALUE)
     return GetLastError() == ERROR_SHARING_VIOLATION ? xipc__fail(XIPC_EBUSY)
