@@ -264,6 +264,15 @@ int xipc__objects_list_os(xipc_object_info **out, size_t *n);
  * portable layer has already refused live holders without FORCE.
  * XIPC_ENOTSUP where the OS cannot remove it (Windows kernel objects). */
 int xipc__object_remove_os(const xipc_object_info *info, unsigned flags);
+/* Portable (api/queue.c), for the trees' listing: 1 if the n bytes at p,
+ * the start of an object of object_size bytes, are a published queue
+ * header of this version that is consistent with that size, with
+ * *persistent (may be NULL) set from its flags; 0 if not (also a header
+ * whose creator has not stored the magic yet). p is copied once and only
+ * the copy is checked, so another process may change the bytes meanwhile. */
+#define XIPC__QUEUE_HEADER_SIZE 320u
+int xipc__queue_probe(const void *p, size_t n, uint64_t object_size,
+                      int *persistent);
 
 /* ---- names (api/name.c) ------------------------------------------------- */
 

@@ -168,6 +168,8 @@ typedef struct {
 _Static_assert(sizeof(q_header) == 5 * Q_LINE, "q_header is 5 lines");
 _Static_assert(sizeof(q_ring) == 2 * Q_LINE, "q_ring is 2 lines");
 _Static_assert(sizeof(q_taker) == Q_LINE, "q_taker is a line");
+_Static_assert(sizeof(q_header) == XIPC__QUEUE_HEADER_SIZE,
+               "internal.h has the header's size");
 
 typedef struct {
   uint64_t capacity, max_message, data_offset, total_size;
@@ -389,6 +391,22 @@ static int wait_initialized(xipc_queue *q) {
   if (magic != Q_MAGIC)
     return XIPC_ECORRUPT;
   return header_read(q->h, size, &q->l);
+}
+
+int xipc__queue_probe(const void *p, size_t n, uint64_t object_size,
+                      int *persistent) {
+  q_header h;
+  uint64_t magic;
+  q_layout l;
+  if (p == NULL || n < sizeof h || object_size > (uint64_t)PTRDIFF_MAX)
+    return 0;
+  memcpy(&h, p, sizeof h);
+  memcpy(&magic, &h, sizeof magic);
+  if (magic != Q_MAGIC || header_read(&h, (size_t)object_size, &l) != 0)
+    return 0;
+  if (persistent != NULL)
+    *persistent = (l.flags & Q_PERSISTENT) != 0;
+  return 1;
 }
 
 static int open_args_ok(xipc_queue **out, const char *name, unsigned flags) {

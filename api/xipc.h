@@ -1338,6 +1338,39 @@ int xipc_mutex_unlink(const char *name);
 /* Named objects of this user (what the `xipc` command lists and removes)   */
 /* ------------------------------------------------------------------------ */
 
+/* What xipc can tell about the named objects of the calling user, for
+ * tools (the `xipc` command) and for programs that clean up after
+ * themselves: list them, look at one, remove one, remove the stale ones.
+ *
+ * What is listed. POSIX (Linux): the regular files in /dev/shm that belong
+ * to the effective user and whose names are portable names (other users'
+ * files are never opened; symlinks are never followed), classified by
+ * what they hold: "<name>.xsem" / "<name>.xmtx" with xipc's semaphore /
+ * mutex header are a semaphore / mutex called <name>; a file that starts
+ * with a valid queue header is a queue (a persistent queue when the header
+ * says so); anything else is a mapping, made by xipc (managed) or by
+ * another program (Python's SharedMemory, XIPC_MAP_PERSIST: not managed).
+ * Listeners are the abstract sockets "@xipc.<name>" in /proc/net/unix that
+ * a process of this user has open (listeners of other users are not
+ * listed). Holders: the processes holding xipc's flock on the object
+ * (/proc/locks, every user's), plus this user's processes that map it
+ * (/proc/<pid>/maps) or, for a listener, have its socket open
+ * (/proc/<pid>/fd). Creator and creation time: xipc records the creating
+ * process and the time in the attribute "user.xipc.origin" of the objects
+ * it creates (tmpfs with user xattrs, Linux 6.6 and later); otherwise the
+ * creation time is the file's birth time (statx) where the kernel keeps
+ * one and the creator is 0. Windows: the kernel objects of the session's
+ * namespace and the persistent queue files, see win32/objects.c and the
+ * README (what Wine 8 shows is listed there).
+ *
+ * Stale: a managed object whose holders all died (no flock holder, mapped
+ * by nobody), which the lifetime rule would remove at its next open; only
+ * POSIX has them (Windows frees a kernel object with its last handle).
+ * Holders in another PID namespace may be missing from /proc/locks; such
+ * an object may be reported stale, but xipc_object_remove and
+ * xipc_objects_sweep re-check under the object's lock and never remove an
+ * object that is held. */
+
 /* Kinds of named objects, as xipc_objects_list reports them. */
 enum {
   XIPC_OBJ_MAPPING = 1,          /* xipc_map_named, or a foreign mapping */
@@ -1355,20 +1388,71 @@ typedef struct {
   char name[XIPC_NAME_MAX + 1]; /* the portable name, without xipc's suffixes */
   int kind;                     /* XIPC_OBJ_* */
   int managed;       /* made by xipc, so the lifetime rule applies to it */
-  uint64_t size;     /* bytes of the object (mapping size, queue mapping) */
+  uint64_t size;     /* bytes of the object (mapping size, queue mapping;
+                        POSIX semaphores and mutexes: their state mapping;
+                        0 where there is no size, e.g. listeners) */
   xipc_pid creator;  /* pid of the process that created it; 0: unknown */
   int64_t created_ms; /* creation time, ms since 1970 (UTC); 0: unknown */
-  int holders_known;  /* the OS told who holds it (holders[] is complete) */
+  int holders_known;  /* the OS told who holds it (holders[] is complete);
+                         0: nholders is 0 and says nothing */
   size_t nholders;    /* processes holding it */
-  xipc_pid holders[XIPC_OBJECT_HOLDERS_MAX]; /* the first of them */
-  int stale;          /* managed, and every holder has died */
+  xipc_pid holders[XIPC_OBJECT_HOLDERS_MAX]; /* the first of them, ascending */
+  int stale;          /* managed, holders known, and every holder has died */
 } xipc_object_info;
 
+/* "mapping", "queue", "semaphore", "mutex", "persistent-queue",
+ * "listener" for an XIPC_OBJ_* kind; "?" for anything else. Never NULL. */
+const char *xipc_object_kind_name(int kind);
+/* The XIPC_OBJ_* kind called name (as xipc_object_kind_name gives it), or
+ * 0 for an unknown or NULL name. */
+int xipc_object_kind_parse(const char *name);
+
+/* Lists every named object of the calling user that the OS lets xipc see
+ * (see above), sorted by name and then kind, in a new array *out of *n
+ * entries; free it with xipc_objects_free. *out is NULL and *n 0 when
+ * there is none. Nothing is opened for writing, locked or mapped, so
+ * listing never changes an object's lifetime (a stale object stays
+ * listed until something removes it).
+ * Errors (*out NULL, *n 0): XIPC_EINVAL (out or n NULL), XIPC_EACCES /
+ * XIPC_ENOENT (POSIX: /dev/shm cannot be read), XIPC_ENOMEM. */
 int xipc_objects_list(xipc_object_info **out, size_t *n);
+/* Frees a list from xipc_objects_list or xipc_objects_sweep; NULL is
+ * fine. */
 void xipc_objects_free(xipc_object_info *list);
+/* Fills *info for the object called name (a portable name, without
+ * suffixes) of the given kind (an XIPC_OBJ_* value, or 0 for any kind).
+ * Errors: XIPC_EINVAL (NULL info, bad name, unknown kind),
+ * XIPC_ENAMETOOLONG, XIPC_ENOENT (no such object of this user),
+ * XIPC_EEXIST (kind 0 and objects of several kinds have that name: give
+ * the kind), and the errors of xipc_objects_list. */
 int xipc_object_stat(const char *name, int kind, xipc_object_info *info);
+/* xipc_object_remove flags: remove the object even though processes hold
+ * it (they keep using it; the name is gone, as after xipc_map_unlink). */
 enum { XIPC_REMOVE_FORCE = 1u << 0 };
+/* Removes the name of the object called name of the given kind (0: any),
+ * like the kind's own unlink (xipc_map_unlink, xipc_queue_unlink,
+ * xipc_sem_unlink, xipc_mutex_unlink), but only if no process holds it,
+ * unless flags has XIPC_REMOVE_FORCE. Only objects of the calling user are
+ * removed, also with FORCE. Works on managed and unmanaged objects
+ * (persistent queues, foreign mappings) alike.
+ * Errors: XIPC_EINVAL (bad name, unknown kind or flags),
+ * XIPC_ENAMETOOLONG, XIPC_ENOENT, XIPC_EEXIST (kind 0 and several kinds
+ * have the name), XIPC_EBUSY (processes hold it and no FORCE; also a
+ * holder that appeared while removing: POSIX takes the object's flock
+ * exclusively and checks that nobody maps it before it unlinks),
+ * XIPC_EACCES (the name now holds another user's object), XIPC_ENOTSUP
+ * (listeners, on both platforms: a listener exists only while a process
+ * has it open; Windows: kernel objects, which cannot be removed by name
+ * and go away with their last handle). Errors of xipc_objects_list. */
 int xipc_object_remove(const char *name, int kind, unsigned flags);
+/* Removes every stale object of the calling user (see above) and returns
+ * what it removed in a new array *removed of *n entries (free it with
+ * xipc_objects_free; both pointers may be NULL when the caller does not
+ * want the list). Never removes an object that a process holds: each is
+ * re-checked as xipc_object_remove does without FORCE, and one that
+ * cannot be removed is skipped, not an error. Covers every kind, where
+ * xipc_map_sweep counts only mappings. Windows has no stale objects (*n 0).
+ * Errors (*removed NULL, *n 0): the errors of xipc_objects_list. */
 int xipc_objects_sweep(xipc_object_info **removed, size_t *n);
 
 #ifdef __cplusplus

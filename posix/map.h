@@ -31,4 +31,13 @@ void xipc__map_unmap(xipc_map *m);
  * close; a close begun before exit() is finished before the process ends. */
 void xipc__shm_release(xipc_map *m);
 
+/* For posix/objects.c (posix/shm.c): whether the object open in fd (its
+ * fstat in st) carries xipc's managed mark; whether a process the caller
+ * can inspect maps the object dev/ino; and the creator and creation time
+ * xipc recorded on it (both 0 when absent or not valid for that inode). */
+struct stat;
+bool xipc__shm_has_mark(int fd, const struct stat *st);
+bool xipc__shm_mapped(dev_t dev, ino_t ino);
+void xipc__shm_origin(int fd, ino_t ino, xipc_pid *pid, int64_t *ms);
+
 #endif

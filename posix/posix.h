@@ -26,4 +26,10 @@ int xipc__thread_start(void *(*fn)(void *), void *arg, const sigset_t *mask);
  * the caller must sleep with a kernel timeout instead. */
 bool xipc__qtimer_sleep(void *word, uint32_t seen, int64_t timeout_ns, int *rc);
 
+/* Object listing (posix/sync.c): whether the first n bytes of a state
+ * mapping of size bytes are a semaphore's (mutex false) or a mutex's
+ * header, or still all zero (its creator has not published it yet). The
+ * bytes are copied once and only the copy is checked. */
+bool xipc__sync_probe(const void *p, size_t n, uint64_t size, bool mutex);
+
 #endif

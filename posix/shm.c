@@ -44,6 +44,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Where glibc's shm_open keeps its objects. */
@@ -51,6 +52,8 @@
 #define MANAGED_BIT S_ISVTX
 #define MARK_ATTR "user.xipc"
 #define MARK_MAGIC "xipcmgd1"
+#define ORIGIN_ATTR "user.xipc.origin"
+#define ORIGIN_MAGIC "xipcorg1"
 /* Not an XIPC_E* code: "the name changed under us, start again". */
 #define RETRY 1
 #define MAX_TRIES 64
@@ -127,10 +130,47 @@ static mark_rec mark_of(ino_t ino) {
 
 static bool no_xattrs(int e) { return e == ENOTSUP || e == EOPNOTSUPP; }
 
+/* Who made the object and when, for xipc_objects_list: an attribute of
+ * its own beside the mark, so that the mark keeps its size and every
+ * version of xipc reads it the same. Informational only: it is never
+ * used to decide what may be removed. */
+typedef struct {
+  char magic[8];
+  uint64_t ino;
+  int64_t pid;
+  int64_t created_ms; /* CLOCK_REALTIME, ms since 1970 */
+} origin_rec;
+
+static void set_origin(int fd, ino_t ino) {
+  struct timespec ts;
+  origin_rec r;
+  memset(&r, 0, sizeof r);
+  memcpy(r.magic, ORIGIN_MAGIC, sizeof r.magic);
+  r.ino = (uint64_t)ino;
+  r.pid = (int64_t)getpid();
+  if (clock_gettime(CLOCK_REALTIME, &ts) == 0)
+    r.created_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+  (void)fsetxattr(fd, ORIGIN_ATTR, &r, sizeof r, 0); /* best effort */
+}
+
+void xipc__shm_origin(int fd, ino_t ino, xipc_pid *pid, int64_t *ms) {
+  origin_rec r;
+  *pid = 0;
+  *ms = 0;
+  ssize_t n = fgetxattr(fd, ORIGIN_ATTR, &r, sizeof r);
+  if (n != (ssize_t)sizeof r || memcmp(r.magic, ORIGIN_MAGIC, sizeof r.magic) != 0 ||
+      r.ino != (uint64_t)ino || r.pid <= 0 || r.created_ms < 0)
+    return; /* absent, or copied from another object, or garbage */
+  *pid = r.pid;
+  *ms = r.created_ms;
+}
+
 /* Marks the unnamed object fd (inode ino) as xipc's. */
 static int set_mark(int fd, ino_t ino) {
   mark_rec r = mark_of(ino);
-  if (fsetxattr(fd, MARK_ATTR, &r, sizeof r, 0) == 0 || no_xattrs(errno))
+  if (fsetxattr(fd, MARK_ATTR, &r, sizeof r, 0) == 0)
+    return 0;
+  if (no_xattrs(errno))
     return 0; /* no user xattrs on this tmpfs: the mode bit alone */
   return xipc__fail_os();
 }
@@ -146,10 +186,14 @@ static bool has_mark(int fd, const struct stat *st) {
   return n == (ssize_t)sizeof r && memcmp(&r, &want, sizeof r) == 0;
 }
 
+bool xipc__shm_has_mark(int fd, const struct stat *st) {
+  return has_mark(fd, st);
+}
+
 /* True when a process whose /proc/<pid>/maps the caller may read maps the
  * object dev/ino. Other users' processes cannot be inspected (root sees
  * all of them). Called only before removing an object without holders. */
-static bool mapped_by_anyone(dev_t dev, ino_t ino) {
+bool xipc__shm_mapped(dev_t dev, ino_t ino) {
   DIR *d = opendir("/proc");
   if (d == NULL)
     return false;
@@ -210,6 +254,8 @@ static int build_unnamed(size_t length, bool managed,
     rc = xipc__fail_os();
   if (rc == 0 && managed)
     rc = set_mark(fd, st->st_ino);
+  if (rc == 0)
+    set_origin(fd, st->st_ino);
   if (rc != 0) {
     close(fd);
     return rc;
@@ -281,7 +327,7 @@ static int join_managed(int fd, const char *name, const struct stat *st,
     /* No holder: every handle closed without removing it (crash). It goes
      * unless it is another user's or a process still maps it (another
      * program that opened it by name): then it is joined. */
-    if (own && !mapped_by_anyone(st->st_dev, st->st_ino)) {
+    if (own && !xipc__shm_mapped(st->st_dev, st->st_ino)) {
       unlink_if_same(name, st->st_dev, st->st_ino);
       return RETRY;
     }
@@ -411,7 +457,7 @@ static bool reclaim_if_stale(int dir, const char *name) {
   bool stale = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
                st.st_uid == geteuid() && has_mark(fd, &st) &&
                flock(fd, LOCK_EX | LOCK_NB) == 0 &&
-               !mapped_by_anyone(st.st_dev, st.st_ino);
+               !xipc__shm_mapped(st.st_dev, st.st_ino);
   bool removed = stale && unlink_if_same(name, st.st_dev, st.st_ino);
   close(fd);
   return removed;

@@ -19,6 +19,7 @@
 #include <semaphore.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -53,6 +54,24 @@ struct xipc_mutex {
   mutex_shared *sh;
   atomic_bool held; /* locked through this handle */
 };
+
+/* ---- what the object listing sees (posix/objects.c) ----------------------- */
+
+bool xipc__sync_probe(const void *p, size_t n, uint64_t size, bool mutex) {
+  sync_hdr h;
+  uint32_t want = mutex ? MUTEX_MAGIC : SEM_MAGIC;
+  uint32_t want_size = mutex ? sizeof(mutex_shared) : sizeof(sem_shared);
+  if (n < sizeof h || size < want_size)
+    return false;
+  memcpy(&h, p, sizeof h);
+  uint32_t ready;
+  memcpy(&ready, &h, sizeof ready);
+  /* A creator between its link and its publish: all zero so far. */
+  if (ready == 0 && h.magic == 0 && h.version == 0 && h.size == 0)
+    return true;
+  return ready == SYNC_READY && h.magic == want &&
+         h.version == SYNC_VERSION && h.size == want_size;
+}
 
 /* ---- shared objects ------------------------------------------------------ */
 
