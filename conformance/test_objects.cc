@@ -146,6 +146,7 @@ TEST(Objects, HoldersAreEveryProcessThatHoldsIt) {
     EXPECT_EQ(2u, info.nholders);
     EXPECT_TRUE(holds(info, xipc_self_pid()));
     EXPECT_TRUE(holds(info, c.pid()));
+    EXPECT_LT(info.holders[0], info.holders[1]) << "holders are listed ascending";
     EXPECT_FALSE(info.stale);
   }
   go.set();

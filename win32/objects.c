@@ -440,9 +440,33 @@ static int read_holders(const nt_api *nt, const WCHAR *dir, held_list *l) {
   return rc;
 }
 
+static int by_pid(const void *a, const void *b) {
+  DWORD x = *(const DWORD *)a, y = *(const DWORD *)b;
+  return (x > y) - (x < y);
+}
+
+/* The pids of the handles to (type, name), sorted, possibly repeated;
+ * *count of them (NULL when there is none or no memory). */
+static DWORD *holder_pids(const held_list *l, int type, const char *name,
+                          size_t *count) {
+  size_t n = 0;
+  for (size_t i = 0; i < l->n; i++)
+    n += l->v[i].type == type && strcmp(l->v[i].name, name) == 0;
+  *count = n;
+  DWORD *pids = n ? malloc(n * sizeof *pids) : NULL;
+  if (pids == NULL)
+    return NULL;
+  for (size_t i = 0, k = 0; i < l->n; i++)
+    if (l->v[i].type == type && strcmp(l->v[i].name, name) == 0)
+      pids[k++] = l->v[i].pid;
+  qsort(pids, n, sizeof *pids, by_pid);
+  return pids;
+}
+
 /* Fills the holders of object (type, name), which we hold open as h (one
- * handle): complete only when they are all the handles the object has.
- * Returns the object's handle count (ours included; 0: unknown). */
+ * handle), ascending and without repeats: complete only when they are all
+ * the handles the object has. Returns the object's handle count (ours
+ * included; 0: unknown). */
 static ULONG fill_holders(const nt_api *nt, const held_list *l, int type,
                           const char *name, HANDLE h, xipc_object_info *info) {
   nt_basic b;
@@ -452,22 +476,20 @@ static ULONG fill_holders(const nt_api *nt, const held_list *l, int type,
   info->nholders = 0;
   if (nt->query_obj(h, OBJ_BASIC, &b, sizeof b, &ret) != 0)
     return 0;
-  for (size_t i = 0; l->ok && i < l->n; i++) {
-    const held *e = &l->v[i];
-    if (e->type != type || strcmp(e->name, name) != 0)
-      continue;
-    handles++;
-    bool seen = false;
-    for (size_t k = 0; k < i; k++)
-      seen = seen || (l->v[k].pid == e->pid && l->v[k].type == type &&
-                      strcmp(l->v[k].name, name) == 0);
-    if (!seen && info->nholders < XIPC_OBJECT_HOLDERS_MAX)
-      info->holders[info->nholders] = e->pid;
-    info->nholders += !seen;
+  DWORD *pids = l->ok ? holder_pids(l, type, name, &handles) : NULL;
+  if (!l->ok || handles + 1 != b.HandleCount || (handles > 0 && !pids)) {
+    free(pids);
+    return b.HandleCount;
   }
-  info->holders_known = l->ok && handles + 1 == b.HandleCount;
-  if (!info->holders_known)
-    info->nholders = 0;
+  for (size_t i = 0; i < handles; i++) {
+    if (i > 0 && pids[i] == pids[i - 1])
+      continue;
+    if (info->nholders < XIPC_OBJECT_HOLDERS_MAX)
+      info->holders[info->nholders] = pids[i];
+    info->nholders++;
+  }
+  info->holders_known = 1;
+  free(pids);
   return b.HandleCount;
 }
 
