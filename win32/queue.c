@@ -133,8 +133,9 @@ bool xipc__qwait_owner_alive(uint64_t owner) {
  * device names such as CON, no trailing dots stripped). */
 
 /* The store's path as newly allocated UTF-16 (free()); with make_dirs the
- * directories are created as needed. */
-static int store_path(const char *name, bool make_dirs, wchar_t **out) {
+ * directories are created as needed. name "" gives the directory itself,
+ * with a trailing backslash (win32/objects.c lists it). */
+int xipc__qstore_path(const char *name, bool make_dirs, wchar_t **out) {
   wchar_t base[MAX_PATH];
   int err = 0;
   DWORD n = GetEnvironmentVariableW(L"LOCALAPPDATA", base, MAX_PATH);
@@ -171,7 +172,7 @@ static int map_store(xipc_map **out, const char *name, size_t size,
                      unsigned flags) {
   wchar_t *wpath = NULL;
   int err = 0;
-  int rc = store_path(name, (flags & XIPC_CREATE) != 0, &wpath);
+  int rc = xipc__qstore_path(name, (flags & XIPC_CREATE) != 0, &wpath);
   if (rc != 0)
     return rc;
   char *path = xipc__wide_to_utf8(wpath, &err);
@@ -202,7 +203,7 @@ int xipc__qstore_open(xipc_map **out, const char *name) {
  * until its last handle closes, and the name must be free at once. */
 int xipc__qstore_unlink(const char *name) {
   wchar_t *wpath = NULL;
-  int rc = store_path(name, false, &wpath);
+  int rc = xipc__qstore_path(name, false, &wpath);
   if (rc != 0)
     return rc;
   size_t cap = wcslen(wpath) + 64;

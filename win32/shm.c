@@ -26,10 +26,14 @@
 #define REC_EXACT 1 /* size holds the creator's length */
 #define REC_FOREIGN 2 /* the data section came from another program */
 
+/* creator and created_ms are for `xipc ls` only (win32/objects.c): the
+ * creator's pid and its wall clock (ms since 1970) when it published the
+ * size; 0 from an xipc that did not record them. */
 typedef struct {
   volatile LONG state;
-  LONG reserved;
+  volatile LONG creator;
   volatile LONG64 size;
+  volatile LONG64 created_ms;
 } size_record;
 
 /* "[Global\]<name>[.xmsz]" in UTF-16; NULL with *err set on failure. */
@@ -91,6 +95,11 @@ static int open_meta(struct xipc__map_os *os, const wchar_t *wmeta,
 
 static void publish_size(struct xipc__map_os *os, size_t length) {
   size_record *r = os->meta_view;
+  FILETIME now;
+  GetSystemTimeAsFileTime(&now);
+  uint64_t t = (uint64_t)now.dwHighDateTime << 32 | now.dwLowDateTime;
+  r->creator = (LONG)GetCurrentProcessId();
+  r->created_ms = (LONG64)(t / 10000) - INT64_C(11644473600000);
   r->size = (LONG64)length;
   InterlockedExchange(&r->state, REC_EXACT); /* a full barrier */
 }

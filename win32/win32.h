@@ -33,4 +33,10 @@ int xipc__wait_failed(DWORD r, int timeout_ms);
  * exited. */
 int xipc__sig_send_process(HANDLE process, DWORD pid, int sig);
 
+/* The path of persistent queue `name`'s file, newly allocated UTF-16
+ * (free()): %LOCALAPPDATA%\xipc\queues\<name> with the \\?\ prefix; name ""
+ * gives the directory with a trailing backslash. With make_dirs the
+ * directories are created as needed. win32/queue.c. */
+int xipc__qstore_path(const char *name, bool make_dirs, wchar_t **out);
+
 #endif
