@@ -200,9 +200,9 @@ class JsonParser {
 // The documented fields of one object in `ls --json` (and stat, sweep).
 ::testing::AssertionResult has_object_fields(const Json &o) {
   const std::pair<const char *, Json::Type> fields[] = {
-      {"name", Json::String},          {"kind", Json::String},     {"managed", Json::Bool},
-      {"size", Json::Number},          {"creator", Json::Number},  {"created_ms", Json::Number},
-      {"holders_known", Json::Bool},   {"nholders", Json::Number}, {"holders", Json::Array},
+      {"name", Json::String},        {"kind", Json::String},     {"managed", Json::Bool},
+      {"size", Json::Number},        {"creator", Json::Number},  {"created_ms", Json::Number},
+      {"holders_known", Json::Bool}, {"nholders", Json::Number}, {"holders", Json::Array},
       {"stale", Json::Bool}};
   for (const auto &f : fields) {
     if (!o.has(f.first)) return ::testing::AssertionFailure() << "no field " << f.first;
@@ -476,8 +476,8 @@ TEST(Cli, LsShowsAHelpersObjectsWithItsPidAsHolder) {
   EXPECT_EQ("queue", st.at("kind").str);
   const Json &qi = st.at("queue");
   ASSERT_EQ(Json::Object, qi.type) << s.out;
-  for (const char *f : {"capacity", "max_message", "max_producers", "producers", "count", "bytes",
-                        "unfinished"})
+  for (const char *f :
+       {"capacity", "max_message", "max_producers", "producers", "count", "bytes", "unfinished"})
     EXPECT_EQ(Json::Number, qi.at(f).type) << f << ": " << s.out;
   EXPECT_EQ(0.0, qi.at("count").num);
   EXPECT_FALSE(qi.at("closed").b);
