@@ -1360,8 +1360,17 @@ int xipc_mutex_unlink(const char *name);
  * it creates (tmpfs with user xattrs, Linux 6.6 and later); otherwise the
  * creation time is the file's birth time (statx) where the kernel keeps
  * one and the creator is 0. Windows: the kernel objects of the session's
- * namespace and the persistent queue files, see win32/objects.c and the
- * README (what Wine 8 shows is listed there).
+ * namespace (\Sessions\<id>\BaseNamedObjects, read with
+ * NtQueryDirectoryObject; Global\ objects are not listed) that pass the
+ * owner check of XIPC_ANY_OWNER, the persistent queue files in
+ * %LOCALAPPDATA%\xipc\queues, and listeners from \\.\pipe\ (Wine 8
+ * cannot list pipes: no listeners there). Holders come from the system
+ * handle table and are known only when every handle of the object was
+ * found (a holder in a process xipc may not open makes them unknown);
+ * listeners and persistent queue files in use have unknown holders.
+ * Mappings and queues carry their creator and time in xipc's size record;
+ * semaphores and mutexes have neither (0). See win32/objects.c and the
+ * README's platform table.
  *
  * Stale: a managed object whose holders all died (no flock holder, mapped
  * by nobody), which the lifetime rule would remove at its next open; only
