@@ -1459,8 +1459,9 @@ int xipc_object_remove(const char *name, int kind, unsigned flags);
  * xipc_objects_free; both pointers may be NULL when the caller does not
  * want the list). Never removes an object that a process holds: each is
  * re-checked as xipc_object_remove does without FORCE, and one that
- * cannot be removed is skipped, not an error. Covers every kind, where
- * xipc_map_sweep counts only mappings. Windows has no stale objects (*n 0).
+ * cannot be removed is skipped, not an error. It removes what
+ * xipc_map_sweep removes (on POSIX every kind is a file in /dev/shm) and
+ * says what each one was. Windows has no stale objects (*n 0).
  * Errors (*removed NULL, *n 0): the errors of xipc_objects_list. */
 int xipc_objects_sweep(xipc_object_info **removed, size_t *n);
 
