@@ -9,12 +9,16 @@
  *                                        header (xipc__queue_probe)
  *   Semaphore "<name>.xsem"              semaphore
  *   Mutant    "<name>.xmtx" (+ Section "<name>.xmst", its state)  mutex
+ *   Section   "<name>.xlsn"              listener (below)
  * The size records, mutex states and the queues' wake semaphores
  * "<name>.xq<N>" belong to their object and are not listed. A section
  * without a size record was made by another program: it is listed as an
  * unmanaged mapping. Signal channels ("xipc.sig.*", events) and stream
  * pipes are private and not listed. Every object is opened (READ_CONTROL)
  * and must pass xipc__check_owner; Global\ objects are not listed.
+ * Listing does open each object for a moment (and views sections read
+ * only), so an object whose last holder closes it meanwhile lives until the
+ * lister's handle closes; nothing is written.
  *
  * Holders: a snapshot of the system's handles
  * (NtQuerySystemInformation(SystemExtendedHandleInformation)); each
@@ -35,11 +39,13 @@
  * succeeds) has no holders, else the holders are unknown. They are not
  * managed (never stale); their creation time is the file's.
  *
- * Listeners are the named pipes \\.\pipe\xipc.<name>, listed with
- * FindFirstFileW(\\.\pipe\*) on Windows. Wine 8 cannot list pipes
- * (ERROR_BAD_DEV_TYPE), so under Wine no listener is listed. A pipe's owner
- * and holders cannot be read without connecting to it, so listeners are
- * listed without an owner check and with unknown holders. */
+ * Listeners: a listener (win32/listen.c) holds a lock section
+ * "<name>.xlsn" next to its pipe \\.\pipe\xipc.<name>, with a record of its
+ * pid; a section with a live record is the listener <name>, created by
+ * that pid, its holders those of the lock. Pipes themselves are not
+ * listed: Wine 8 cannot list \\.\pipe\* (ERROR_BAD_DEV_TYPE), and on
+ * Windows a pipe's owner cannot be read without connecting to it (pipe
+ * names are machine-wide, so that would list other users' pipes). */
 #include "win32.h"
 
 #include <stdio.h>
@@ -440,9 +446,33 @@ static int read_holders(const nt_api *nt, const WCHAR *dir, held_list *l) {
   return rc;
 }
 
+static int by_pid(const void *a, const void *b) {
+  DWORD x = *(const DWORD *)a, y = *(const DWORD *)b;
+  return (x > y) - (x < y);
+}
+
+/* The pids of the handles to (type, name), sorted, possibly repeated;
+ * *count of them (NULL when there is none or no memory). */
+static DWORD *holder_pids(const held_list *l, int type, const char *name,
+                          size_t *count) {
+  size_t n = 0;
+  for (size_t i = 0; i < l->n; i++)
+    n += l->v[i].type == type && strcmp(l->v[i].name, name) == 0;
+  *count = n;
+  DWORD *pids = n ? malloc(n * sizeof *pids) : NULL;
+  if (pids == NULL)
+    return NULL;
+  for (size_t i = 0, k = 0; i < l->n; i++)
+    if (l->v[i].type == type && strcmp(l->v[i].name, name) == 0)
+      pids[k++] = l->v[i].pid;
+  qsort(pids, n, sizeof *pids, by_pid);
+  return pids;
+}
+
 /* Fills the holders of object (type, name), which we hold open as h (one
- * handle): complete only when they are all the handles the object has.
- * Returns the object's handle count (ours included; 0: unknown). */
+ * handle), ascending and without repeats: complete only when they are all
+ * the handles the object has. Returns the object's handle count (ours
+ * included; 0: unknown). */
 static ULONG fill_holders(const nt_api *nt, const held_list *l, int type,
                           const char *name, HANDLE h, xipc_object_info *info) {
   nt_basic b;
@@ -452,22 +482,20 @@ static ULONG fill_holders(const nt_api *nt, const held_list *l, int type,
   info->nholders = 0;
   if (nt->query_obj(h, OBJ_BASIC, &b, sizeof b, &ret) != 0)
     return 0;
-  for (size_t i = 0; l->ok && i < l->n; i++) {
-    const held *e = &l->v[i];
-    if (e->type != type || strcmp(e->name, name) != 0)
-      continue;
-    handles++;
-    bool seen = false;
-    for (size_t k = 0; k < i; k++)
-      seen = seen || (l->v[k].pid == e->pid && l->v[k].type == type &&
-                      strcmp(l->v[k].name, name) == 0);
-    if (!seen && info->nholders < XIPC_OBJECT_HOLDERS_MAX)
-      info->holders[info->nholders] = e->pid;
-    info->nholders += !seen;
+  DWORD *pids = l->ok ? holder_pids(l, type, name, &handles) : NULL;
+  if (!l->ok || handles + 1 != b.HandleCount || (handles > 0 && !pids)) {
+    free(pids);
+    return b.HandleCount;
   }
-  info->holders_known = l->ok && handles + 1 == b.HandleCount;
-  if (!info->holders_known)
-    info->nholders = 0;
+  for (size_t i = 0; i < handles; i++) {
+    if (i > 0 && pids[i] == pids[i - 1])
+      continue;
+    if (info->nholders < XIPC_OBJECT_HOLDERS_MAX)
+      info->holders[info->nholders] = pids[i];
+    info->nholders++;
+  }
+  info->holders_known = 1;
+  free(pids);
   return b.HandleCount;
 }
 
@@ -575,14 +603,16 @@ static int queue_kind(HANDLE h, uint64_t size) {
 }
 
 /* Whether section entry `name` is a mapping of its own rather than a part
- * of another object: records and mutex states are parts, unless they have
- * a record themselves (a user mapping may be called "a.xmsz"). */
+ * of another object: size records, mutex states and listener locks are
+ * parts, unless they have a size record themselves (a user mapping may be
+ * called "a.xmsz"). */
 static bool section_is_object(const dir_list *d, const char *name) {
   char rec[ENTRY_MAX];
   size_t base;
   if (xipc__check_name(name) != 0)
     return false;
-  if (!ends_with(name, ".xmsz", &base) && !ends_with(name, ".xmst", &base))
+  if (!ends_with(name, ".xmsz", &base) && !ends_with(name, ".xmst", &base) &&
+      !ends_with(name, ".xlsn", &base))
     return true;
   snprintf(rec, sizeof rec, "%s.xmsz", name);
   return dir_has(d, T_SECTION, rec);
@@ -632,6 +662,57 @@ static int add_sync(const nt_api *nt, const held_list *hl, const dir_entry *e,
   return handles == 1 ? 0 : add_info(out, &info); /* 1: gone with ours */
 }
 
+/* ---- listeners: their lock sections ------------------------------------
+ * A listener is the pipe \\.\pipe\xipc.<name> plus the lock section
+ * "<name>.xlsn" that only the listener holds for long (win32/listen.c). Its
+ * record, as win32/listen.c writes it: */
+typedef struct {
+  uint32_t magic, version, size;
+  volatile LONG state; /* 1: live */
+  uint32_t pid;        /* the listener's process */
+} lock_record;
+#define LOCK_MAGIC 0x4e534c58u /* "XLSN" */
+
+/* The listening pid from a live lock's record (read once, then checked);
+ * 0 if the record is not one. */
+static DWORD lock_pid(HANDLE h) {
+  const lock_record *v = MapViewOfFile(h, FILE_MAP_READ, 0, 0, sizeof *v);
+  MEMORY_BASIC_INFORMATION mbi;
+  lock_record r = {0, 0, 0, 0, 0};
+  if (v == NULL)
+    return 0;
+  if (VirtualQuery(v, &mbi, sizeof mbi) == sizeof mbi &&
+      mbi.State == MEM_COMMIT && mbi.RegionSize >= sizeof r)
+    memcpy(&r, (const void *)v, sizeof r);
+  UnmapViewOfFile(v);
+  bool ok = r.magic == LOCK_MAGIC && r.version >= 1 && r.size >= sizeof r &&
+            r.state == 1 && r.pid != 0;
+  return ok ? r.pid : 0;
+}
+
+/* Listed whether or not Windows can list pipes (Wine 8 cannot): the lock
+ * says who listens and has an owner to check. */
+static int add_listener(const nt_api *nt, const held_list *hl,
+                        const dir_entry *e, info_list *out) {
+  size_t base;
+  char name[ENTRY_MAX];
+  if (!ends_with(e->name, ".xlsn", &base))
+    return 0;
+  memcpy(name, e->name, base);
+  name[base] = '\0';
+  HANDLE h =
+      xipc__check_name(name) == 0 ? open_object(T_SECTION, e->name) : NULL;
+  if (h == NULL)
+    return 0;
+  xipc_object_info info;
+  info_init(&info, name, base, XIPC_OBJ_LISTENER);
+  DWORD pid = lock_pid(h);
+  info.creator = pid;
+  ULONG handles = pid ? fill_holders(nt, hl, T_SECTION, e->name, h, &info) : 1;
+  CloseHandle(h);
+  return handles == 1 ? 0 : add_info(out, &info); /* 1: gone with ours */
+}
+
 static int list_kernel(const nt_api *nt, info_list *out) {
   WCHAR dir[64];
   dir_list d = {NULL, 0, 0};
@@ -644,7 +725,9 @@ static int list_kernel(const nt_api *nt, info_list *out) {
     const dir_entry *e = &d.v[i];
     if (e->type == T_SECTION && section_is_object(&d, e->name))
       rc = add_section(nt, &hl, e->name, out);
-    else if (e->type != T_SECTION)
+    else if (e->type == T_SECTION)
+      rc = add_listener(nt, &hl, e, out);
+    else
       rc = add_sync(nt, &hl, e, out);
   }
   free(d.v);
@@ -751,42 +834,6 @@ static int list_store(info_list *out) {
   return rc;
 }
 
-/* ---- listeners: named pipes --------------------------------------------- */
-
-static bool listed(const info_list *l, int kind, const char *name) {
-  for (size_t i = 0; i < l->n; i++)
-    if (l->v[i].kind == kind && strcmp(l->v[i].name, name) == 0)
-      return true;
-  return false;
-}
-
-static int add_pipe(const WCHAR *leaf, info_list *out) {
-  char name[ENTRY_MAX];
-  if (!ascii_name(leaf, wcslen(leaf), name, sizeof name) ||
-      strncmp(name, "xipc.", 5) != 0 || strncmp(name, "xipc.anon.", 10) == 0)
-    return 0; /* another program's pipe, or a stream's private one */
-  const char *portable = name + 5;
-  if (xipc__check_name(portable) != 0 ||
-      listed(out, XIPC_OBJ_LISTENER, portable))
-    return 0;
-  xipc_object_info info;
-  info_init(&info, portable, strlen(portable), XIPC_OBJ_LISTENER);
-  return add_info(out, &info);
-}
-
-/* Wine 8 fails the listing with ERROR_BAD_DEV_TYPE: no listeners then. */
-static int list_pipes(info_list *out) {
-  WIN32_FIND_DATAW fd;
-  HANDLE f = FindFirstFileW(L"\\\\.\\pipe\\*", &fd);
-  int rc = 0;
-  if (f == INVALID_HANDLE_VALUE)
-    return 0;
-  for (bool more = true; rc == 0 && more; more = FindNextFileW(f, &fd))
-    rc = add_pipe(fd.cFileName, out);
-  FindClose(f);
-  return rc;
-}
-
 /* ---- the tree's interface ----------------------------------------------- */
 
 int xipc__objects_list_os(xipc_object_info **out, size_t *n) {
@@ -799,8 +846,6 @@ int xipc__objects_list_os(xipc_object_info **out, size_t *n) {
     rc = list_kernel(&nt, &l);
   if (rc == 0)
     rc = list_store(&l);
-  if (rc == 0)
-    rc = list_pipes(&l);
   if (rc != 0) {
     free(l.v);
     return rc;

@@ -18,6 +18,12 @@ char *xipc__wide_to_utf8(const wchar_t *s, int *err);
  * without an owner (Wine's default security) is accepted. */
 int xipc__check_owner(HANDLE h, unsigned flags);
 
+/* The path of persistent queue `name`'s file, newly allocated UTF-16
+ * (free()): %LOCALAPPDATA%\xipc\queues\<name> with the \\?\ prefix; name ""
+ * gives the directory with a trailing backslash. With make_dirs the
+ * directories are created as needed. win32/queue.c. */
+int xipc__qstore_path(const char *name, bool make_dirs, wchar_t **out);
+
 /* WaitForSingleObject with xipc's timeout convention (-1 forever, 0 poll,
  * > 0 at most that long but never less: a wait that Windows ends early is
  * resumed until the deadline has passed on xipc__now_ns). win32/time.c. */
@@ -32,11 +38,5 @@ int xipc__wait_failed(DWORD r, int timeout_ms);
  * SYNCHRONIZE and PROCESS_TERMINATE access). XIPC_ESRCH once it has
  * exited. */
 int xipc__sig_send_process(HANDLE process, DWORD pid, int sig);
-
-/* The path of persistent queue `name`'s file, newly allocated UTF-16
- * (free()): %LOCALAPPDATA%\xipc\queues\<name> with the \\?\ prefix; name ""
- * gives the directory with a trailing backslash. With make_dirs the
- * directories are created as needed. win32/queue.c. */
-int xipc__qstore_path(const char *name, bool make_dirs, wchar_t **out);
 
 #endif
