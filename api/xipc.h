@@ -1363,12 +1363,14 @@ int xipc_mutex_unlink(const char *name);
  * namespace (\Sessions\<id>\BaseNamedObjects, read with
  * NtQueryDirectoryObject; Global\ objects are not listed) that pass the
  * owner check of XIPC_ANY_OWNER, the persistent queue files in
- * %LOCALAPPDATA%\xipc\queues, and listeners from \\.\pipe\ (Wine 8
- * cannot list pipes: no listeners there). Holders come from the system
- * handle table and are known only when every handle of the object was
- * found (a holder in a process xipc may not open makes them unknown);
- * listeners and persistent queue files in use have unknown holders.
- * Mappings and queues carry their creator and time in xipc's size record;
+ * %LOCALAPPDATA%\xipc\queues, and listeners, found by the lock section
+ * "<name>.xlsn" each listener holds beside its pipe (pipes themselves are
+ * not listed: Wine 8 cannot list them, and a pipe's owner cannot be read
+ * without connecting). Holders come from the system handle table and are
+ * known only when every handle of the object was found (a holder in a
+ * process xipc may not open makes them unknown); persistent queue files
+ * in use have unknown holders. Mappings and queues carry their creator and
+ * time in xipc's size record, a listener its pid in its lock section;
  * semaphores and mutexes have neither (0). See win32/objects.c and the
  * README's platform table.
  *
