@@ -9,8 +9,8 @@
 #include <string.h>
 
 static const char *const kind_names[] = {
-    NULL,        "mapping",          "queue",   "semaphore",
-    "mutex",     "persistent-queue", "listener"};
+    NULL,    "mapping",          "queue",   "semaphore",
+    "mutex", "persistent-queue", "listener"};
 #define KIND_MAX XIPC_OBJ_LISTENER
 
 const char *xipc_object_kind_name(int kind) {

@@ -1360,8 +1360,19 @@ int xipc_mutex_unlink(const char *name);
  * it creates (tmpfs with user xattrs, Linux 6.6 and later); otherwise the
  * creation time is the file's birth time (statx) where the kernel keeps
  * one and the creator is 0. Windows: the kernel objects of the session's
- * namespace and the persistent queue files, see win32/objects.c and the
- * README (what Wine 8 shows is listed there).
+ * namespace (\Sessions\<id>\BaseNamedObjects, read with
+ * NtQueryDirectoryObject; Global\ objects are not listed) that pass the
+ * owner check of XIPC_ANY_OWNER, the persistent queue files in
+ * %LOCALAPPDATA%\xipc\queues, and listeners, found by the lock section
+ * "<name>.xlsn" each listener holds beside its pipe (pipes themselves are
+ * not listed: Wine 8 cannot list them, and a pipe's owner cannot be read
+ * without connecting). Holders come from the system handle table and are
+ * known only when every handle of the object was found (a holder in a
+ * process xipc may not open makes them unknown); persistent queue files
+ * in use have unknown holders. Mappings and queues carry their creator and
+ * time in xipc's size record, a listener its pid in its lock section;
+ * semaphores and mutexes have neither (0). See win32/objects.c and the
+ * README's platform table.
  *
  * Stale: a managed object whose holders all died (no flock holder, mapped
  * by nobody), which the lifetime rule would remove at its next open; only
@@ -1450,8 +1461,9 @@ int xipc_object_remove(const char *name, int kind, unsigned flags);
  * xipc_objects_free; both pointers may be NULL when the caller does not
  * want the list). Never removes an object that a process holds: each is
  * re-checked as xipc_object_remove does without FORCE, and one that
- * cannot be removed is skipped, not an error. Covers every kind, where
- * xipc_map_sweep counts only mappings. Windows has no stale objects (*n 0).
+ * cannot be removed is skipped, not an error. It removes what
+ * xipc_map_sweep removes (on POSIX every kind is a file in /dev/shm) and
+ * says what each one was. Windows has no stale objects (*n 0).
  * Errors (*removed NULL, *n 0): the errors of xipc_objects_list. */
 int xipc_objects_sweep(xipc_object_info **removed, size_t *n);
 

@@ -9,7 +9,8 @@
 # Wine. Each example starts its own second process and exits 0 on success;
 # pair_producer and pair_consumer are instead started separately, as two
 # programs in two terminals would be (ci/lib.sh, xipc_pair_demo). Each run
-# is bounded by XIPC_DEMO_TIMEOUT seconds (default 120).
+# is bounded by XIPC_DEMO_TIMEOUT seconds (default 120). While the pair's
+# producer holds its queue, the demo runs `xipc ls` (cli/xipc.c) to show it.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 exec </dev/null
@@ -21,7 +22,7 @@ for arg in "$@"; do
   case $arg in
     --linux-only) want_mingw=0 ;;
     --mingw-only) want_linux=0 ;;
-    -h|--help) sed -n '2,10s/^# \{0,1\}//p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,13s/^# \{0,1\}//p' "$0"; exit 0 ;;
     *) echo "unknown option: $arg (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -79,7 +80,7 @@ run_examples() {
 }
 
 if [ $want_linux = 1 ]; then
-  if xipc_build linux "$logs/demo-linux-build.log" "${examples[@]}"; then
+  if xipc_build linux "$logs/demo-linux-build.log" "${examples[@]}" xipc_cli; then
     run_examples linux build/linux
   else
     results+=("[linux] build FAILED"); failed=1
@@ -88,7 +89,7 @@ fi
 if [ $want_mingw = 1 ]; then
   trap xipc_wine_stop EXIT
   xipc_wine_env build/mingw
-  if ! xipc_build mingw "$logs/demo-mingw-build.log" "${examples[@]}"; then
+  if ! xipc_build mingw "$logs/demo-mingw-build.log" "${examples[@]}" xipc_cli; then
     results+=("[mingw] build FAILED"); failed=1
   elif ! (xipc_wine_start build/mingw); then
     results+=("[mingw] FAILED: Wine could not run, the Windows demos did not run"); failed=1

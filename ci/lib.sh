@@ -164,8 +164,8 @@ xipc_wine_stop() {
 # two separately started programs, the way the README's quick start does,
 # each bounded by XIPC_DEMO_TIMEOUT seconds (default 120):
 #   1. the consumer first, then the producer with 100 messages;
-#   2. the producer first (it holds the queue until it is drained), then
-#      the consumer;
+#   2. the producer first (it holds the queue until it is drained; `xipc
+#      ls` from DIR/cli shows it meanwhile), then the consumer;
 #   3. a consumer alone, stopped with SIGTERM from another process (kill on
 #      Linux, `signal_demo send PID SIGTERM` on Windows) must exit 0.
 # Every program must exit 0 and the consumers must report what they got.
@@ -216,11 +216,28 @@ xipc_pair_demo() {
       echo "pair: $1: FAILED (see $out.consumer, $out.producer)"; bad=1
     fi
   }
+  # show_ls QUEUE: while the producer holds QUEUE, `xipc ls` (the command
+  # built in DIR/cli) must list it; prints the header and its line.
+  show_ls() {
+    local xipc="$dir/cli/xipc$ext" listing
+    if [ ! -f "$xipc" ]; then
+      echo "pair: xipc ls: FAILED (xipc not built in $dir/cli)"; bad=1; return
+    fi
+    listing=$("${lim[@]}" "${run[@]}" "$xipc" ls)
+    echo "xipc ls, while pair_producer (pid $pid) holds $1:"
+    printf '%s\n' "$listing" | grep -E "^KIND|[[:space:]]$1[[:space:]]"
+    if printf '%s\n' "$listing" | grep -Eq "^queue +$1 "; then
+      echo "pair: xipc ls lists the producer's queue: OK"
+    else
+      echo "pair: xipc ls lists the producer's queue: FAILED"; bad=1
+    fi
+  }
   local bg
   start consumer "$q-1"
   finish producer 100 "$q-1"
   verdict "consumer started first"
   start producer 100 "$q-2"
+  show_ls "$q-2"
   finish consumer "$q-2"
   verdict "producer started first"
 

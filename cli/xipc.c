@@ -24,7 +24,8 @@
 #define EXIT_FAIL 1
 #define EXIT_USAGE 2
 
-/* ---- output helpers -------------------------------------------------------- */
+/* ---- output helpers --------------------------------------------------------
+ */
 
 /* Binary stdio everywhere: what get --raw and cat write is the bytes, and
  * every line ends in "\n" (Windows' CRT would write "\r\n"). */
@@ -58,12 +59,13 @@ static int write_out(const void *p, size_t n) {
   return 0;
 }
 
-/* ---- arguments -------------------------------------------------------------- */
+/* ---- arguments --------------------------------------------------------------
+ */
 
 /* One subcommand's command line: positional arguments and the value of each
  * option it knows. Options may come anywhere; "--" ends them. */
 typedef struct {
-  const char *name;  /* "--timeout" */
+  const char *name; /* "--timeout" */
   bool takes_value;
   bool seen;
   const char *value;
@@ -84,8 +86,8 @@ static opt *find_opt(opt *opts, const char *arg, size_t len) {
 
 /* 0, or EXIT_USAGE after printing why. max_pos positional arguments at
  * most; min_pos at least. */
-static int parse_args(parsed *p, opt *opts, int argc, char **argv,
-                      int min_pos, int max_pos) {
+static int parse_args(parsed *p, opt *opts, int argc, char **argv, int min_pos,
+                      int max_pos) {
   bool options = true;
   p->npos = 0;
   for (int i = 0; i < argc; i++) {
@@ -145,7 +147,8 @@ static int parse_timeout(const parsed *p, const opt *o, int dflt, int *ms) {
   if (!o->seen)
     return 0;
   if (!parse_ll(o->value, -1, INT_MAX, &v))
-    return usage_error(p->cmd, "--timeout wants milliseconds (-1: forever), not '%s'",
+    return usage_error(p->cmd,
+                       "--timeout wants milliseconds (-1: forever), not '%s'",
                        o->value);
   *ms = (int)v;
   return 0;
@@ -157,8 +160,10 @@ static int parse_kind(const parsed *p, const opt *o, int *kind) {
     return 0;
   *kind = xipc_object_kind_parse(o->value);
   if (*kind == 0)
-    return usage_error(p->cmd, "unknown kind '%s' (mapping, queue, semaphore, "
-                       "mutex, persistent-queue, listener)", o->value);
+    return usage_error(p->cmd,
+                       "unknown kind '%s' (mapping, queue, semaphore, "
+                       "mutex, persistent-queue, listener)",
+                       o->value);
   return 0;
 }
 
@@ -168,7 +173,8 @@ static int check_name(const parsed *p, const char *name) {
   return 0;
 }
 
-/* ---- help ------------------------------------------------------------------ */
+/* ---- help ------------------------------------------------------------------
+ */
 
 typedef struct {
   const char *name;
@@ -191,7 +197,8 @@ static bool wants_help(int argc, char **argv) {
   return false;
 }
 
-/* ---- ls and stat ------------------------------------------------------------ */
+/* ---- ls and stat ------------------------------------------------------------
+ */
 
 static int64_t now_ms(void) { return (int64_t)time(NULL) * 1000; }
 
@@ -266,8 +273,9 @@ static void json_object(const xipc_object_info *o) {
          (unsigned long long)o->size, (long long)o->creator,
          (long long)o->created_ms, o->holders_known ? "true" : "false",
          o->nholders);
-  size_t shown = o->nholders < XIPC_OBJECT_HOLDERS_MAX ? o->nholders
-                                                       : XIPC_OBJECT_HOLDERS_MAX;
+  size_t shown = o->nholders < XIPC_OBJECT_HOLDERS_MAX
+                     ? o->nholders
+                     : XIPC_OBJECT_HOLDERS_MAX;
   for (size_t i = 0; i < shown; i++)
     printf("%s%lld", i ? "," : "", (long long)o->holders[i]);
   printf("],\"stale\":%s", o->stale ? "true" : "false");
@@ -390,7 +398,8 @@ static int cmd_stat(parsed *p, int argc, char **argv) {
   return 0;
 }
 
-/* ---- rm and sweep ------------------------------------------------------------ */
+/* ---- rm and sweep
+ * ------------------------------------------------------------ */
 
 static int cmd_rm(parsed *p, int argc, char **argv) {
   opt opts[] = {{"--force", false, false, NULL},
@@ -403,12 +412,13 @@ static int cmd_rm(parsed *p, int argc, char **argv) {
     rc = parse_kind(p, &opts[1], &kind);
   if (rc != 0)
     return rc;
-  rc = xipc_object_remove(p->pos[0], kind,
-                          opts[0].seen ? XIPC_REMOVE_FORCE : 0);
+  rc =
+      xipc_object_remove(p->pos[0], kind, opts[0].seen ? XIPC_REMOVE_FORCE : 0);
   if (rc == XIPC_EBUSY)
-    fprintf(stderr, "xipc rm: %s: %s: %s (processes hold it; --force "
-            "removes the name anyway)\n", p->pos[0], xipc_err_name(rc),
-            xipc_strerror(rc));
+    fprintf(stderr,
+            "xipc rm: %s: %s: %s (processes hold it; --force "
+            "removes the name anyway)\n",
+            p->pos[0], xipc_err_name(rc), xipc_strerror(rc));
   else if (rc != 0)
     return failure(p->cmd, p->pos[0], rc);
   return rc == 0 ? 0 : EXIT_FAIL;
@@ -440,7 +450,8 @@ static int cmd_sweep(parsed *p, int argc, char **argv) {
   return 0;
 }
 
-/* ---- put and get --------------------------------------------------------------- */
+/* ---- put and get
+ * --------------------------------------------------------------- */
 
 /* Reads all of stdin into a new buffer. */
 static int read_stdin(char **buf, size_t *len) {
@@ -499,7 +510,8 @@ static int cmd_put(parsed *p, int argc, char **argv) {
   if (rc == 0)
     rc = parse_timeout(p, &opts[1], -1, &timeout);
   if (rc == 0 && opts[0].seen && strcmp(p->pos[1], "-") != 0)
-    rc = usage_error(p->cmd, "--lines reads standard input: give '-' as the message");
+    rc = usage_error(p->cmd,
+                     "--lines reads standard input: give '-' as the message");
   if (rc != 0)
     return rc;
   char *data = NULL;
@@ -585,8 +597,10 @@ static int cmd_get(parsed *p, int argc, char **argv) {
   if (rc == 0)
     rc = parse_timeout(p, &opts[0], -1, &timeout);
   if (rc == 0 && opts[1].seen && !parse_ll(opts[1].value, 1, LLONG_MAX, &count))
-    rc = usage_error(p->cmd, "--count wants a number of messages (1 or more), "
-                     "not '%s'", opts[1].value);
+    rc = usage_error(p->cmd,
+                     "--count wants a number of messages (1 or more), "
+                     "not '%s'",
+                     opts[1].value);
   if (rc != 0)
     return rc;
   xipc_queue *q;
@@ -601,7 +615,8 @@ static int cmd_get(parsed *p, int argc, char **argv) {
   return rc == 0 ? 0 : failure(p->cmd, p->pos[0], rc);
 }
 
-/* ---- send ------------------------------------------------------------------ */
+/* ---- send ------------------------------------------------------------------
+ */
 
 typedef struct {
   const char *name;
@@ -610,10 +625,10 @@ typedef struct {
 } sig_name;
 
 static const sig_name signals[] = {
-    {"HUP", XIPC_SIGHUP, 1},     {"INT", XIPC_SIGINT, 2},
-    {"QUIT", XIPC_SIGBREAK, 3},  {"BREAK", XIPC_SIGBREAK, 3},
-    {"KILL", XIPC_SIGKILL, 9},   {"USR1", XIPC_SIGUSR1, 10},
-    {"USR2", XIPC_SIGUSR2, 12},  {"ALRM", XIPC_SIGALRM, 14},
+    {"HUP", XIPC_SIGHUP, 1},    {"INT", XIPC_SIGINT, 2},
+    {"QUIT", XIPC_SIGBREAK, 3}, {"BREAK", XIPC_SIGBREAK, 3},
+    {"KILL", XIPC_SIGKILL, 9},  {"USR1", XIPC_SIGUSR1, 10},
+    {"USR2", XIPC_SIGUSR2, 12}, {"ALRM", XIPC_SIGALRM, 14},
     {"TERM", XIPC_SIGTERM, 15}};
 #define NSIGNALS (sizeof signals / sizeof signals[0])
 
@@ -648,14 +663,17 @@ static int cmd_send(parsed *p, int argc, char **argv) {
     return usage_error(p->cmd, "'%s' is not a process id", p->pos[0]);
   int sig = parse_signal(p->pos[1]);
   if (sig == 0)
-    return usage_error(p->cmd, "unknown signal '%s' (HUP INT QUIT/BREAK KILL "
+    return usage_error(p->cmd,
+                       "unknown signal '%s' (HUP INT QUIT/BREAK KILL "
                        "USR1 USR2 ALRM TERM, with or without SIG, or their "
-                       "numbers)", p->pos[1]);
+                       "numbers)",
+                       p->pos[1]);
   rc = xipc_signal_send((xipc_pid)pid, sig);
   return rc == 0 ? 0 : failure(p->cmd, p->pos[0], rc);
 }
 
-/* ---- cat ------------------------------------------------------------------- */
+/* ---- cat -------------------------------------------------------------------
+ */
 
 static int write_hex(const unsigned char *d, size_t n) {
   for (size_t off = 0; off < n; off += 16) {
@@ -689,9 +707,11 @@ static int cmd_cat(parsed *p, int argc, char **argv) {
   /* Opening a stale mapping would reclaim it: report it instead, so that
    * the bytes a crash left stay until rm or sweep. */
   if (xipc_object_stat(p->pos[0], 0, &o) == 0 && o.stale) {
-    fprintf(stderr, "xipc cat: %s: %s: %s (stale: its holders died; "
-            "'xipc rm' or 'xipc sweep' removes it)\n", p->pos[0],
-            xipc_err_name(XIPC_EOWNERDEAD), xipc_strerror(XIPC_EOWNERDEAD));
+    fprintf(stderr,
+            "xipc cat: %s: %s: %s (stale: its holders died; "
+            "'xipc rm' or 'xipc sweep' removes it)\n",
+            p->pos[0], xipc_err_name(XIPC_EOWNERDEAD),
+            xipc_strerror(XIPC_EOWNERDEAD));
     return EXIT_FAIL;
   }
   xipc_map *m;
@@ -707,7 +727,8 @@ static int cmd_cat(parsed *p, int argc, char **argv) {
   return 0;
 }
 
-/* ---- the table of commands ---------------------------------------------------- */
+/* ---- the table of commands
+ * ---------------------------------------------------- */
 
 static const command commands[] = {
     {"ls", "ls [--json]",
@@ -813,8 +834,9 @@ int main(int argc, char **argv) {
   }
   const command *c = find_command(name);
   if (c == NULL)
-    return usage_error(NULL, name[0] == '-' ? "unknown option '%s'"
-                                            : "unknown command '%s'", name);
+    return usage_error(
+        NULL, name[0] == '-' ? "unknown option '%s'" : "unknown command '%s'",
+        name);
   if (wants_help(argc - 2, args + 2)) {
     print_help(c);
     return 0;

@@ -200,9 +200,9 @@ class JsonParser {
 // The documented fields of one object in `ls --json` (and stat, sweep).
 ::testing::AssertionResult has_object_fields(const Json &o) {
   const std::pair<const char *, Json::Type> fields[] = {
-      {"name", Json::String},          {"kind", Json::String},     {"managed", Json::Bool},
-      {"size", Json::Number},          {"creator", Json::Number},  {"created_ms", Json::Number},
-      {"holders_known", Json::Bool},   {"nholders", Json::Number}, {"holders", Json::Array},
+      {"name", Json::String},        {"kind", Json::String},     {"managed", Json::Bool},
+      {"size", Json::Number},        {"creator", Json::Number},  {"created_ms", Json::Number},
+      {"holders_known", Json::Bool}, {"nholders", Json::Number}, {"holders", Json::Array},
       {"stale", Json::Bool}};
   for (const auto &f : fields) {
     if (!o.has(f.first)) return ::testing::AssertionFailure() << "no field " << f.first;
@@ -476,8 +476,8 @@ TEST(Cli, LsShowsAHelpersObjectsWithItsPidAsHolder) {
   EXPECT_EQ("queue", st.at("kind").str);
   const Json &qi = st.at("queue");
   ASSERT_EQ(Json::Object, qi.type) << s.out;
-  for (const char *f : {"capacity", "max_message", "max_producers", "producers", "count", "bytes",
-                        "unfinished"})
+  for (const char *f :
+       {"capacity", "max_message", "max_producers", "producers", "count", "bytes", "unfinished"})
     EXPECT_EQ(Json::Number, qi.at(f).type) << f << ": " << s.out;
   EXPECT_EQ(0.0, qi.at("count").num);
   EXPECT_FALSE(qi.at("closed").b);
@@ -660,4 +660,62 @@ TEST(Cli, SendTermRunsTheHelpersHandler) {
     EXPECT_TRUE(flags[i]->wait(kWait, &c)) << "the handler did not run for " << spellings[i];
   }
   EXPECT_EQ(0, c.exit_code(kWait));
+}
+
+TEST(Cli, AmbiguousNameNeedsAKind) {
+  std::string name = xt::unique_name("cli-two");
+  xipc_map *m = nullptr;
+  xipc_sem *s = nullptr;
+  XT_OK(xipc_map_named(&m, name.c_str(), 16, XIPC_ACCESS_WRITE, XIPC_CREATE | XIPC_EXCL));
+  xt::Cleanup closem([&] { xipc_map_close(m); });
+  XT_OK(xipc_sem_open(&s, name.c_str(), 0, XIPC_CREATE | XIPC_EXCL));
+  xt::Cleanup closes([&] { xipc_sem_close(s); });
+  CliRun both = run_cli({"stat", name});
+  EXPECT_EQ(1, both.exit_code) << describe({"stat", name}, both);
+  EXPECT_NE(std::string::npos, both.err.find("XIPC_EEXIST")) << both.err;
+  for (const char *kind : {"mapping", "semaphore"}) {
+    std::vector<std::string> args = {"stat", name, "--kind", kind, "--json"};
+    CliRun r = run_cli(args);
+    ASSERT_EQ(0, r.exit_code) << describe(args, r);
+    Json o;
+    ASSERT_TRUE(JsonParser(r.out).parse(&o)) << r.out;
+    EXPECT_EQ(kind, o.at("kind").str);
+    EXPECT_EQ(name, o.at("name").str);
+  }
+  xipc_object_info info;
+  EXPECT_EQ(XIPC_EEXIST, xipc_object_stat(name.c_str(), 0, &info));
+  XT_EXPECT_OK(xipc_object_stat(name.c_str(), XIPC_OBJ_SEMAPHORE, &info));
+  EXPECT_EQ(XIPC_OBJ_SEMAPHORE, info.kind);
+  EXPECT_STREQ(name.c_str(), info.name);
+}
+
+TEST(Cli, EnumerationCallsRejectBadInput) {
+  xipc_object_info *v = reinterpret_cast<xipc_object_info *>(1);
+  size_t n = 7;
+  EXPECT_EQ(XIPC_EINVAL, xipc_objects_list(nullptr, &n));
+  EXPECT_EQ(0u, n);
+  EXPECT_EQ(XIPC_EINVAL, xipc_objects_list(&v, nullptr));
+  EXPECT_EQ(nullptr, v);
+  xipc_objects_free(nullptr);
+  xipc_object_info info;
+  std::string missing = xt::unique_name("cli-missing");
+  EXPECT_EQ(XIPC_EINVAL, xipc_object_stat(missing.c_str(), 0, nullptr));
+  EXPECT_EQ(XIPC_EINVAL, xipc_object_stat(nullptr, 0, &info));
+  EXPECT_EQ(XIPC_EINVAL, xipc_object_stat("bad/name", 0, &info));
+  EXPECT_EQ(XIPC_ENAMETOOLONG, xipc_object_stat(std::string(XIPC_NAME_MAX + 1, 'a').c_str(), 0, &info));
+  EXPECT_EQ(XIPC_EINVAL, xipc_object_stat(missing.c_str(), 99, &info));
+  EXPECT_EQ(XIPC_EINVAL, xipc_object_stat(missing.c_str(), -1, &info));
+  EXPECT_EQ(XIPC_ENOENT, xipc_object_stat(missing.c_str(), 0, &info));
+  EXPECT_EQ(XIPC_EINVAL, xipc_object_remove(missing.c_str(), 0, 0x100));
+  EXPECT_EQ(XIPC_EINVAL, xipc_object_remove(nullptr, 0, 0));
+  EXPECT_EQ(XIPC_EINVAL, xipc_object_remove(missing.c_str(), 7, 0));
+  EXPECT_EQ(XIPC_ENOENT, xipc_object_remove(missing.c_str(), 0, XIPC_REMOVE_FORCE));
+  XT_EXPECT_OK(xipc_objects_sweep(nullptr, nullptr));
+  EXPECT_STREQ("?", xipc_object_kind_name(0));
+  EXPECT_STREQ("?", xipc_object_kind_name(XIPC_OBJ_LISTENER + 1));
+  EXPECT_STREQ("persistent-queue", xipc_object_kind_name(XIPC_OBJ_PERSISTENT_QUEUE));
+  EXPECT_EQ(0, xipc_object_kind_parse(nullptr));
+  EXPECT_EQ(0, xipc_object_kind_parse("Queue"));
+  for (int k = XIPC_OBJ_MAPPING; k <= XIPC_OBJ_LISTENER; k++)
+    EXPECT_EQ(k, xipc_object_kind_parse(xipc_object_kind_name(k)));
 }

@@ -335,8 +335,9 @@ static int list_listeners(lister *L) {
     unsigned long long ino;
     char path[256];
     path[0] = '\0';
-    if (sscanf(line, "%*s %*x %*x %x %*x %*x %llu %255s", &flags, &ino,
-               path) != 3 || !(flags & UNIX_ACCEPTCON) ||
+    if (sscanf(line, "%*s %*x %*x %x %*x %*x %llu %255s", &flags, &ino, path) !=
+            3 ||
+        !(flags & UNIX_ACCEPTCON) ||
         strncmp(path, LISTEN_PREFIX, strlen(LISTEN_PREFIX)) != 0)
       continue;
     const char *name = path + strlen(LISTEN_PREFIX);
@@ -390,7 +391,8 @@ int xipc__objects_list_os(xipc_object_info **out, size_t *n) {
   if (rc == 0)
     rc = read_processes(&L.maps, any_listener() ? &L.socks : NULL, dir.st_dev);
   L.scratch_cap = L.locks.n + L.maps.n + L.socks.n + 1;
-  if (rc == 0 && (L.scratch = malloc(L.scratch_cap * sizeof *L.scratch)) == NULL)
+  if (rc == 0 &&
+      (L.scratch = malloc(L.scratch_cap * sizeof *L.scratch)) == NULL)
     rc = XIPC_ENOMEM;
   if (rc != 0)
     rc = xipc__fail(rc);

@@ -158,7 +158,8 @@ void xipc__shm_origin(int fd, ino_t ino, xipc_pid *pid, int64_t *ms) {
   *pid = 0;
   *ms = 0;
   ssize_t n = fgetxattr(fd, ORIGIN_ATTR, &r, sizeof r);
-  if (n != (ssize_t)sizeof r || memcmp(r.magic, ORIGIN_MAGIC, sizeof r.magic) != 0 ||
+  if (n != (ssize_t)sizeof r ||
+      memcmp(r.magic, ORIGIN_MAGIC, sizeof r.magic) != 0 ||
       r.ino != (uint64_t)ino || r.pid <= 0 || r.created_ms < 0)
     return; /* absent, or copied from another object, or garbage */
   *pid = r.pid;

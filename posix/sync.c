@@ -55,7 +55,7 @@ struct xipc_mutex {
   atomic_bool held; /* locked through this handle */
 };
 
-/* ---- what the object listing sees (posix/objects.c) ----------------------- */
+/* ---- what the object listing sees (posix/objects.c) --------------------- */
 
 bool xipc__sync_probe(const void *p, size_t n, uint64_t size, bool mutex) {
   sync_hdr h;
@@ -69,8 +69,8 @@ bool xipc__sync_probe(const void *p, size_t n, uint64_t size, bool mutex) {
   /* A creator between its link and its publish: all zero so far. */
   if (ready == 0 && h.magic == 0 && h.version == 0 && h.size == 0)
     return true;
-  return ready == SYNC_READY && h.magic == want &&
-         h.version == SYNC_VERSION && h.size == want_size;
+  return ready == SYNC_READY && h.magic == want && h.version == SYNC_VERSION &&
+         h.size == want_size;
 }
 
 /* ---- shared objects ------------------------------------------------------ */

@@ -1,5 +1,6 @@
 # One step of the Install.* tests (see tests.cmake); run with cmake -P.
 #   Prefix:      cmake --install the build into WORK/prefix, check its files
+#                and run the installed xipc command
 #   FindPackage: configure + build this directory with CMAKE_PREFIX_PATH
 #                only, also in a cross build with xipc's toolchain file
 #   PkgConfig:   compile main.c with `pkg-config --cflags --libs xipc`
@@ -42,6 +43,27 @@ if(STEP STREQUAL "Prefix")
   file(GLOB lib ${prefix}/${LIBDIR}/*xipc.a ${prefix}/${LIBDIR}/xipc.lib)
   if(NOT lib)
     message(FATAL_ERROR "no static library in ${prefix}/${LIBDIR}")
+  endif()
+  # The xipc command and its manual page; the installed program must run
+  # (through EMULATOR in a cross build) and know the version and its
+  # commands.
+  foreach(f bin/xipc${EXE_SUFFIX} ${MANDIR}/man1/xipc.1)
+    if(NOT EXISTS ${prefix}/${f})
+      message(FATAL_ERROR "not installed: ${prefix}/${f}")
+    endif()
+  endforeach()
+  run("the installed xipc --version" ${EMULATOR} ${prefix}/bin/xipc${EXE_SUFFIX} --version)
+  if(NOT output MATCHES "^xipc ${VERSION}\r?\n")
+    message(FATAL_ERROR "unexpected xipc --version output: ${output}")
+  endif()
+  run("the installed xipc ls" ${EMULATOR} ${prefix}/bin/xipc${EXE_SUFFIX} ls)
+  if(NOT output MATCHES "^KIND +NAME")
+    message(FATAL_ERROR "unexpected xipc ls output: ${output}")
+  endif()
+  execute_process(COMMAND ${EMULATOR} ${prefix}/bin/xipc${EXE_SUFFIX} ls --bogus
+                  RESULT_VARIABLE rc OUTPUT_QUIET ERROR_QUIET)
+  if(NOT rc EQUAL 2)
+    message(FATAL_ERROR "xipc ls --bogus exited ${rc}, not 2 (usage error)")
   endif()
 
 elseif(STEP STREQUAL "FindPackage")
