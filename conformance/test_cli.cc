@@ -719,3 +719,42 @@ TEST(Cli, EnumerationCallsRejectBadInput) {
   for (int k = XIPC_OBJ_MAPPING; k <= XIPC_OBJ_LISTENER; k++)
     EXPECT_EQ(k, xipc_object_kind_parse(xipc_object_kind_name(k)));
 }
+
+TEST(Cli, AnotherUsersObjectsAreNeitherListedNorRemoved) {
+  int probe = xt::fork_and_run([] { return xt::drop_root() ? 0 : 77; });
+  if (probe == -1) GTEST_SKIP() << "no fork() or second user here (Windows lists only objects "
+                                   "that pass the owner check, see Objects.*)";
+  if (probe != 0) GTEST_SKIP() << "needs root to switch to another user (uid 65534)";
+  std::string theirs = xt::unique_name("cli-theirs"), fifo = xt::unique_name("cli-fifo");
+  xt::Cleanup rm([&] {
+    xipc_map_unlink(theirs.c_str());
+    xt::remove_file(xt::shm_object_path(fifo));
+  });
+  // Another user's xipc mapping whose holder is gone (it exits without
+  // closing): stale for that user, not ours to list, sweep or remove.
+  int rc = xt::fork_and_run([&] {
+    if (!xt::drop_root()) return 77;
+    xipc_map *m;
+    return xipc_map_named(&m, theirs.c_str(), 64, XIPC_ACCESS_WRITE, XIPC_CREATE | XIPC_EXCL);
+  });
+  ASSERT_EQ(0, rc);
+  ASSERT_TRUE(xt::shm_name_exists(theirs));
+  // A FIFO at a name: not an object, and listing must not block on it.
+  ASSERT_TRUE(xt::make_fifo(xt::shm_object_path(fifo)));
+  Listing l = ls_json();
+  ASSERT_TRUE(l.ok) << l.text;
+  for (const auto &o : l.root.at("objects").arr) {
+    EXPECT_NE(theirs, o.at("name").str) << l.text;
+    EXPECT_NE(fifo, o.at("name").str) << l.text;
+  }
+  CliRun s = run_cli({"sweep"});
+  EXPECT_EQ(0, s.exit_code) << describe({"sweep"}, s);
+  EXPECT_TRUE(xt::shm_name_exists(theirs));
+  for (const std::string &name : {theirs, fifo}) {
+    CliRun r = run_cli({"rm", name, "--force"});
+    EXPECT_EQ(1, r.exit_code) << describe({"rm", name, "--force"}, r);
+    EXPECT_NE(std::string::npos, r.err.find("XIPC_ENOENT")) << r.err;
+  }
+  EXPECT_TRUE(xt::shm_name_exists(theirs));
+  EXPECT_TRUE(xt::shm_name_exists(fifo));
+}
