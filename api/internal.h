@@ -255,14 +255,23 @@ int xipc__stream_os_peer_pid(const xipc_stream *s, xipc_pid *pid);
 
 /* ---- named objects (api/objects.c, posix/objects.c, win32/objects.c) ---
  * The tree enumerates this user's xipc objects; api/objects.c checks
- * arguments, filters by name and kind, and frees lists. */
+ * arguments, decides `stale` (managed, holders known, none left), sorts
+ * by name and kind, finds one object by name and kind, refuses to remove
+ * a held object without XIPC_REMOVE_FORCE, and frees lists. */
 
 /* Tree: every object of this user that the OS lets us see; *out is
- * malloc'ed (NULL with *n 0 when there is none). */
+ * malloc'ed (may be NULL with *n 0 when there is none; freed by api/ on
+ * failure). Each entry is filled except `stale`: name without xipc's
+ * suffixes, kind (a queue header decides with xipc__queue_probe), managed,
+ * size, creator and created_ms (0: unknown), holders_known, nholders and
+ * holders[] (ascending, no repeats; nholders 0 when not known). */
 int xipc__objects_list_os(xipc_object_info **out, size_t *n);
 /* Tree: remove one listed object (info from xipc__objects_list_os). The
- * portable layer has already refused live holders without FORCE.
- * XIPC_ENOTSUP where the OS cannot remove it (Windows kernel objects). */
+ * portable layer has already refused listed holders without FORCE; the
+ * tree re-checks what it can at the moment of removal (XIPC_EBUSY: a
+ * holder now; XIPC_ENOENT: gone; XIPC_EACCES: the name now holds what is
+ * not ours). XIPC_ENOTSUP where the OS cannot remove it (listeners;
+ * Windows kernel objects). */
 int xipc__object_remove_os(const xipc_object_info *info, unsigned flags);
 /* Portable (api/queue.c), for the trees' listing: 1 if the n bytes at p,
  * the start of an object of object_size bytes, are a published queue

@@ -1421,9 +1421,10 @@ int xipc_object_kind_parse(const char *name);
 /* Lists every named object of the calling user that the OS lets xipc see
  * (see above), sorted by name and then kind, in a new array *out of *n
  * entries; free it with xipc_objects_free. *out is NULL and *n 0 when
- * there is none. Nothing is opened for writing, locked or mapped, so
- * listing never changes an object's lifetime (a stale object stays
- * listed until something removes it).
+ * there is none. Listing never changes an object's lifetime: POSIX opens
+ * nothing for writing and takes no lock and maps nothing (a stale object
+ * stays listed until something removes it); Windows opens and maps each
+ * object read-only for a moment, which keeps it alive only that long.
  * Errors (*out NULL, *n 0): XIPC_EINVAL (out or n NULL), XIPC_EACCES /
  * XIPC_ENOENT (POSIX: /dev/shm cannot be read), XIPC_ENOMEM. */
 int xipc_objects_list(xipc_object_info **out, size_t *n);

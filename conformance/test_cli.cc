@@ -535,53 +535,76 @@ TEST(Cli, GetFromTheCommandPutInAHelper) {
   EXPECT_NE(std::string::npos, none.err.find("XIPC_EAGAIN")) << none.err;
 }
 
-TEST(Cli, KilledHolderLeavesAStaleObjectThatSweepRemovesAndLiveOnesStay) {
-  std::string dead = xt::unique_name("cli-dead"), live = xt::unique_name("cli-live");
-  xt::Cleanup rm([&] {
-    xipc_map_unlink(dead.c_str());
-    xipc_queue_unlink(live.c_str());
-  });
-  QueueHandle held;
-  XT_OK(xipc_queue_open(&held.q, live.c_str(), nullptr, XIPC_CREATE | XIPC_EXCL));
+// One round of KilledHolder...: a helper holding `dead` is killed, then ls
+// and sweep. Returns false, without failing, when another test's sweep
+// (ctest runs tests in parallel) removed `dead` before ours could.
+bool stale_round(const std::string &dead, const std::string &live) {
   xt::Flag ready("ready");
   xt::Child c;
-  XT_OK(c.start("cli_hold_map", {dead, ready}));
-  ASSERT_TRUE(xt::ready_wait(ready, kWait, &c));
-  XT_OK(c.kill());
+  if (c.start("cli_hold_map", {dead, ready}) != 0 || !xt::ready_wait(ready, kWait, &c)) {
+    ADD_FAILURE() << "the helper did not start";
+    return true;
+  }
+  EXPECT_EQ(0, c.kill());
   xipc_exit_status st;
-  XT_OK(c.wait(kWait, &st));
+  EXPECT_EQ(0, c.wait(kWait, &st));
 
   // POSIX keeps the name of an object whose holders died (nobody was there
   // to remove it): ls says stale. Windows freed it with the process.
   bool left_behind = xt::shm_name_exists(dead);
   Listing l = ls_json();
-  ASSERT_TRUE(l.ok) << l.text;
+  EXPECT_TRUE(l.ok) << l.text;
   const Json *d = l.find(dead, "mapping");
+  if (left_behind && d == nullptr && !xt::shm_name_exists(dead)) return false;
   if (left_behind) {
-    ASSERT_NE(nullptr, d) << l.text;
-    EXPECT_TRUE(d->at("stale").b) << l.text;
-    EXPECT_EQ(0.0, d->at("nholders").num) << l.text;
+    EXPECT_NE(nullptr, d) << l.text;
+    if (d != nullptr) {
+      EXPECT_TRUE(d->at("stale").b) << l.text;
+      EXPECT_EQ(0.0, d->at("nholders").num) << l.text;
+    }
   } else {
     EXPECT_EQ(nullptr, d) << "the kernel freed it, ls must not list it: " << l.text;
   }
   const Json *q = l.find(live, "queue");
-  ASSERT_NE(nullptr, q) << l.text;
-  EXPECT_FALSE(q->at("stale").b) << l.text;
-  if (q->at("holders_known").b) {
-    EXPECT_TRUE(holds(*q, xipc_self_pid())) << l.text;
+  EXPECT_NE(nullptr, q) << l.text;
+  if (q != nullptr) {
+    EXPECT_FALSE(q->at("stale").b) << l.text;
+    if (q->at("holders_known").b) {
+      EXPECT_TRUE(holds(*q, xipc_self_pid())) << l.text;
+    }
   }
 
   CliRun s = run_cli({"sweep"});
-  ASSERT_EQ(0, s.exit_code) << describe({"sweep"}, s);
+  EXPECT_EQ(0, s.exit_code) << describe({"sweep"}, s);
+  bool reported = s.out.find("removed mapping " + dead + "\n") != std::string::npos;
+  if (left_behind && !reported && !xt::shm_name_exists(dead)) return false;
   if (left_behind) {
-    EXPECT_NE(std::string::npos, s.out.find("removed mapping " + dead + "\n")) << s.out;
+    EXPECT_TRUE(reported) << s.out;
   }
   EXPECT_EQ(std::string::npos, s.out.find(live)) << s.out;
   EXPECT_FALSE(xt::shm_name_exists(dead));
   Listing after = ls_json();
-  ASSERT_TRUE(after.ok) << after.text;
+  EXPECT_TRUE(after.ok) << after.text;
   EXPECT_EQ(nullptr, after.find(dead, "mapping")) << after.text;
   EXPECT_NE(nullptr, after.find(live, "queue")) << after.text;
+  return true;
+}
+
+TEST(Cli, KilledHolderLeavesAStaleObjectThatSweepRemovesAndLiveOnesStay) {
+  std::string live = xt::unique_name("cli-live");
+  std::vector<std::string> deads;
+  xt::Cleanup rm([&] {
+    for (const auto &d : deads) xipc_map_unlink(d.c_str());
+    xipc_queue_unlink(live.c_str());
+  });
+  QueueHandle held;
+  XT_OK(xipc_queue_open(&held.q, live.c_str(), nullptr, XIPC_CREATE | XIPC_EXCL));
+  bool done = false;
+  for (int round = 0; round < 3 && !done; round++) {
+    deads.push_back(xt::unique_name("cli-dead"));
+    done = stale_round(deads.back(), live);
+  }
+  EXPECT_TRUE(done) << "another process swept the stale object away three times in a row";
   // The live queue still works.
   XT_EXPECT_OK(xipc_queue_put(held.q, "x", 1, 0));
 }
@@ -702,7 +725,8 @@ TEST(Cli, EnumerationCallsRejectBadInput) {
   EXPECT_EQ(XIPC_EINVAL, xipc_object_stat(missing.c_str(), 0, nullptr));
   EXPECT_EQ(XIPC_EINVAL, xipc_object_stat(nullptr, 0, &info));
   EXPECT_EQ(XIPC_EINVAL, xipc_object_stat("bad/name", 0, &info));
-  EXPECT_EQ(XIPC_ENAMETOOLONG, xipc_object_stat(std::string(XIPC_NAME_MAX + 1, 'a').c_str(), 0, &info));
+  EXPECT_EQ(XIPC_ENAMETOOLONG,
+            xipc_object_stat(std::string(XIPC_NAME_MAX + 1, 'a').c_str(), 0, &info));
   EXPECT_EQ(XIPC_EINVAL, xipc_object_stat(missing.c_str(), 99, &info));
   EXPECT_EQ(XIPC_EINVAL, xipc_object_stat(missing.c_str(), -1, &info));
   EXPECT_EQ(XIPC_ENOENT, xipc_object_stat(missing.c_str(), 0, &info));
@@ -718,4 +742,44 @@ TEST(Cli, EnumerationCallsRejectBadInput) {
   EXPECT_EQ(0, xipc_object_kind_parse("Queue"));
   for (int k = XIPC_OBJ_MAPPING; k <= XIPC_OBJ_LISTENER; k++)
     EXPECT_EQ(k, xipc_object_kind_parse(xipc_object_kind_name(k)));
+}
+
+TEST(Cli, AnotherUsersObjectsAreNeitherListedNorRemoved) {
+  int probe = xt::fork_and_run([] { return xt::drop_root() ? 0 : 77; });
+  if (probe == -1)
+    GTEST_SKIP() << "no fork() or second user here (Windows lists only objects "
+                    "that pass the owner check, see Objects.*)";
+  if (probe != 0) GTEST_SKIP() << "needs root to switch to another user (uid 65534)";
+  std::string theirs = xt::unique_name("cli-theirs"), fifo = xt::unique_name("cli-fifo");
+  xt::Cleanup rm([&] {
+    xipc_map_unlink(theirs.c_str());
+    xt::remove_file(xt::shm_object_path(fifo));
+  });
+  // Another user's xipc mapping whose holder is gone (it exits without
+  // closing): stale for that user, not ours to list, sweep or remove.
+  int rc = xt::fork_and_run([&] {
+    if (!xt::drop_root()) return 77;
+    xipc_map *m;
+    return xipc_map_named(&m, theirs.c_str(), 64, XIPC_ACCESS_WRITE, XIPC_CREATE | XIPC_EXCL);
+  });
+  ASSERT_EQ(0, rc);
+  ASSERT_TRUE(xt::shm_name_exists(theirs));
+  // A FIFO at a name: not an object, and listing must not block on it.
+  ASSERT_TRUE(xt::make_fifo(xt::shm_object_path(fifo)));
+  Listing l = ls_json();
+  ASSERT_TRUE(l.ok) << l.text;
+  for (const auto &o : l.root.at("objects").arr) {
+    EXPECT_NE(theirs, o.at("name").str) << l.text;
+    EXPECT_NE(fifo, o.at("name").str) << l.text;
+  }
+  CliRun s = run_cli({"sweep"});
+  EXPECT_EQ(0, s.exit_code) << describe({"sweep"}, s);
+  EXPECT_TRUE(xt::shm_name_exists(theirs));
+  for (const std::string &name : {theirs, fifo}) {
+    CliRun r = run_cli({"rm", name, "--force"});
+    EXPECT_EQ(1, r.exit_code) << describe({"rm", name, "--force"}, r);
+    EXPECT_NE(std::string::npos, r.err.find("XIPC_ENOENT")) << r.err;
+  }
+  EXPECT_TRUE(xt::shm_name_exists(theirs));
+  EXPECT_TRUE(xt::shm_name_exists(fifo));
 }
