@@ -435,6 +435,22 @@ int xipc__stream_os_peer_pid(const xipc_stream *s, xipc_pid *pid) {
   return 0;
 }
 
+/* A passed connection: either end of a message-type pipe, overlapped, as
+ * win32/listen.c makes them; its peer is the process at the other end. */
+static int import_conn(xipc_stream **out, HANDLE h, DWORD pipe_flags,
+                       bool sync) {
+  ULONG peer = 0;
+  bool server = (pipe_flags & PIPE_SERVER_END) != 0;
+  if (sync || !(pipe_flags & PIPE_TYPE_MESSAGE))
+    return xipc__fail(XIPC_EINVAL);
+  if (!(server ? GetNamedPipeClientProcessId(h, &peer)
+               : GetNamedPipeServerProcessId(h, &peer)))
+    return xipc__fail_os();
+  if (!SetHandleInformation(h, HANDLE_FLAG_INHERIT, 0))
+    return xipc__fail_os();
+  return xipc__conn_new(out, h, peer);
+}
+
 int xipc__stream_os_import(xipc_stream **out, intptr_t h, int kind, bool sync) {
   HANDLE hh = (HANDLE)h;
   DWORD info;
@@ -443,11 +459,14 @@ int xipc__stream_os_import(xipc_stream **out, intptr_t h, int kind, bool sync) {
     return xipc__fail(XIPC_EINVAL);
   if (!GetHandleInformation(hh, &info)) /* INVALID_HANDLE -> ENOENT */
     return xipc__fail_os_as(XIPC_ENOENT);
-  /* xipc's read ends are server ends, its write ends client ends. */
   DWORD pipe_flags = 0;
   if (GetFileType(hh) != FILE_TYPE_PIPE ||
-      !GetNamedPipeInfo(hh, &pipe_flags, NULL, NULL, NULL) ||
-      ((pipe_flags & PIPE_SERVER_END) != 0) != (kind == XIPC__STREAM_PIPE_READ))
+      !GetNamedPipeInfo(hh, &pipe_flags, NULL, NULL, NULL))
+    return xipc__fail(XIPC_EINVAL);
+  if (kind == XIPC__STREAM_CONN)
+    return import_conn(out, hh, pipe_flags, sync);
+  /* xipc's read ends are server ends, its write ends client ends. */
+  if (((pipe_flags & PIPE_SERVER_END) != 0) != (kind == XIPC__STREAM_PIPE_READ))
     return xipc__fail(XIPC_EINVAL);
   if (!SetHandleInformation(hh, HANDLE_FLAG_INHERIT, 0))
     return xipc__fail_os();
