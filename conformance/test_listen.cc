@@ -100,6 +100,7 @@ void serve(Served *c) {
     if (rc != 0) break;
   }
   c->end_rc = rc;
+  xipc_stream_shutdown(c->s);  // the client waits for our end of stream
 }
 
 // Accepts connections on its own thread until stopped, serving each.
