@@ -41,6 +41,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define PIPE_BUFFER 65536u
 #define IO_MAX (1u << 30) /* bytes per ReadFile/WriteFile */
@@ -232,6 +233,30 @@ int xipc__stream_os_write(xipc_stream *s, const void *buf, size_t n,
       return rc;
   }
   return 0;
+}
+
+/* A framed message as one WriteFile (one pipe message on a connection)
+ * when it is small enough to copy, else head and then body. */
+#define GATHER_MAX 16384u
+
+int xipc__stream_os_writev(xipc_stream *s, const void *head, size_t hn,
+                           const void *body, size_t bn, size_t *nwritten,
+                           uint64_t deadline) {
+  *nwritten = 0;
+  if (hn + bn <= GATHER_MAX) {
+    unsigned char buf[GATHER_MAX];
+    if (hn > 0)
+      memcpy(buf, head, hn);
+    if (bn > 0)
+      memcpy(buf + hn, body, bn);
+    return xipc__stream_os_write(s, buf, hn + bn, nwritten, deadline);
+  }
+  size_t more = 0;
+  int rc = hn > 0 ? xipc__stream_os_write(s, head, hn, nwritten, deadline) : 0;
+  if (rc == 0 && bn > 0)
+    rc = xipc__stream_os_write(s, body, bn, &more, deadline);
+  *nwritten += more;
+  return rc;
 }
 
 /* ---- open, close, import ------------------------------------------------- */
@@ -465,8 +490,10 @@ int xipc__stream_os_import(xipc_stream **out, intptr_t h, int kind, bool sync) {
     return xipc__fail(XIPC_EINVAL);
   if (kind == XIPC__STREAM_CONN)
     return import_conn(out, hh, pipe_flags, sync);
-  /* xipc's read ends are server ends, its write ends client ends. */
-  if (((pipe_flags & PIPE_SERVER_END) != 0) != (kind == XIPC__STREAM_PIPE_READ))
+  /* xipc's read ends are server ends, its write ends client ends, both of
+   * byte type (a message-type pipe is a connection's). */
+  if (((pipe_flags & PIPE_SERVER_END) != 0) != (kind == XIPC__STREAM_PIPE_READ) ||
+      (pipe_flags & PIPE_TYPE_MESSAGE))
     return xipc__fail(XIPC_EINVAL);
   if (!SetHandleInformation(hh, HANDLE_FLAG_INHERIT, 0))
     return xipc__fail_os();
