@@ -1047,7 +1047,8 @@ int xipc_connect(xipc_stream **out, const char *name, int timeout_ms);
  * cannot impersonate the client; Wine 8 ignores it) and keeps it only if
  * GetNamedPipeServerProcessId is the pid in the lock; another process's
  * instance (a squatter's, possible under Wine) is closed before anything
- * is sent and the next one is tried (XIPC_EACCES after 8). ERROR_PIPE_BUSY (every instance taken) is waited out with
+ * is sent and the next one is tried (XIPC_EACCES after 8).
+ * ERROR_PIPE_BUSY (every instance taken) is waited out with
  * WaitNamedPipeW, at most 100 ms at a time, within timeout_ms. */
 int xipc_connect_ex(xipc_stream **out, const char *name, unsigned flags,
                     int timeout_ms);
