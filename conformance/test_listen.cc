@@ -744,16 +744,22 @@ TEST(Listen, CloseWakesBlockedAccepts) {
   xipc_listener *l = nullptr;
   XT_OK(xipc_listen(&l, name.c_str(), nullptr));
   std::atomic<int> rcs[3];
+  std::atomic<int> started{0};
   std::vector<std::thread> ts;
   for (int i = 0; i < 3; i++) {
     rcs[i] = 1;
     ts.emplace_back([&, i] {
       xipc_stream *s = nullptr;
+      started++;
       rcs[i] = xipc_accept(l, &s, i == 0 ? -1 : xt::scaled_ms(kWait));
       if (s) xipc_stream_close(s);
     });
   }
-  xt::sleep_ms(100);  // pacing only: the close must work whether or not they wait yet
+  // Closing a handle that a thread has yet to pass to xipc_accept would be
+  // the caller's use after free: wait until all three are on their way in
+  // and give them time to block there.
+  while (started.load() < 3) xt::sleep_ms(1);
+  xt::sleep_ms(xt::scaled_ms(100));
   XT_OK(xipc_listener_close(l));
   for (auto &t : ts) t.join();
   for (int i = 0; i < 3; i++) EXPECT_EQ(XIPC_ECLOSED, rcs[i].load()) << "thread " << i;
@@ -773,7 +779,7 @@ TEST(Listen, ShutdownWakesAcceptAndFreesTheName) {
     rc = xipc_accept(l, &s, -1);
     if (s) xipc_stream_close(s);
   });
-  xt::sleep_ms(100);
+  xt::sleep_ms(100);  // pacing only: shutdown wakes accept whenever it comes
   XT_OK(xipc_listener_shutdown(l));
   t.join();
   EXPECT_EQ(XIPC_ECLOSED, rc.load());
