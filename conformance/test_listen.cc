@@ -793,6 +793,27 @@ TEST(Listen, ShutdownWakesAcceptAndFreesTheName) {
   XT_OK(xipc_listener_close(again));
 }
 
+// Shutdown at any moment of another thread's way into accept: no lost
+// wake-up (the thread never blocks on a listener that is shut down).
+TEST(Listen, ShutdownRacingIntoAcceptNeverLosesTheWakeup) {
+  std::string name = xt::unique_name("lrace");
+  for (int i = 0; i < 200; i++) {
+    xipc_listener *l = nullptr;
+    ASSERT_EQ(0, xipc_listen(&l, name.c_str(), nullptr)) << "round " << i;
+    std::atomic<int> rc{1};
+    std::thread t([&] {
+      xipc_stream *s = nullptr;
+      rc = xipc_accept(l, &s, i % 2 ? -1 : xt::scaled_ms(kWait));
+      if (s) xipc_stream_close(s);
+    });
+    if (i % 3 == 0) std::this_thread::yield();
+    EXPECT_EQ(0, xipc_listener_shutdown(l));
+    t.join();
+    EXPECT_EQ(XIPC_ECLOSED, rc.load()) << "round " << i;
+    EXPECT_EQ(0, xipc_listener_close(l));
+  }
+}
+
 TEST(Listen, ConnectionsOutliveTheirListener) {
   Pair p;
   XT_OK(p.open());
