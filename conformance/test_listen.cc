@@ -3,6 +3,7 @@
 // owner-only access, close while accept is blocked, bad input, random kills
 // and Python's multiprocessing.connection on the other end.
 #include "harness.h"
+#include "internal.h"
 
 #include <atomic>
 #include <cstdint>
@@ -725,6 +726,41 @@ TEST(Listen, AnyUserOptionsAllowAnotherUser) {
   xipc_stream_close(cl);
 }
 
+// The refusals of both sides without a second user (l-win's test, from
+// its REQUESTS.md): a test hook makes every peer count as another user's.
+TEST(Listen, OtherUsersPeersAreRefusedOnBothSides) {
+  if (!xipc__listen_os_foreign_for_testing(true))
+    GTEST_SKIP() << "this tree has no hook to make peers foreign";
+  xt::Cleanup off([] { xipc__listen_os_foreign_for_testing(false); });
+  std::string name = xt::unique_name("lforeign");
+  xipc_listener *l = nullptr;
+  XT_OK(xipc_listen(&l, name.c_str(), nullptr));
+  xt::Cleanup close_l([&] { xipc_listener_close(l); });
+  xipc_stream *c = nullptr, *s = nullptr;
+  EXPECT_EQ(XIPC_EACCES, xipc_connect(&c, name.c_str(), xt::scaled_ms(kWait)));
+  EXPECT_EQ(nullptr, c);
+  XT_OK(xipc_connect_ex(&c, name.c_str(), XIPC_CONNECT_ANY_USER, xt::scaled_ms(kWait)));
+  xt::Cleanup close_c([&] { xipc_stream_close(c); });
+  EXPECT_EQ(XIPC_ETIMEDOUT, xipc_accept(l, &s, 300));
+  char buf[4];
+  size_t len = 0;
+  int rc = xipc_stream_recv(c, buf, sizeof buf, &len, xt::scaled_ms(kWait));
+  EXPECT_EQ(XIPC_ECLOSED, rc) << rc_text(rc);
+  std::string any = xt::unique_name("lforeign");
+  xipc_listener *la = nullptr;
+  xipc_listen_options o = {XIPC_LISTEN_ANY_USER, 0};
+  XT_OK(xipc_listen(&la, any.c_str(), &o));
+  xt::Cleanup close_la([&] { xipc_listener_close(la); });
+  xipc_stream *c2 = nullptr;
+  XT_OK(xipc_connect_ex(&c2, any.c_str(), XIPC_CONNECT_ANY_USER, xt::scaled_ms(kWait)));
+  xt::Cleanup close_c2([&] { xipc_stream_close(c2); });
+  XT_OK(xipc_accept(la, &s, xt::scaled_ms(kWait)));
+  xipc_pid pid = 0;
+  XT_OK(xipc_stream_peer_pid(s, &pid));
+  EXPECT_EQ(xipc_self_pid(), pid);
+  xipc_stream_close(s);
+}
+
 TEST(Listen, OwnerOnlyPipeDaclHoldsOwnerAndSystem) {
   if (!on_windows())
     GTEST_SKIP() << "abstract AF_UNIX sockets have no DACL: Linux checks SO_PEERCRED, see "
@@ -744,16 +780,22 @@ TEST(Listen, CloseWakesBlockedAccepts) {
   xipc_listener *l = nullptr;
   XT_OK(xipc_listen(&l, name.c_str(), nullptr));
   std::atomic<int> rcs[3];
+  std::atomic<int> started{0};
   std::vector<std::thread> ts;
   for (int i = 0; i < 3; i++) {
     rcs[i] = 1;
     ts.emplace_back([&, i] {
       xipc_stream *s = nullptr;
+      started++;
       rcs[i] = xipc_accept(l, &s, i == 0 ? -1 : xt::scaled_ms(kWait));
       if (s) xipc_stream_close(s);
     });
   }
-  xt::sleep_ms(100);  // pacing only: the close must work whether or not they wait yet
+  // Closing a handle that a thread has yet to pass to xipc_accept would be
+  // the caller's use after free: wait until all three are on their way in
+  // and give them time to block there.
+  while (started.load() < 3) xt::sleep_ms(1);
+  xt::sleep_ms(xt::scaled_ms(100));
   XT_OK(xipc_listener_close(l));
   for (auto &t : ts) t.join();
   for (int i = 0; i < 3; i++) EXPECT_EQ(XIPC_ECLOSED, rcs[i].load()) << "thread " << i;
@@ -773,7 +815,7 @@ TEST(Listen, ShutdownWakesAcceptAndFreesTheName) {
     rc = xipc_accept(l, &s, -1);
     if (s) xipc_stream_close(s);
   });
-  xt::sleep_ms(100);
+  xt::sleep_ms(100);  // pacing only: shutdown wakes accept whenever it comes
   XT_OK(xipc_listener_shutdown(l));
   t.join();
   EXPECT_EQ(XIPC_ECLOSED, rc.load());
@@ -785,6 +827,27 @@ TEST(Listen, ShutdownWakesAcceptAndFreesTheName) {
   xipc_listener *again = nullptr;
   XT_OK(xipc_listen(&again, name.c_str(), nullptr));
   XT_OK(xipc_listener_close(again));
+}
+
+// Shutdown at any moment of another thread's way into accept: no lost
+// wake-up (the thread never blocks on a listener that is shut down).
+TEST(Listen, ShutdownRacingIntoAcceptNeverLosesTheWakeup) {
+  std::string name = xt::unique_name("lrace");
+  for (int i = 0; i < 200; i++) {
+    xipc_listener *l = nullptr;
+    ASSERT_EQ(0, xipc_listen(&l, name.c_str(), nullptr)) << "round " << i;
+    std::atomic<int> rc{1};
+    std::thread t([&] {
+      xipc_stream *s = nullptr;
+      rc = xipc_accept(l, &s, i % 2 ? -1 : xt::scaled_ms(kWait));
+      if (s) xipc_stream_close(s);
+    });
+    if (i % 3 == 0) std::this_thread::yield();
+    EXPECT_EQ(0, xipc_listener_shutdown(l));
+    t.join();
+    EXPECT_EQ(XIPC_ECLOSED, rc.load()) << "round " << i;
+    EXPECT_EQ(0, xipc_listener_close(l));
+  }
 }
 
 TEST(Listen, ConnectionsOutliveTheirListener) {
@@ -1065,4 +1128,33 @@ TEST(Listen, XipcClientTalksToPythonListener) {
   }
   XT_EXPECT_OK(xipc_stream_close(c));
   EXPECT_EQ(0, python_exit(py));
+}
+
+// ---- resources ---------------------------------------------------------------
+
+TEST(Listen, NoDescriptorOrHandleLeaks) {
+  std::string name = xt::unique_name("lleak");
+  auto round = [&] {
+    xipc_listener *l = nullptr, *l2 = nullptr;
+    xipc_stream *c = nullptr, *s = nullptr, *none = nullptr;
+    ASSERT_EQ(0, xipc_listen(&l, name.c_str(), nullptr));
+    EXPECT_EQ(XIPC_EEXIST, xipc_listen(&l2, name.c_str(), nullptr));
+    EXPECT_EQ(0, xipc_connect(&c, name.c_str(), xt::scaled_ms(kWait)));
+    EXPECT_EQ(0, xipc_accept(l, &s, xt::scaled_ms(kWait)));
+    EXPECT_EQ(XIPC_EAGAIN, xipc_accept(l, &none, 0));
+    EXPECT_EQ(XIPC_ETIMEDOUT, xipc_accept(l, &none, 1));
+    if (c) {
+      EXPECT_EQ(0, xipc_stream_send(c, "x", 1, 1000));
+      EXPECT_EQ(0, xipc_stream_shutdown(c));
+      xipc_stream_close(c);
+    }
+    if (s) xipc_stream_close(s);
+    EXPECT_EQ(0, xipc_listener_close(l));
+    EXPECT_EQ(XIPC_ENOENT, xipc_connect(&none, name.c_str(), 0));
+    EXPECT_EQ(XIPC_ENOENT, xipc_connect_ex(&none, name.c_str(), XIPC_CONNECT_WAIT, 5));
+  };
+  round();  // first use may allocate lasting state (threads, caches)
+  long before = xt::open_handle_count();
+  for (int i = 0; i < 20; i++) round();
+  EXPECT_EQ(before, xt::open_handle_count());
 }
