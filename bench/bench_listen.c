@@ -23,6 +23,8 @@
  * Python's 4-byte frame header too. It is the user's alternative, not a
  * like-for-like transport; without python3 the column says so.
  *
+ * XIPC_BENCH_ONLY=raw,xipc,timed,python picks columns (default: all).
+ *
  * Each row runs reps times, alternating raw, xipc, timed and python; the
  * table shows the median of each and the ratio of the medians to raw's,
  * with the range of the per-repetition ratios xipc / raw in brackets. The
@@ -443,6 +445,7 @@ static const char py_script[] =
     "os.waitpid(pid, 0)\n";
 
 static bool have_python; /* python3 ran the probe */
+static bool wanted[NCOLS];  /* XIPC_BENCH_ONLY */
 
 /* One Python measurement; 0 if it did not run. */
 static double python_run(const char *mode, size_t size, long long count) {
@@ -487,6 +490,8 @@ typedef struct {
 } row_spec;
 
 static double measure(const row_spec *r, int col) {
+  if (!wanted[col])
+    return 0;
   if (col == PYTHON) {
     if (!have_python)
       return 0;
@@ -517,11 +522,12 @@ static double median(const double *v, int n) {
 
 static void print_ratio(const char *label, double v, double raw,
                         double scale_out) {
-  if (v <= 0) {
+  if (v <= 0)
     printf("  %s %9s          ", label, "n/a");
-    return;
-  }
-  printf("  %s %9.1f (%.3fx)", label, v * scale_out, v / raw);
+  else if (raw <= 0)
+    printf("  %s %9.1f (  n/a )", label, v * scale_out);
+  else
+    printf("  %s %9.1f (%.3fx)", label, v * scale_out, v / raw);
 }
 
 static void run_row(const row_spec *r, int reps) {
@@ -529,7 +535,7 @@ static void run_row(const row_spec *r, int reps) {
   for (int rep = 0; rep < reps; rep++) {
     for (int col = 0; col < NCOLS; col++)
       v[col][rep] = measure(r, col);
-    ratio[rep] = v[XIPC][rep] / v[RAW][rep];
+    ratio[rep] = v[RAW][rep] > 0 ? v[XIPC][rep] / v[RAW][rep] : 0;
   }
   double med[NCOLS];
   for (int col = 0; col < NCOLS; col++)
@@ -539,13 +545,31 @@ static void run_row(const row_spec *r, int reps) {
     lo = ratio[rep] < lo ? ratio[rep] : lo;
     hi = ratio[rep] > hi ? ratio[rep] : hi;
   }
-  printf("%-28s raw %9.1f", r->name, med[RAW] * r->scale_out);
+  if (med[RAW] > 0)
+    printf("%-28s raw %9.1f", r->name, med[RAW] * r->scale_out);
+  else
+    printf("%-28s raw %9s", r->name, "n/a");
   print_ratio("xipc", med[XIPC], med[RAW], r->scale_out);
-  printf(" [%.2f-%.2f]", lo, hi);
+  if (lo > 0)
+    printf(" [%.2f-%.2f]", lo, hi);
   print_ratio("timed", med[TIMED], med[RAW], r->scale_out);
   print_ratio("python", med[PYTHON], med[RAW], r->scale_out);
   printf(" %s\n", r->unit);
   fflush(stdout);
+}
+
+static void pick_columns(void) {
+  static const char *const names[NCOLS] = {"raw", "xipc", "timed", "python"};
+  const char *only = getenv("XIPC_BENCH_ONLY");
+  for (int col = 0; col < NCOLS; col++) {
+    const char *p = only;
+    size_t n = strlen(names[col]);
+    wanted[col] = only == NULL || only[0] == '\0';
+    while (!wanted[col] && p != NULL && (p = strstr(p, names[col])) != NULL) {
+      wanted[col] = (p == only || p[-1] == ',') && (p[n] == ',' || !p[n]);
+      p += n;
+    }
+  }
 }
 
 static void print_load(const char *when) {
@@ -575,7 +599,9 @@ int main(int argc, char **argv) {
 #else
   const char *raw = "AF_UNIX SOCK_STREAM + send(MSG_NOSIGNAL)/recv";
 #endif
-  python_probe();
+  pick_columns();
+  if (wanted[PYTHON])
+    python_probe();
   print_load("before");
   printf("bench_listen: raw = %s; two threads, one connection; "
          "medians of %d runs, ratios are median / raw median (same run), "
@@ -583,7 +609,9 @@ int main(int argc, char **argv) {
          raw, reps);
   printf("python = multiprocessing.connection over AF_UNIX, two processes: "
          "%s\n",
-         have_python ? "python3 found" : "python3 not found (n/a)");
+         !wanted[PYTHON] ? "not asked for (XIPC_BENCH_ONLY)"
+         : have_python   ? "python3 found"
+                         : "python3 not found (n/a)");
   const row_spec rows[] = {
       {"throughput 64 B chunks", "MB/s", 1e-6, ROW_THR, 64,
        (long long)(32e6 * scale), (long long)(8e6 * scale)},
