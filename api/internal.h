@@ -202,7 +202,15 @@ int xipc__stream_os_read(xipc_stream *s, void *buf, size_t cap, size_t *nread,
  * an error stops it (XIPC_EPIPE: no reader); *nwritten is what went. */
 int xipc__stream_os_write(xipc_stream *s, const void *buf, size_t n,
                           size_t *nwritten, uint64_t deadline);
-/* Tree: end the write side (a pipe write end closes its OS object). */
+/* Tree: head[0..hn) then body[0..bn) as by xipc__stream_os_write of the
+ * two joined (hn + bn > 0; either may be 0 with its pointer NULL), in one
+ * gather system call where the OS has one (POSIX writev/sendmsg), so that
+ * a framed message costs one call; *nwritten counts bytes of both. */
+int xipc__stream_os_writev(xipc_stream *s, const void *head, size_t hn,
+                           const void *body, size_t bn, size_t *nwritten,
+                           uint64_t deadline);
+/* Tree: end the write side (a pipe write end closes its OS object; a
+ * connection stops sending, POSIX shutdown(SHUT_WR), and keeps reading). */
 int xipc__stream_os_shutdown(xipc_stream *s);
 /* Tree, test hook: POSIX: behave as on a kernel without RWF_NOWAIT for
  * pipes (poll first, then read, or write at most PIPE_BUF) while on is
@@ -213,10 +221,11 @@ bool xipc__stream_os_poll_fallback_for_testing(bool on);
 void xipc__stream_os_detach(xipc_stream *s);
 /* Tree: close the OS object (if any) and free s. */
 int xipc__stream_os_close(xipc_stream *s);
-/* Tree: a stream of kind (XIPC__STREAM_PIPE_*) for the inherited object h
+/* Tree: a stream of kind (XIPC__STREAM_*) for the inherited object h
  * with the sync property from the token. XIPC_ENOENT if h names no open
  * object, XIPC_EINVAL if it is not a pipe (or the wrong end where the OS
- * tells); makes h non-inheritable. */
+ * tells) or, for XIPC__STREAM_CONN, not a connection; XIPC_ENOTSUP for a
+ * connection where the tree cannot adopt one; makes h non-inheritable. */
 int xipc__stream_os_import(xipc_stream **out, intptr_t h, int kind, bool sync);
 
 /* Portable, exposed for the framing unit test: encode the header for a

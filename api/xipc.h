@@ -925,8 +925,16 @@ enum {
 };
 typedef struct {
   unsigned flags;   /* XIPC_LISTEN_* */
-  unsigned backlog; /* connections that may wait for accept (0: 64) */
+  unsigned backlog; /* connections that may wait for accept (0: 64; at most
+                       XIPC_LISTEN_BACKLOG_MAX) */
 } xipc_listen_options;
+
+/* Largest xipc_listen_options.backlog. */
+#define XIPC_LISTEN_BACKLOG_MAX 4096
+/* Longest name of a listener: an abstract AF_UNIX address holds 108 bytes,
+ * of which "\0xipc." takes 6 (XIPC_ENAMETOOLONG beyond it, on both
+ * platforms, so that a name works everywhere). */
+#define XIPC_LISTEN_NAME_MAX 100
 
 /* xipc_connect_ex flags */
 enum {

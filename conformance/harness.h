@@ -263,4 +263,11 @@ bool own_console();
 // (this process's group); Windows GenerateConsoleCtrlEvent(CTRL_C_EVENT,
 // 0). 0 on success.
 int interrupt_group();
+// Windows: reads back the DACL of the named pipe a listener on `name`
+// created (\\.\pipe\xipc.<name>) with GetSecurityInfo and returns true if
+// its entries grant access to the owner and SYSTEM only; *detail says what
+// was found (the entries, or why it could not be read). POSIX: false, with
+// *detail saying that abstract sockets have no DACL (tests do not call it
+// there; Linux checks SO_PEERCRED instead).
+bool listener_dacl_owner_only(const std::string &name, std::string *detail);
 }  // namespace xt

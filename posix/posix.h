@@ -5,6 +5,7 @@
 #include "internal.h"
 
 #include <signal.h>
+#include <sys/types.h>
 #include <time.h>
 
 /* ns as a timespec (posix/time.c): a relative timeout, or with an
@@ -25,5 +26,14 @@ int xipc__thread_start(void *(*fn)(void *), void *arg, const sigset_t *mask);
  * kernel timer of its own. True if it did (*rc: 0 or an error); false if
  * the caller must sleep with a kernel timeout instead. */
 bool xipc__qtimer_sleep(void *word, uint32_t seen, int64_t timeout_ns, int *rc);
+
+/* Streams (posix/stream.c): a new stream of kind (XIPC__STREAM_*) owning
+ * the blocking descriptor fd; NULL if out of memory (fd stays open). */
+xipc_stream *xipc__stream_os_new(int fd, int kind);
+/* Records the pid at the other end of a connection stream. */
+void xipc__stream_os_set_peer(xipc_stream *s, pid_t pid);
+/* Connections (posix/listen.c): 0 and the peer's pid (SO_PEERCRED) if fd
+ * is a connected AF_UNIX SOCK_STREAM socket; an XIPC_E* code otherwise. */
+int xipc__conn_check(int fd, pid_t *peer);
 
 #endif
