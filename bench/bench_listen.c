@@ -23,7 +23,8 @@
  * Python's 4-byte frame header too. It is the user's alternative, not a
  * like-for-like transport; without python3 the column says so.
  *
- * XIPC_BENCH_ONLY=raw,xipc,timed,python picks columns (default: all).
+ * XIPC_BENCH_ONLY=raw,xipc,timed,python picks columns and
+ * XIPC_BENCH_PARTS=thr64,thr64k,rt,framed rows (default: all).
  *
  * Each row runs reps times, alternating raw, xipc, timed and python; the
  * table shows the median of each and the ratio of the medians to raw's,
@@ -53,7 +54,7 @@
 #include <unistd.h>
 #endif
 
-#define RECORD 68   /* a framed 64-byte message: 4-byte length + 64 bytes */
+#define RECORD 68 /* a framed 64-byte message: 4-byte length + 64 bytes */
 #define MAX_REPS 25
 #define XIPC_TIMED_MS 10000
 
@@ -176,11 +177,11 @@ static void conn_open_raw(conn *c) {
   wchar_t path[96];
   conn_name(name, sizeof name, "xipc-bench-raw");
   swprintf(path, 96, L"\\\\.\\pipe\\%hs", name);
-  c->srv.h = CreateNamedPipeW(
-      path, PIPE_ACCESS_DUPLEX | FILE_FLAG_FIRST_PIPE_INSTANCE,
-      PIPE_TYPE_BYTE | PIPE_READMODE_BYTE | PIPE_WAIT |
-          PIPE_REJECT_REMOTE_CLIENTS,
-      1, 65536, 65536, 0, NULL);
+  c->srv.h =
+      CreateNamedPipeW(path, PIPE_ACCESS_DUPLEX | FILE_FLAG_FIRST_PIPE_INSTANCE,
+                       PIPE_TYPE_BYTE | PIPE_READMODE_BYTE | PIPE_WAIT |
+                           PIPE_REJECT_REMOTE_CLIENTS,
+                       1, 65536, 65536, 0, NULL);
   if (c->srv.h == INVALID_HANDLE_VALUE)
     die("CreateNamedPipeW", XIPC_EIO);
   c->cli.h = CreateFileW(path, GENERIC_READ | GENERIC_WRITE, 0, NULL,
@@ -388,8 +389,7 @@ static double messages(int kind, long long count) {
       continue;
     }
     size_t len = 0;
-    int rc = xipc_stream_recv(c.srv.s, buf, sizeof buf, &len,
-                              c.srv.timeout_ms);
+    int rc = xipc_stream_recv(c.srv.s, buf, sizeof buf, &len, c.srv.timeout_ms);
     if (rc != 0 || len != 64)
       die("xipc_stream_recv", rc);
   }
@@ -444,8 +444,8 @@ static const char py_script[] =
     "    print(count * per * 1e9 / (t1 - t0))\n"
     "os.waitpid(pid, 0)\n";
 
-static bool have_python; /* python3 ran the probe */
-static bool wanted[NCOLS];  /* XIPC_BENCH_ONLY */
+static bool have_python;   /* python3 ran the probe */
+static bool wanted[NCOLS]; /* XIPC_BENCH_ONLY */
 
 /* One Python measurement; 0 if it did not run. */
 static double python_run(const char *mode, size_t size, long long count) {
@@ -474,8 +474,7 @@ static void python_probe(void) {
   python_state = "not measured on Windows (n/a)";
 #else
   const char *argv[] = {"python3", "-c",
-                        "import multiprocessing.connection, os; os.fork",
-                        NULL};
+                        "import multiprocessing.connection, os; os.fork", NULL};
   xipc_run_options o = {.timeout_ms = 30000, .max_output = 4096};
   xipc_run_result r;
   int rc = xipc_proc_run(argv, &o, &r);
@@ -491,6 +490,7 @@ static void python_probe(void) {
 typedef enum { ROW_THR, ROW_RT, ROW_MSG } row_kind;
 
 typedef struct {
+  const char *part; /* its name in XIPC_BENCH_PARTS */
   const char *name, *unit;
   double scale_out; /* printed value = measured * scale_out */
   row_kind what;
@@ -505,7 +505,7 @@ static double measure(const row_spec *r, int col) {
   if (col == PYTHON) {
     if (!have_python)
       return 0;
-    const char *mode = r->what == ROW_THR ? "thr"
+    const char *mode = r->what == ROW_THR  ? "thr"
                        : r->what == ROW_RT ? "rt"
                                            : "msg";
     long long n = r->what == ROW_THR ? r->n_py / (long long)r->size : r->n_py;
@@ -568,18 +568,25 @@ static void run_row(const row_spec *r, int reps) {
   fflush(stdout);
 }
 
+/* True if the comma-separated list in the environment variable var is
+ * unset or empty, or names word. */
+static bool listed(const char *var, const char *word) {
+  const char *list = getenv(var), *p = list;
+  size_t n = strlen(word);
+  if (list == NULL || list[0] == '\0')
+    return true;
+  while ((p = strstr(p, word)) != NULL) {
+    if ((p == list || p[-1] == ',') && (p[n] == ',' || p[n] == '\0'))
+      return true;
+    p += n;
+  }
+  return false;
+}
+
 static void pick_columns(void) {
   static const char *const names[NCOLS] = {"raw", "xipc", "timed", "python"};
-  const char *only = getenv("XIPC_BENCH_ONLY");
-  for (int col = 0; col < NCOLS; col++) {
-    const char *p = only;
-    size_t n = strlen(names[col]);
-    wanted[col] = only == NULL || only[0] == '\0';
-    while (!wanted[col] && p != NULL && (p = strstr(p, names[col])) != NULL) {
-      wanted[col] = (p == only || p[-1] == ',') && (p[n] == ',' || !p[n]);
-      p += n;
-    }
-  }
+  for (int col = 0; col < NCOLS; col++)
+    wanted[col] = listed("XIPC_BENCH_ONLY", names[col]);
 }
 
 static void print_load(const char *when) {
@@ -621,17 +628,18 @@ int main(int argc, char **argv) {
          "%s\n",
          wanted[PYTHON] ? python_state : "not asked for (XIPC_BENCH_ONLY)");
   const row_spec rows[] = {
-      {"throughput 64 B chunks", "MB/s", 1e-6, ROW_THR, 64,
+      {"thr64", "throughput 64 B chunks", "MB/s", 1e-6, ROW_THR, 64,
        (long long)(32e6 * scale), (long long)(8e6 * scale)},
-      {"throughput 64 KiB chunks", "MB/s", 1e-6, ROW_THR, 65536,
+      {"thr64k", "throughput 64 KiB chunks", "MB/s", 1e-6, ROW_THR, 65536,
        (long long)(2e9 * scale), (long long)(1e9 * scale)},
-      {"round trip 64 B", "us", 1e-3, ROW_RT, 64,
+      {"rt", "round trip 64 B", "us", 1e-3, ROW_RT, 64,
        (long long)(20000 * scale), (long long)(10000 * scale)},
-      {"framed 64 B vs 68 B records", "k msg/s", 1e-3, ROW_MSG, 64,
+      {"framed", "framed 64 B vs 68 B records", "k msg/s", 1e-3, ROW_MSG, 64,
        (long long)(500000 * scale), (long long)(125000 * scale)},
   };
   for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
-    run_row(&rows[i], reps);
+    if (listed("XIPC_BENCH_PARTS", rows[i].part))
+      run_row(&rows[i], reps);
   print_load("after");
   return 0;
 }

@@ -184,8 +184,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "kv_server: another server is serving %s\n", name);
   if (rc != 0)
     return failed("listen", rc);
-  printf("kv_server: pid %lld, serving %s\n", (long long)xipc_self_pid(),
-         name);
+  printf("kv_server: pid %lld, serving %s\n", (long long)xipc_self_pid(), name);
   fflush(stdout);
   while (atomic_load(&stop_signal) == 0) {
     xipc_stream *c;
