@@ -486,6 +486,7 @@ int xipc__qstore_unlink(const char *name);
 #define XIPC__SEM_SUFFIX ".xsem"
 #define XIPC__MUTEX_SUFFIX ".xmtx"
 #define XIPC__MUTEX_STATE_SUFFIX ".xmst" /* Windows: the mutex state mapping */
+#define XIPC__LISTENER_SUFFIX ".xlsn" /* Windows: a listener's lock section */
 
 /* Portable: writes name followed by suffix into buf, which must hold
  * XIPC_NAME_MAX + 1 bytes; name has passed the sync name check. */
