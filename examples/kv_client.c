@@ -7,7 +7,7 @@
  *                                    prints its reply
  *   kv_client [-n NAME]              reads requests from stdin, one a line
  *
- * The connect waits up to 10 s for a server to appear (XIPC_CONNECT_WAIT),
+ * The connect waits up to 30 s for a server to appear (XIPC_CONNECT_WAIT),
  * so the two may be started in either order; the server is served to this
  * user only, and a server of another user is refused (XIPC_EACCES). Exit
  * status 0 when every request got a reply, 1 otherwise. Stopping it with
@@ -20,7 +20,8 @@
 #include <xipc.h>
 
 #define MSG_MAX 4096
-#define WAIT_MS 10000
+#define WAIT_MS 10000         /* for each request's send and reply */
+#define CONNECT_WAIT_MS 30000 /* for a server to appear */
 
 static int failed(const char *what, int err) {
   fprintf(stderr, "kv_client: %s: %s (%s)\n", what, xipc_strerror(err),
@@ -54,10 +55,10 @@ int main(int argc, char **argv) {
     name = argv[2];
     first = 3;
   }
-  int rc = xipc_connect_ex(&s, name, XIPC_CONNECT_WAIT, WAIT_MS);
+  int rc = xipc_connect_ex(&s, name, XIPC_CONNECT_WAIT, CONNECT_WAIT_MS);
   if (rc == XIPC_ENOENT)
     fprintf(stderr, "kv_client: no server on %s after %d s\n", name,
-            WAIT_MS / 1000);
+            CONNECT_WAIT_MS / 1000);
   if (rc != 0)
     return failed("connect", rc);
   xipc_stream_peer_pid(s, &server);
