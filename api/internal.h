@@ -243,23 +243,36 @@ int xipc__frame_header_decode(const unsigned char *p, size_t n, size_t *hlen,
  * its stream.c reads and writes. Deadlines are xipc__deadline_ns values
  * (UINT64_MAX: forever). */
 
-/* Tree: listen on the valid portable name; opts non-NULL, flags valid. */
+/* Tree: listen on name, which passed xipc__check_name and is at most
+ * XIPC_LISTEN_NAME_MAX long; opts non-NULL, flags valid, backlog already
+ * 1..XIPC_LISTEN_BACKLOG_MAX (0 was made the default). XIPC_EEXIST when a
+ * live listener has the name. *out is NULL on entry. */
 int xipc__listen_os(xipc_listener **out, const char *name,
                     const xipc_listen_options *opts);
 /* Tree: one connection, or XIPC_ETIMEDOUT / XIPC_EAGAIN at the deadline
- * (XIPC_EAGAIN when the caller's timeout was 0: zero_timeout), or
- * XIPC_ECLOSED once the listener is shut down or being closed. */
+ * (XIPC_EAGAIN when the caller's timeout was 0: zero_timeout), never
+ * earlier, or XIPC_ECLOSED once the listener is shut down or being closed.
+ * A client of another user (without XIPC_LISTEN_ANY_USER) is dropped and
+ * the wait goes on. l and out non-NULL, *out NULL. */
 int xipc__accept_os(xipc_listener *l, xipc_stream **out, uint64_t deadline,
                     bool zero_timeout);
-/* Tree: connect to the valid name; flags valid (XIPC_CONNECT_*). */
+/* Tree: connect to name (checked as for xipc__listen_os); flags valid
+ * (XIPC_CONNECT_*). No listener: XIPC_ENOENT, at once without
+ * XIPC_CONNECT_WAIT, else once the deadline has passed. Full backlog / no
+ * free instance: wait for room until the deadline (XIPC_ETIMEDOUT, or
+ * XIPC_EAGAIN for zero_timeout), never "busy". A listener of another user
+ * (without XIPC_CONNECT_ANY_USER): XIPC_EACCES. */
 int xipc__connect_os(xipc_stream **out, const char *name, unsigned flags,
                      uint64_t deadline, bool zero_timeout);
-/* Tree: stop listening (the name is free afterwards); a thread blocked in
- * accept returns XIPC_ECLOSED. Safe from any thread. */
+/* Tree: stop listening (the name is free for a new listen once the
+ * threads inside accept have left, which they do at once); a thread
+ * blocked in accept returns XIPC_ECLOSED, later accepts too, connects get
+ * XIPC_ENOENT. Safe from any thread, more than once (returns 0). */
 int xipc__listener_os_shutdown(xipc_listener *l);
 /* Tree: shut down, wait for threads inside accept to leave, free l. */
 int xipc__listener_os_close(xipc_listener *l);
-/* Tree: the pid of the process at the other end of a connection. */
+/* Tree: the pid of the process at the other end of a connection (s is of
+ * kind XIPC__STREAM_CONN, pid non-NULL; api/listen.c answers the rest). */
 int xipc__stream_os_peer_pid(const xipc_stream *s, xipc_pid *pid);
 
 /* ---- named objects (api/objects.c, posix/objects.c, win32/objects.c) ---

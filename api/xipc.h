@@ -865,10 +865,13 @@ int xipc_stream_send(xipc_stream *s, const void *msg, size_t len,
 int xipc_stream_recv(xipc_stream *s, void *buf, size_t cap, size_t *len,
                      int timeout_ms);
 /* Ends writing: a pipe write end closes its OS end, so the reader sees end
- * of stream once every other copy (in children) is closed too. The handle
- * stays valid until xipc_stream_close; writes then fail with XIPC_ECLOSED.
+ * of stream once every other copy (in children) is closed too. On a
+ * connection (xipc_accept / xipc_connect) it ends only this direction (a
+ * half close; POSIX shutdown(SHUT_WR)): the peer reads end of stream and
+ * may still send, and this side still reads. The handle stays valid until
+ * xipc_stream_close; writes then fail with XIPC_ECLOSED.
  * Errors: XIPC_EINVAL (NULL s, a read end), XIPC_ECLOSED (already shut
- * down). */
+ * down), OS errors. */
 int xipc_stream_shutdown(xipc_stream *s);
 /* Closes the stream and frees the handle (it must not be used again).
  * Errors: XIPC_EINVAL (NULL s). */
@@ -877,7 +880,8 @@ int xipc_stream_close(xipc_stream *s);
 /* Room for any token, with its NUL. */
 #define XIPC_STREAM_TOKEN_MAX 48
 /* Writes a token (a short string for a child's argv or environment,
- * "xipc-stream:1:<fd or handle>:<r|w>:<s|o>") naming s in a child that was
+ * "xipc-stream:1:<fd or handle>:<r|w|c>:<s|o>"; c: a connection) naming s
+ * in a child that was
  * spawned with s in xipc_spawn_options.pass, which finds the same
  * descriptor number / handle value. token is "" on failure.
  * Errors: XIPC_EINVAL (NULL s or token), XIPC_ECLOSED (shut down),
@@ -885,9 +889,13 @@ int xipc_stream_close(xipc_stream *s);
 int xipc_stream_export(const xipc_stream *s, char *token, size_t cap);
 /* In the child: turns a token from xipc_stream_export into a stream and
  * makes its descriptor / handle non-inheritable again. A token works once
- * per process.
+ * per process. A passed connection works in the child as in the parent
+ * (xipc_stream_peer_pid still names the process at the other end).
  * Errors (*out NULL): XIPC_EINVAL (NULL arguments, a malformed token, or
- * one naming something that is not a pipe, or the other end of it),
+ * one naming something that is not a pipe, or the other end of it, or for
+ * a "c" token not a connected AF_UNIX stream socket / named pipe),
+ * XIPC_ENOTSUP (a connection token where the platform cannot adopt one;
+ * Windows: l-win fills in whether it can),
  * XIPC_ENOENT (no such open descriptor / handle), XIPC_EBUSY (this token
  * was imported already in this process), XIPC_ENOSPC (more than 64
  * imports in one process), XIPC_ENOMEM. */
@@ -945,14 +953,86 @@ enum {
   XIPC_CONNECT_ANY_USER = 1u << 1
 };
 
+/* Listens on name for connections from this machine (opts may be NULL:
+ * same user only, backlog 64). The name is this listener's until
+ * xipc_listener_shutdown / xipc_listener_close, or until its process dies
+ * (the OS frees it at once; nothing to clean up).
+ * Errors (*out NULL): XIPC_EINVAL (NULL out, a bad name, unknown flags,
+ * backlog > XIPC_LISTEN_BACKLOG_MAX), XIPC_ENAMETOOLONG (a valid name
+ * longer than XIPC_LISTEN_NAME_MAX), XIPC_EEXIST (a live listener, of any
+ * user, has the name), XIPC_ENOMEM, XIPC_ENOSPC (out of descriptors), OS
+ * errors.
+ * Linux: bind() of the abstract address; EADDRINUSE is XIPC_EEXIST. The
+ * backlog is listen()'s (the kernel caps it at net.core.somaxconn).
+ * Windows: (l-win: pending instances kept per backlog, what
+ * FILE_FLAG_FIRST_PIPE_INSTANCE gives for a squatter, Wine 8 differences.) */
 int xipc_listen(xipc_listener **out, const char *name,
                 const xipc_listen_options *opts);
+/* Waits for the next client and gives its connection (a new stream that
+ * the caller closes; it outlives the listener). Without
+ * XIPC_LISTEN_ANY_USER a client of another user never comes out of accept:
+ * Linux closes it after SO_PEERCRED shows its uid and goes on waiting
+ * (the client reads end of stream). Several threads may accept at once.
+ * Errors (*out NULL): XIPC_EINVAL (NULL l or out, timeout_ms < -1),
+ * XIPC_EAGAIN (timeout 0, nobody waiting), XIPC_ETIMEDOUT (never before
+ * timeout_ms), XIPC_ECLOSED (the listener is shut down, or another thread
+ * closes it while this one waits: the call wakes at once), XIPC_ENOMEM,
+ * XIPC_ENOSPC (out of descriptors), OS errors.
+ * Windows: (l-win: how a pending instance is completed and replaced.) */
 int xipc_accept(xipc_listener *l, xipc_stream **out, int timeout_ms);
+/* xipc_connect_ex(out, name, 0, timeout_ms). */
 int xipc_connect(xipc_stream **out, const char *name, int timeout_ms);
+/* Connects to the listener called name. When its backlog is full (every
+ * pipe instance busy) the call waits for room within timeout_ms instead of
+ * failing. With XIPC_CONNECT_WAIT a missing listener is looked for again
+ * (every 1, 2, 4 ... at most 10 ms) until it appears or the timeout ends.
+ * Without XIPC_CONNECT_ANY_USER the listener must belong to this user.
+ * Errors (*out NULL): XIPC_EINVAL (NULL out, a bad name, unknown flags,
+ * timeout_ms < -1), XIPC_ENAMETOOLONG (longer than XIPC_LISTEN_NAME_MAX),
+ * XIPC_ENOENT (no listener: at once, or with XIPC_CONNECT_WAIT when
+ * timeout_ms has passed without one, never earlier; also a listener that
+ * was shut down), XIPC_EAGAIN (timeout 0 and the backlog is full),
+ * XIPC_ETIMEDOUT (the backlog stayed full for timeout_ms), XIPC_EACCES (the
+ * listener belongs to another user), XIPC_ENOMEM, XIPC_ENOSPC, OS errors.
+ * Linux: connect() to the abstract address (ECONNREFUSED is XIPC_ENOENT); a
+ * timed connect bounds the kernel's wait for backlog room with
+ * SO_SNDTIMEO, reset to none afterwards. The listener's uid and pid are
+ * SO_PEERCRED's, taken when it called listen.
+ * Python: multiprocessing.connection.Listener("\0xipc." + name,
+ * family="AF_UNIX") (no authkey) accepts this client, and
+ * Client("\0xipc." + name, family="AF_UNIX") connects to an xipc listener;
+ * its send_bytes/recv_bytes are xipc_stream_send/xipc_stream_recv. Linux
+ * only: on Windows Python's pipe connections are message-mode pipes
+ * without a length prefix, which xipc's framing is not.
+ * Windows: (l-win: WaitNamedPipeW for busy instances, the owner check,
+ * Wine 8 differences.) */
 int xipc_connect_ex(xipc_stream **out, const char *name, unsigned flags,
                     int timeout_ms);
+/* Stops listening: the name is free for a new xipc_listen, connects find
+ * no listener (XIPC_ENOENT), and every xipc_accept, blocked in another
+ * thread or later, returns XIPC_ECLOSED. Connections already accepted are
+ * not affected; clients still waiting in the backlog see end of stream.
+ * Safe from any thread, at any time, more than once; the handle stays
+ * valid until xipc_listener_close. Closing while other threads are in
+ * xipc_accept is also safe (close waits for them to leave), so shutdown is
+ * needed only to stop accepting before the handle can be freed.
+ * Errors: XIPC_EINVAL (NULL l).
+ * Linux: shutdown(SHUT_RDWR) on the socket wakes blocked accepts; the
+ * descriptor (and so the name) is released when the last of them has left,
+ * which is at once. */
 int xipc_listener_shutdown(xipc_listener *l);
+/* Shuts the listener down (see xipc_listener_shutdown), waits until no
+ * other thread is inside xipc_accept on it, and frees it (l must not be
+ * used again; threads that were waking from accept do not touch it).
+ * Errors: XIPC_EINVAL (NULL l). */
 int xipc_listener_close(xipc_listener *l);
+/* The process id of the process at the other end of connection s: for a
+ * server, the client that connected; for a client, the process that
+ * listens. It is the pid at connect time (the process may have exited).
+ * Errors (*pid 0): XIPC_EINVAL (NULL s or pid), XIPC_ENOTSUP (s is a pipe
+ * end: pipes have no peer).
+ * Linux: SO_PEERCRED. Windows: (l-win: GetNamedPipeClientProcessId /
+ * GetNamedPipeServerProcessId.) */
 int xipc_stream_peer_pid(const xipc_stream *s, xipc_pid *pid);
 
 /* ------------------------------------------------------------------------ */
