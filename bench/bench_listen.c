@@ -24,7 +24,10 @@
  * like-for-like transport; without python3 the column says so.
  *
  * XIPC_BENCH_ONLY=raw,xipc,timed,python picks columns and
- * XIPC_BENCH_PARTS=thr64,thr64k,rt,framed rows (default: all).
+ * XIPC_BENCH_PARTS=thr64,thr64k,rt,framed rows (default: all);
+ * XIPC_BENCH_CSW=1 (Linux) adds a line per row with the context switches
+ * of this process per 1000 operations in each column (the wake-ups that
+ * decide these numbers, see SPEED.md).
  *
  * Each row runs reps times, alternating raw, xipc, timed and python; the
  * table shows the median of each and the ratio of the medians to raw's,
@@ -49,6 +52,7 @@
 #include <windows.h>
 #else
 #include <pthread.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -499,9 +503,38 @@ typedef struct {
   long long n_py; /* the same for Python, which is slower */
 } row_spec;
 
+/* One measurement of a column that runs in this process. */
+static double measure_here(const row_spec *r, int col) {
+  if (r->what == ROW_THR)
+    return throughput(col, r->size, r->n);
+  if (r->what == ROW_RT)
+    return round_trip(col, r->n);
+  return messages(col, r->n);
+}
+
+/* Context switches of this process so far (Linux), 0 elsewhere. */
+static long switches_now(void) {
+#ifdef _WIN32
+  return 0;
+#else
+  struct rusage u;
+  if (getrusage(RUSAGE_SELF, &u) != 0)
+    return 0;
+  return u.ru_nvcsw + u.ru_nivcsw;
+#endif
+}
+
+static double switches[NCOLS]; /* during this row, per column */
+
 static double measure(const row_spec *r, int col) {
   if (!wanted[col])
     return 0;
+  if (col != PYTHON) {
+    long before = switches_now();
+    double v = measure_here(r, col);
+    switches[col] += (double)(switches_now() - before);
+    return v;
+  }
   if (col == PYTHON) {
     if (!have_python)
       return 0;
@@ -511,11 +544,7 @@ static double measure(const row_spec *r, int col) {
     long long n = r->what == ROW_THR ? r->n_py / (long long)r->size : r->n_py;
     return python_run(mode, r->size, n < 1 ? 1 : n);
   }
-  if (r->what == ROW_THR)
-    return throughput(col, r->size, r->n);
-  if (r->what == ROW_RT)
-    return round_trip(col, r->n);
-  return messages(col, r->n);
+  return measure_here(r, col);
 }
 
 static int cmp_double(const void *a, const void *b) {
@@ -542,6 +571,7 @@ static void print_ratio(const char *label, double v, double raw,
 
 static void run_row(const row_spec *r, int reps) {
   double v[NCOLS][MAX_REPS], ratio[MAX_REPS];
+  memset(switches, 0, sizeof switches);
   for (int rep = 0; rep < reps; rep++) {
     for (int col = 0; col < NCOLS; col++)
       v[col][rep] = measure(r, col);
@@ -565,6 +595,16 @@ static void run_row(const row_spec *r, int reps) {
   print_ratio("timed", med[TIMED], med[RAW], r->scale_out);
   print_ratio("python", med[PYTHON], med[RAW], r->scale_out);
   printf(" %s\n", r->unit);
+  if (getenv("XIPC_BENCH_CSW") != NULL) {
+    double ops =
+        (double)reps * (double)(r->what == ROW_THR  ? r->n / (long long)r->size
+                                : r->what == ROW_RT ? r->n + 1000
+                                                    : r->n);
+    printf("%-28s context switches per 1000 ops: raw %.1f  xipc %.1f  "
+           "timed %.1f\n",
+           "", switches[RAW] * 1000 / ops, switches[XIPC] * 1000 / ops,
+           switches[TIMED] * 1000 / ops);
+  }
   fflush(stdout);
 }
 
