@@ -1066,3 +1066,32 @@ TEST(Listen, XipcClientTalksToPythonListener) {
   XT_EXPECT_OK(xipc_stream_close(c));
   EXPECT_EQ(0, python_exit(py));
 }
+
+// ---- resources ---------------------------------------------------------------
+
+TEST(Listen, NoDescriptorOrHandleLeaks) {
+  std::string name = xt::unique_name("lleak");
+  auto round = [&] {
+    xipc_listener *l = nullptr, *l2 = nullptr;
+    xipc_stream *c = nullptr, *s = nullptr, *none = nullptr;
+    ASSERT_EQ(0, xipc_listen(&l, name.c_str(), nullptr));
+    EXPECT_EQ(XIPC_EEXIST, xipc_listen(&l2, name.c_str(), nullptr));
+    EXPECT_EQ(0, xipc_connect(&c, name.c_str(), xt::scaled_ms(kWait)));
+    EXPECT_EQ(0, xipc_accept(l, &s, xt::scaled_ms(kWait)));
+    EXPECT_EQ(XIPC_EAGAIN, xipc_accept(l, &none, 0));
+    EXPECT_EQ(XIPC_ETIMEDOUT, xipc_accept(l, &none, 1));
+    if (c) {
+      EXPECT_EQ(0, xipc_stream_send(c, "x", 1, 1000));
+      EXPECT_EQ(0, xipc_stream_shutdown(c));
+      xipc_stream_close(c);
+    }
+    if (s) xipc_stream_close(s);
+    EXPECT_EQ(0, xipc_listener_close(l));
+    EXPECT_EQ(XIPC_ENOENT, xipc_connect(&none, name.c_str(), 0));
+    EXPECT_EQ(XIPC_ENOENT, xipc_connect_ex(&none, name.c_str(), XIPC_CONNECT_WAIT, 5));
+  };
+  round();  // first use may allocate lasting state (threads, caches)
+  long before = xt::open_handle_count();
+  for (int i = 0; i < 20; i++) round();
+  EXPECT_EQ(before, xt::open_handle_count());
+}

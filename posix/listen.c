@@ -241,8 +241,9 @@ static int connect_once(int fd, const struct sockaddr_un *a, socklen_t alen,
     int64_t left = xipc__left_ns(deadline);
     if (left <= 0)
       left = 1000; /* time is up, but look once: SO_SNDTIMEO 0 is forever */
-    tv.tv_sec = (time_t)(left / 1000000000);
-    tv.tv_usec = (suseconds_t)((left % 1000000000 + 999) / 1000);
+    int64_t us = (left + 999) / 1000; /* rounded up: never early */
+    tv.tv_sec = (time_t)(us / 1000000);
+    tv.tv_usec = (suseconds_t)(us % 1000000);
     if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) != 0)
       return -1;
   }

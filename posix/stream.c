@@ -259,7 +259,7 @@ int xipc__stream_os_writev(xipc_stream *s, const void *head, size_t hn,
                            uint64_t deadline) {
   struct iovec v[2] = {{.iov_base = (void *)head, .iov_len = hn},
                        {.iov_base = (void *)body, .iov_len = bn}};
-  return write_iov(s, v, 2, nwritten, deadline);
+  return write_iov(s, v, bn > 0 ? 2 : 1, nwritten, deadline); /* 1: send() */
 }
 
 xipc_stream *xipc__stream_os_new(int fd, int kind) {
