@@ -270,4 +270,15 @@ int interrupt_group();
 // *detail saying that abstract sockets have no DACL (tests do not call it
 // there; Linux checks SO_PEERCRED instead).
 bool listener_dacl_owner_only(const std::string &name, std::string *detail);
+// A squatter for the tests: takes the OS name a listener on `name` would
+// use, with raw system calls and default security (POSIX: bind and listen
+// on the abstract AF_UNIX address "\0xipc.<name>"; Windows: one instance
+// of \\.\pipe\xipc.<name> from CreateNamedPipeW, of message type if
+// `message_type`, the type xipc's listeners use, else of byte type), sets
+// the flag `ready`, then serves raw connections one at a time until
+// killed: sets `touched` for every client that connects and `got` once any
+// client sends it a byte. Returns -1 (without setting `ready`) if it cannot
+// take the name.
+int squat_listener_name(const std::string &name, bool message_type, const std::string &ready,
+                        const std::string &touched, const std::string &got);
 }  // namespace xt

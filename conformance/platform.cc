@@ -3,7 +3,9 @@
 #include "harness.h"
 
 #include <cstdio>
+#include <cstddef>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -23,6 +25,8 @@
 #include <pthread.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <csignal>
 #include <unistd.h>
@@ -321,6 +325,24 @@ bool listener_dacl_owner_only(const std::string &name, std::string *detail) {
   if (detail != nullptr) *detail = d;
   return ok;
 }
+int squat_listener_name(const std::string &name, bool message_type, const std::string &ready,
+                        const std::string &touched, const std::string &got) {
+  std::wstring pipe = L"\\\\.\\pipe\\xipc." + std::wstring(name.begin(), name.end());
+  DWORD type = message_type ? PIPE_TYPE_MESSAGE | PIPE_READMODE_MESSAGE : PIPE_TYPE_BYTE;
+  HANDLE h = CreateNamedPipeW(pipe.c_str(), PIPE_ACCESS_DUPLEX, type | PIPE_WAIT,
+                              PIPE_UNLIMITED_INSTANCES, 4096, 4096, 0, nullptr);
+  if (h == INVALID_HANDLE_VALUE) return -1;
+  flag_set(ready);
+  for (;;) {
+    if (!ConnectNamedPipe(h, nullptr) && GetLastError() != ERROR_PIPE_CONNECTED) return -1;
+    flag_set(touched);
+    char c;
+    DWORD n = 0;
+    if (ReadFile(h, &c, 1, &n, nullptr) && n > 0) flag_set(got);
+    DisconnectNamedPipe(h);
+  }
+}
+
 #else
 void set_env(const char *name, const char *value) {
   if (value)
@@ -498,6 +520,28 @@ bool listener_dacl_owner_only(const std::string &, std::string *detail) {
   if (detail != nullptr) *detail = "POSIX abstract sockets have no DACL (SO_PEERCRED is checked instead)";
   return false;
 }
+int squat_listener_name(const std::string &name, bool, const std::string &ready,
+                        const std::string &touched, const std::string &got) {
+  sockaddr_un a = {};
+  a.sun_family = AF_UNIX;
+  std::string path = std::string("xipc.") + name;
+  if (path.size() + 1 > sizeof a.sun_path) return -1;
+  std::memcpy(a.sun_path + 1, path.data(), path.size());
+  socklen_t len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + path.size());
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0 || bind(fd, reinterpret_cast<sockaddr *>(&a), len) != 0 || listen(fd, 16) != 0)
+    return -1;
+  flag_set(ready);
+  for (;;) {
+    int c = accept(fd, nullptr, nullptr);
+    if (c < 0) continue;
+    flag_set(touched);
+    char b;
+    if (recv(c, &b, 1, 0) > 0) flag_set(got);
+    close(c);
+  }
+}
+
 #endif
 
 }  // namespace xt

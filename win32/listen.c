@@ -10,7 +10,9 @@
  * (FILE_APPEND_DATA, part of GENERIC_WRITE), so other users cannot add
  * instances of their own to the name. The first instance is created with
  * FILE_FLAG_FIRST_PIPE_INSTANCE: a squatter that made the name first makes
- * xipc_listen fail with XIPC_EEXIST. The listener keeps up to MAX_SLOTS
+ * xipc_listen fail with XIPC_EEXIST (under Wine, which ignores the flag,
+ * only if the squatter's pipe is of byte type: Wine gives every instance
+ * the type of the first, and listen checks it). The listener keeps up to MAX_SLOTS
  * instances in an overlapped ConnectNamedPipe at once and replaces each as
  * accept takes it, so concurrent connects find a free instance; a client
  * that finds them all busy waits with WaitNamedPipeW within its timeout.
@@ -273,6 +275,14 @@ static int arm(xipc_listener *l, int i, bool first) {
       return xipc__fail_os_as(XIPC_EEXIST);
     return xipc__fail_os();
   }
+  /* Wine gives a new instance the type of the pipe's first one: a byte
+   * pipe here means that someone else made the name first. */
+  DWORD info = 0;
+  if (first && (!GetNamedPipeInfo(h, &info, NULL, NULL, NULL) ||
+                !(info & PIPE_TYPE_MESSAGE))) {
+    CloseHandle(h);
+    return xipc__fail(XIPC_EEXIST);
+  }
   memset(&s->ov, 0, sizeof s->ov);
   s->ov.hEvent = s->ev;
   s->connected = false;
@@ -516,23 +526,13 @@ int xipc__listener_os_close(xipc_listener *l) {
 
 /* ---- connect ------------------------------------------------------------- */
 
-/* The client end of an instance of pipe, in message read mode; NULL with
- * GetLastError set. */
+/* The client end of an instance of pipe; NULL with GetLastError set. */
 static HANDLE open_client(const wchar_t *pipe) {
   HANDLE h = CreateFileW(pipe, CLIENT_ACCESS, 0, NULL, OPEN_EXISTING,
                          FILE_FLAG_OVERLAPPED | SECURITY_SQOS_PRESENT |
                              SECURITY_IDENTIFICATION,
                          NULL);
-  if (h == INVALID_HANDLE_VALUE)
-    return NULL;
-  DWORD mode = PIPE_READMODE_MESSAGE;
-  if (!SetNamedPipeHandleState(h, &mode, NULL, NULL)) {
-    DWORD e = GetLastError();
-    CloseHandle(h);
-    SetLastError(e);
-    return NULL;
-  }
-  return h;
+  return h == INVALID_HANDLE_VALUE ? NULL : h;
 }
 
 /* After "no listener" (rc): 1 to try again (XIPC_CONNECT_WAIT with time
@@ -576,7 +576,12 @@ static int connect_once(xipc_stream **out, const wchar_t *pipe,
     CloseHandle(h); /* a squatter's instance: send it nothing */
     return ++*mismatch < MAX_MISMATCH ? 1 : xipc__fail(XIPC_EACCES);
   }
-  if ((rc = xipc__conn_new(out, h, server)) != 0)
+  DWORD mode = PIPE_READMODE_MESSAGE;
+  if (!SetNamedPipeHandleState(h, &mode, NULL, NULL))
+    rc = xipc__fail_os();
+  else
+    rc = xipc__conn_new(out, h, server);
+  if (rc != 0)
     CloseHandle(h);
   return rc;
 }
