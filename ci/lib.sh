@@ -270,7 +270,7 @@ xipc_kv_demo() {
       echo "kv: $1: FAILED (exit $2, see $3)"; bad=1
     fi
   }
-  rm -f "$out".*
+  rm -f "$out.client1" "$out.client2" "$out.python" "$out.server"
   "${lim[@]}" "${run[@]}" "$dir/kv_client$ext" -n "$ep" "set color blue" \
     "set shape round" >"$out.client1" 2>&1 &
   cbg=$!
