@@ -871,7 +871,13 @@ int xipc_stream_recv(xipc_stream *s, void *buf, size_t cap, size_t *len,
  * may still send, and this side still reads. The handle stays valid until
  * xipc_stream_close; writes then fail with XIPC_ECLOSED.
  * Errors: XIPC_EINVAL (NULL s, a read end), XIPC_ECLOSED (already shut
- * down), OS errors. */
+ * down), OS errors.
+ * Windows connections: named pipes have no half close, so xipc's
+ * connection pipes are of message type and the shutdown writes one
+ * zero-length message, which the peer's xipc read takes as end of stream
+ * (the same as Linux for xipc peers; a foreign client that writes zero
+ * bytes would be read as ending its stream). libuv instead closes the
+ * whole pipe 50 ms after the shutdown if no data comes in. */
 int xipc_stream_shutdown(xipc_stream *s);
 /* Closes the stream and frees the handle (it must not be used again).
  * Errors: XIPC_EINVAL (NULL s). */
@@ -917,12 +923,20 @@ int xipc_stream_import(xipc_stream **out, const char *token);
  * MSG_NOSIGNAL. Both sides check the peer's credentials (SO_PEERCRED): a
  * peer of another uid is refused unless allowed by XIPC_LISTEN_ANY_USER /
  * XIPC_CONNECT_ANY_USER.
- * Windows: byte-mode named pipes "\\.\pipe\xipc.<name>", overlapped,
- * with a DACL that grants the creating user and SYSTEM only, the first
- * instance created FILE_FLAG_FIRST_PIPE_INSTANCE, remote clients rejected,
- * and several instances kept pending so that concurrent connects do not
- * fail with "busy". (Platform differences, including what Wine 8 does with
- * each of these: see each function and the README's platform table.) */
+ * Windows: named pipes "\\.\pipe\xipc.<name>", overlapped, of message
+ * type read in message mode but used as a byte stream (the message type
+ * carries xipc_stream_shutdown's end-of-stream mark; see there), with a
+ * security descriptor that grants the creating user and SYSTEM only, the
+ * first instance created FILE_FLAG_FIRST_PIPE_INSTANCE, remote clients
+ * rejected, and several instances kept pending so that concurrent
+ * connects do not fail with "busy". Because Wine 8 ignores
+ * FILE_FLAG_FIRST_PIPE_INSTANCE and does not enforce pipe DACLs, each
+ * listener also holds a lock: a session-local named section
+ * "<name>.xlsn", created exclusively with an owner-only DACL, holding the
+ * listener's pid; it goes with the listener's process. Clients read it and
+ * accept a pipe only if its server process is that pid. (Platform
+ * differences, including what Wine 8 does with each of these: see each
+ * function and the README's platform table.) */
 typedef struct xipc_listener xipc_listener;
 
 /* xipc_listen_options.flags */
@@ -964,8 +978,21 @@ enum {
  * errors.
  * Linux: bind() of the abstract address; EADDRINUSE is XIPC_EEXIST. The
  * backlog is listen()'s (the kernel caps it at net.core.somaxconn).
- * Windows: (l-win: pending instances kept per backlog, what
- * FILE_FLAG_FIRST_PIPE_INSTANCE gives for a squatter, Wine 8 differences.) */
+ * Windows: XIPC_EEXIST when the lock "<name>.xlsn" exists (a live
+ * listener; a lock left by a listener that is closing or died while a
+ * client was reading it is waited for, up to 200 ms), or when the first
+ * pipe instance is refused (FILE_FLAG_FIRST_PIPE_INSTANCE: someone else
+ * made the pipe first; under Wine, which ignores the flag, only when that
+ * pipe is of byte type, since Wine then gives our instances its type).
+ * A squatter's pipe of our type is not noticed by listen under Wine, but
+ * it receives no client: clients check the server pid. min(backlog, 16)
+ * instances wait in ConnectNamedPipe; more clients at once wait in
+ * WaitNamedPipeW within their timeout. XIPC_LISTEN_ANY_USER grants
+ * Everyone read, write-data and write-attributes on the pipe (not
+ * FILE_CREATE_PIPE_INSTANCE) and read on the lock. Not verified on real
+ * Windows: whether a new listen right after a listener died gets
+ * FILE_FLAG_FIRST_PIPE_INSTANCE refused while its old clients still hold
+ * their ends (Wine allows it at once). */
 int xipc_listen(xipc_listener **out, const char *name,
                 const xipc_listen_options *opts);
 /* Waits for the next client and gives its connection (a new stream that
@@ -978,7 +1005,13 @@ int xipc_listen(xipc_listener **out, const char *name,
  * timeout_ms), XIPC_ECLOSED (the listener is shut down, or another thread
  * closes it while this one waits: the call wakes at once), XIPC_ENOMEM,
  * XIPC_ENOSPC (out of descriptors), OS errors.
- * Windows: (l-win: how a pending instance is completed and replaced.) */
+ * Windows: accept waits on the stop event and the events of the pending
+ * instances' overlapped ConnectNamedPipe, takes a connected instance and
+ * creates its replacement at once. A client whose process token is not
+ * this user's (GetNamedPipeClientProcessId, then its token) is
+ * disconnected and accept goes on waiting: the pipe's DACL keeps other
+ * users out on Windows, this check does under Wine, which does not enforce
+ * pipe DACLs. */
 int xipc_accept(xipc_listener *l, xipc_stream **out, int timeout_ms);
 /* xipc_connect_ex(out, name, 0, timeout_ms). */
 int xipc_connect(xipc_stream **out, const char *name, int timeout_ms);
@@ -1004,8 +1037,15 @@ int xipc_connect(xipc_stream **out, const char *name, int timeout_ms);
  * its send_bytes/recv_bytes are xipc_stream_send/xipc_stream_recv. Linux
  * only: on Windows Python's pipe connections are message-mode pipes
  * without a length prefix, which xipc's framing is not.
- * Windows: (l-win: WaitNamedPipeW for busy instances, the owner check,
- * Wine 8 differences.) */
+ * Windows: the client reads the listener's lock "<name>.xlsn" (missing:
+ * XIPC_ENOENT; owned by another user: XIPC_EACCES unless
+ * XIPC_CONNECT_ANY_USER), opens the pipe with CreateFileW
+ * (SECURITY_IDENTIFICATION, so the server cannot impersonate the client)
+ * and keeps it only if GetNamedPipeServerProcessId is the pid in the
+ * lock; another process's instance (a squatter's, possible under Wine) is
+ * closed before anything is sent and the next one is tried (XIPC_EACCES
+ * after 8). ERROR_PIPE_BUSY (every instance taken) is waited out with
+ * WaitNamedPipeW, at most 100 ms at a time, within timeout_ms. */
 int xipc_connect_ex(xipc_stream **out, const char *name, unsigned flags,
                     int timeout_ms);
 /* Stops listening: the name is free for a new xipc_listen, connects find
@@ -1031,8 +1071,10 @@ int xipc_listener_close(xipc_listener *l);
  * listens. It is the pid at connect time (the process may have exited).
  * Errors (*pid 0): XIPC_EINVAL (NULL s or pid), XIPC_ENOTSUP (s is a pipe
  * end: pipes have no peer).
- * Linux: SO_PEERCRED. Windows: (l-win: GetNamedPipeClientProcessId /
- * GetNamedPipeServerProcessId.) */
+ * Linux: SO_PEERCRED. Windows: GetNamedPipeClientProcessId on the server
+ * side, GetNamedPipeServerProcessId on the client side, taken when the
+ * connection was made (for a connection passed to a child by token, when
+ * it was imported). */
 int xipc_stream_peer_pid(const xipc_stream *s, xipc_pid *pid);
 
 /* ------------------------------------------------------------------------ */
