@@ -274,6 +274,11 @@ int xipc__listener_os_close(xipc_listener *l);
 /* Tree: the pid of the process at the other end of a connection (s is of
  * kind XIPC__STREAM_CONN, pid non-NULL; api/listen.c answers the rest). */
 int xipc__stream_os_peer_pid(const xipc_stream *s, xipc_pid *pid);
+/* Tree, test hook: while on, both sides of new connections treat every
+ * peer as another user's (Windows: the client process's token and the
+ * lock section's owner; POSIX: the SO_PEERCRED uid), so that the refusals
+ * run without a second user. Returns false where there is no such hook. */
+bool xipc__listen_os_foreign_for_testing(bool on);
 
 /* ---- named objects (api/objects.c, posix/objects.c, win32/objects.c) ---
  * The tree enumerates this user's xipc objects; api/objects.c checks

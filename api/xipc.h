@@ -942,7 +942,8 @@ typedef struct xipc_listener xipc_listener;
 /* xipc_listen_options.flags */
 enum {
   /* Accept clients of other users too (POSIX: no SO_PEERCRED uid check;
-   * Windows: the DACL also grants Everyone read/write). */
+   * Windows: the DACL also grants Everyone read/write, see xipc_listen,
+   * and accept does not check the client's token). */
   XIPC_LISTEN_ANY_USER = 1u << 0
 };
 typedef struct {

@@ -744,16 +744,22 @@ TEST(Listen, CloseWakesBlockedAccepts) {
   xipc_listener *l = nullptr;
   XT_OK(xipc_listen(&l, name.c_str(), nullptr));
   std::atomic<int> rcs[3];
+  std::atomic<int> started{0};
   std::vector<std::thread> ts;
   for (int i = 0; i < 3; i++) {
     rcs[i] = 1;
     ts.emplace_back([&, i] {
       xipc_stream *s = nullptr;
+      started++;
       rcs[i] = xipc_accept(l, &s, i == 0 ? -1 : xt::scaled_ms(kWait));
       if (s) xipc_stream_close(s);
     });
   }
-  xt::sleep_ms(100);  // pacing only: the close must work whether or not they wait yet
+  // Closing a handle that a thread has yet to pass to xipc_accept would be
+  // the caller's use after free: wait until all three are on their way in
+  // and give them time to block there.
+  while (started.load() < 3) xt::sleep_ms(1);
+  xt::sleep_ms(xt::scaled_ms(100));
   XT_OK(xipc_listener_close(l));
   for (auto &t : ts) t.join();
   for (int i = 0; i < 3; i++) EXPECT_EQ(XIPC_ECLOSED, rcs[i].load()) << "thread " << i;
@@ -773,7 +779,7 @@ TEST(Listen, ShutdownWakesAcceptAndFreesTheName) {
     rc = xipc_accept(l, &s, -1);
     if (s) xipc_stream_close(s);
   });
-  xt::sleep_ms(100);
+  xt::sleep_ms(100);  // pacing only: shutdown wakes accept whenever it comes
   XT_OK(xipc_listener_shutdown(l));
   t.join();
   EXPECT_EQ(XIPC_ECLOSED, rc.load());
@@ -785,6 +791,27 @@ TEST(Listen, ShutdownWakesAcceptAndFreesTheName) {
   xipc_listener *again = nullptr;
   XT_OK(xipc_listen(&again, name.c_str(), nullptr));
   XT_OK(xipc_listener_close(again));
+}
+
+// Shutdown at any moment of another thread's way into accept: no lost
+// wake-up (the thread never blocks on a listener that is shut down).
+TEST(Listen, ShutdownRacingIntoAcceptNeverLosesTheWakeup) {
+  std::string name = xt::unique_name("lrace");
+  for (int i = 0; i < 200; i++) {
+    xipc_listener *l = nullptr;
+    ASSERT_EQ(0, xipc_listen(&l, name.c_str(), nullptr)) << "round " << i;
+    std::atomic<int> rc{1};
+    std::thread t([&] {
+      xipc_stream *s = nullptr;
+      rc = xipc_accept(l, &s, i % 2 ? -1 : xt::scaled_ms(kWait));
+      if (s) xipc_stream_close(s);
+    });
+    if (i % 3 == 0) std::this_thread::yield();
+    EXPECT_EQ(0, xipc_listener_shutdown(l));
+    t.join();
+    EXPECT_EQ(XIPC_ECLOSED, rc.load()) << "round " << i;
+    EXPECT_EQ(0, xipc_listener_close(l));
+  }
 }
 
 TEST(Listen, ConnectionsOutliveTheirListener) {

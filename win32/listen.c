@@ -72,6 +72,9 @@ struct lock_rec {
   uint32_t pid;        /* the listener's process */
 };
 
+/* xipc__listen_os_foreign_for_testing */
+static volatile LONG foreign_for_testing;
+
 struct slot {
   HANDLE h;       /* the pending instance; NULL when empty */
   HANDLE ev;      /* manual-reset, the ConnectNamedPipe's event */
@@ -239,6 +242,8 @@ static int read_lock(const wchar_t *lock_name, bool any_user, DWORD *pid) {
     return xipc__fail_os_as(XIPC_ENOENT);
   }
   int rc = xipc__check_owner(m, any_user ? XIPC_ANY_OWNER : 0);
+  if (rc == 0 && !any_user && foreign_for_testing)
+    rc = xipc__fail(XIPC_EACCES);
   const struct lock_rec *v =
       rc == 0 ? MapViewOfFile(m, FILE_MAP_READ, 0, 0, 0) : NULL;
   if (rc == 0 && v == NULL)
@@ -438,7 +443,7 @@ static bool client_allowed(xipc_listener *l, HANDLE h, ULONG *pid) {
   if (l->any_user)
     return true;
   PSID sid = process_user(*pid);
-  bool same = sid != NULL && EqualSid(sid, l->user);
+  bool same = sid != NULL && EqualSid(sid, l->user) && !foreign_for_testing;
   if (sid != NULL)
     LocalFree(sid);
   return same;
@@ -600,4 +605,9 @@ int xipc__connect_os(xipc_stream **out, const char *name, unsigned flags,
   free(pipe);
   free(lock_name);
   return rc;
+}
+
+bool xipc__listen_os_foreign_for_testing(bool on) {
+  InterlockedExchange(&foreign_for_testing, on ? 1 : 0);
+  return true;
 }
