@@ -21,13 +21,15 @@
  * over AF_UNIX in two processes (a thread pair would share the GIL):
  * send_bytes / recv_bytes of 64 B or 64 KiB, so its throughput rows carry
  * Python's 4-byte frame header too. It is the user's alternative, not a
- * like-for-like transport; without python3 the column says so.
+ * like-for-like transport; without python3, and on Windows (where
+ * Python uses message-mode pipes and the script forks), the column says
+ * n/a and the header line says why.
  *
  * XIPC_BENCH_ONLY=raw,xipc,timed,python picks columns and
  * XIPC_BENCH_PARTS=thr64,thr64k,rt,framed rows (default: all);
  * XIPC_BENCH_CSW=1 (Linux) adds a line per row with the context switches
  * of this process per 1000 operations in each column (the wake-ups that
- * decide these numbers, see SPEED.md).
+ * decide these numbers, see bench/README.md).
  *
  * Each row runs reps times, alternating raw, xipc, timed and python; the
  * table shows the median of each and the ratio of the medians to raw's,
