@@ -3,6 +3,7 @@
 // owner-only access, close while accept is blocked, bad input, random kills
 // and Python's multiprocessing.connection on the other end.
 #include "harness.h"
+#include "internal.h"
 
 #include <atomic>
 #include <cstdint>
@@ -723,6 +724,41 @@ TEST(Listen, AnyUserOptionsAllowAnotherUser) {
   XT_OK(xipc_stream_recv(cl, buf, sizeof buf, &len, xt::scaled_ms(kWait)));
   EXPECT_EQ(2u, len);
   xipc_stream_close(cl);
+}
+
+// The refusals of both sides without a second user (l-win's test, from
+// its REQUESTS.md): a test hook makes every peer count as another user's.
+TEST(Listen, OtherUsersPeersAreRefusedOnBothSides) {
+  if (!xipc__listen_os_foreign_for_testing(true))
+    GTEST_SKIP() << "this tree has no hook to make peers foreign";
+  xt::Cleanup off([] { xipc__listen_os_foreign_for_testing(false); });
+  std::string name = xt::unique_name("lforeign");
+  xipc_listener *l = nullptr;
+  XT_OK(xipc_listen(&l, name.c_str(), nullptr));
+  xt::Cleanup close_l([&] { xipc_listener_close(l); });
+  xipc_stream *c = nullptr, *s = nullptr;
+  EXPECT_EQ(XIPC_EACCES, xipc_connect(&c, name.c_str(), xt::scaled_ms(kWait)));
+  EXPECT_EQ(nullptr, c);
+  XT_OK(xipc_connect_ex(&c, name.c_str(), XIPC_CONNECT_ANY_USER, xt::scaled_ms(kWait)));
+  xt::Cleanup close_c([&] { xipc_stream_close(c); });
+  EXPECT_EQ(XIPC_ETIMEDOUT, xipc_accept(l, &s, 300));
+  char buf[4];
+  size_t len = 0;
+  int rc = xipc_stream_recv(c, buf, sizeof buf, &len, xt::scaled_ms(kWait));
+  EXPECT_EQ(XIPC_ECLOSED, rc) << rc_text(rc);
+  std::string any = xt::unique_name("lforeign");
+  xipc_listener *la = nullptr;
+  xipc_listen_options o = {XIPC_LISTEN_ANY_USER, 0};
+  XT_OK(xipc_listen(&la, any.c_str(), &o));
+  xt::Cleanup close_la([&] { xipc_listener_close(la); });
+  xipc_stream *c2 = nullptr;
+  XT_OK(xipc_connect_ex(&c2, any.c_str(), XIPC_CONNECT_ANY_USER, xt::scaled_ms(kWait)));
+  xt::Cleanup close_c2([&] { xipc_stream_close(c2); });
+  XT_OK(xipc_accept(la, &s, xt::scaled_ms(kWait)));
+  xipc_pid pid = 0;
+  XT_OK(xipc_stream_peer_pid(s, &pid));
+  EXPECT_EQ(xipc_self_pid(), pid);
+  xipc_stream_close(s);
 }
 
 TEST(Listen, OwnerOnlyPipeDaclHoldsOwnerAndSystem) {

@@ -26,6 +26,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,20 @@
 #include <unistd.h>
 
 #define PREFIX "xipc."
+
+/* Test hook: every peer counts as another user's while set. */
+static atomic_bool foreign_for_testing;
+
+bool xipc__listen_os_foreign_for_testing(bool on) {
+  atomic_store(&foreign_for_testing, on);
+  return true;
+}
+
+/* True if a peer with effective uid `uid` belongs to this user. */
+static bool same_user(uid_t uid) {
+  return uid == geteuid() && !atomic_load_explicit(&foreign_for_testing,
+                                                   memory_order_relaxed);
+}
 
 struct xipc_listener {
   int fd;           /* -1 once closed */
@@ -141,7 +156,7 @@ static int take_one(xipc_listener *l, int fd, xipc_stream **out) {
       close(c);
       continue; /* a peer already gone: take the next one */
     }
-    if ((l->flags & XIPC_LISTEN_ANY_USER) == 0 && cr.uid != geteuid()) {
+    if ((l->flags & XIPC_LISTEN_ANY_USER) == 0 && !same_user(cr.uid)) {
       close(c); /* another user's client: drop it and keep accepting */
       continue;
     }
@@ -265,7 +280,7 @@ static int check_server(int fd, unsigned flags, pid_t *peer) {
   int rc = peer_cred(fd, &c);
   if (rc != 0)
     return rc;
-  if ((flags & XIPC_CONNECT_ANY_USER) == 0 && c.uid != geteuid())
+  if ((flags & XIPC_CONNECT_ANY_USER) == 0 && !same_user(c.uid))
     return xipc__fail(XIPC_EACCES); /* a listener of another user */
   *peer = c.pid;
   return 0;
