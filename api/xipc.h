@@ -1040,12 +1040,15 @@ int xipc_connect(xipc_stream **out, const char *name, int timeout_ms);
  * without a length prefix, which xipc's framing is not.
  * Windows: the client reads the listener's lock "<name>.xlsn" (missing:
  * XIPC_ENOENT; owned by another user: XIPC_EACCES unless
- * XIPC_CONNECT_ANY_USER), opens the pipe with CreateFileW
- * (SECURITY_IDENTIFICATION, so the server cannot impersonate the client)
- * and keeps it only if GetNamedPipeServerProcessId is the pid in the
- * lock; another process's instance (a squatter's, possible under Wine) is
- * closed before anything is sent and the next one is tried (XIPC_EACCES
- * after 8). ERROR_PIPE_BUSY (every instance taken) is waited out with
+ * XIPC_CONNECT_ANY_USER). The lock is in the session namespace, so a
+ * client finds only listeners of its own logon session (a service in
+ * session 0 cannot be reached from a desktop session). The client opens
+ * the pipe with CreateFileW (SECURITY_IDENTIFICATION, so that the server
+ * cannot impersonate the client; Wine 8 ignores it) and keeps it only if
+ * GetNamedPipeServerProcessId is the pid in the lock; another process's
+ * instance (a squatter's, possible under Wine) is closed before anything
+ * is sent and the next one is tried (XIPC_EACCES after 8).
+ * ERROR_PIPE_BUSY (every instance taken) is waited out with
  * WaitNamedPipeW, at most 100 ms at a time, within timeout_ms. */
 int xipc_connect_ex(xipc_stream **out, const char *name, unsigned flags,
                     int timeout_ms);

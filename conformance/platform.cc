@@ -2,8 +2,8 @@
 // instead of carrying #ifdefs of their own.
 #include "harness.h"
 
-#include <cstdio>
 #include <cstddef>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -24,12 +24,12 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
-#include <csignal>
 #include <unistd.h>
+#include <csignal>
 
 #include <cerrno>
 #endif
@@ -255,9 +255,9 @@ bool owner_and_system_only(HANDLE h, const char *what, std::string *detail) {
   PSID owner = nullptr;
   PACL dacl = nullptr;
   PSECURITY_DESCRIPTOR sd = nullptr;
-  DWORD e = GetSecurityInfo(h, SE_KERNEL_OBJECT,
-                            OWNER_SECURITY_INFORMATION | DACL_SECURITY_INFORMATION, &owner,
-                            nullptr, &dacl, nullptr, &sd);
+  DWORD e =
+      GetSecurityInfo(h, SE_KERNEL_OBJECT, OWNER_SECURITY_INFORMATION | DACL_SECURITY_INFORMATION,
+                      &owner, nullptr, &dacl, nullptr, &sd);
   if (e != ERROR_SUCCESS) {
     *detail += std::string(what) + ": GetSecurityInfo error " + std::to_string(e) + "; ";
     return false;
@@ -517,7 +517,8 @@ bool own_console() { return true; }
 int interrupt_group() { return kill(0, SIGINT); }
 
 bool listener_dacl_owner_only(const std::string &, std::string *detail) {
-  if (detail != nullptr) *detail = "POSIX abstract sockets have no DACL (SO_PEERCRED is checked instead)";
+  if (detail != nullptr)
+    *detail = "POSIX abstract sockets have no DACL (SO_PEERCRED is checked instead)";
   return false;
 }
 int squat_listener_name(const std::string &name, bool, const std::string &ready,

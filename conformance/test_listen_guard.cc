@@ -52,7 +52,8 @@ void squatter_gets_no_client(const char *type) {
   }
   // The squatter's instance came first (Wine offers instances in creation
   // order), so the clients met it and turned away without a word.
-  EXPECT_TRUE(touched.wait(xt::scaled_ms(5000), &sq)) << "no client met the squatter: the test tested nothing";
+  EXPECT_TRUE(touched.wait(xt::scaled_ms(5000), &sq))
+      << "no client met the squatter: the test tested nothing";
   EXPECT_FALSE(got.wait(200)) << "a client sent bytes to the squatter";
 }
 

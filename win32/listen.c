@@ -12,10 +12,10 @@
  * FILE_FLAG_FIRST_PIPE_INSTANCE: a squatter that made the name first makes
  * xipc_listen fail with XIPC_EEXIST (under Wine, which ignores the flag,
  * only if the squatter's pipe is of byte type: Wine gives every instance
- * the type of the first, and listen checks it). The listener keeps up to MAX_SLOTS
- * instances in an overlapped ConnectNamedPipe at once and replaces each as
- * accept takes it, so concurrent connects find a free instance; a client
- * that finds them all busy waits with WaitNamedPipeW within its timeout.
+ * the type of the first, and listen checks it). The listener keeps up to
+ * MAX_SLOTS instances in an overlapped ConnectNamedPipe at once and replaces
+ * each as accept takes it, so concurrent connects find a free instance; a
+ * client that finds them all busy waits with WaitNamedPipeW within its timeout.
  *
  * The lock. Wine 8 ignores FILE_FLAG_FIRST_PIPE_INSTANCE and does not
  * enforce pipe DACLs (ci/wine-probes/FINDINGS.md, items 2 and 4), so the
@@ -48,8 +48,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#define MAX_SLOTS 16    /* instances waiting in ConnectNamedPipe */
-#define MAX_MISMATCH 8  /* squatter instances a client skips */
+#define MAX_SLOTS 16   /* instances waiting in ConnectNamedPipe */
+#define MAX_MISMATCH 8 /* squatter instances a client skips */
 #define PIPE_BUFFER 65536u
 #define LOCK_MAGIC 0x4e534c58u /* "XLSN" */
 #define LOCK_VERSION 1u
@@ -76,8 +76,8 @@ struct lock_rec {
 static volatile LONG foreign_for_testing;
 
 struct slot {
-  HANDLE h;       /* the pending instance; NULL when empty */
-  HANDLE ev;      /* manual-reset, the ConnectNamedPipe's event */
+  HANDLE h;  /* the pending instance; NULL when empty */
+  HANDLE ev; /* manual-reset, the ConnectNamedPipe's event */
   OVERLAPPED ov;
   bool connected; /* ConnectNamedPipe said ERROR_PIPE_CONNECTED */
 };
@@ -90,10 +90,10 @@ struct xipc_listener {
   PSECURITY_DESCRIPTOR sd; /* the pipe's */
   PSID user;               /* TokenUser (LocalAlloc'ed copy) */
   bool any_user;
-  HANDLE stop;             /* manual-reset, set by shutdown */
-  CRITICAL_SECTION cs;     /* slots, closed */
+  HANDLE stop;         /* manual-reset, set by shutdown */
+  CRITICAL_SECTION cs; /* slots, closed */
   volatile LONG closed;
-  volatile LONG inside;    /* threads in accept */
+  volatile LONG inside; /* threads in accept */
   int nslots;
   struct slot slots[MAX_SLOTS];
 };
@@ -271,9 +271,9 @@ static int arm(xipc_listener *l, int i, bool first) {
                     (first ? FILE_FLAG_FIRST_PIPE_INSTANCE : 0);
   DWORD pipe_mode = PIPE_TYPE_MESSAGE | PIPE_READMODE_MESSAGE | PIPE_WAIT |
                     PIPE_REJECT_REMOTE_CLIENTS;
-  HANDLE h = CreateNamedPipeW(l->pipe, open_mode, pipe_mode,
-                              PIPE_UNLIMITED_INSTANCES, PIPE_BUFFER,
-                              PIPE_BUFFER, 0, &sa);
+  HANDLE h =
+      CreateNamedPipeW(l->pipe, open_mode, pipe_mode, PIPE_UNLIMITED_INSTANCES,
+                       PIPE_BUFFER, PIPE_BUFFER, 0, &sa);
   if (h == INVALID_HANDLE_VALUE) {
     /* The first instance refused: someone else made the name first. */
     if (first && GetLastError() == ERROR_ACCESS_DENIED)
@@ -347,8 +347,7 @@ static int listener_new(xipc_listener **out, const char *name,
   l->nslots = backlog < MAX_SLOTS ? (int)backlog : MAX_SLOTS;
   l->any_user = (opts->flags & XIPC_LISTEN_ANY_USER) != 0;
   if ((l->pipe = derive(name, L"\\\\.\\pipe\\xipc.%ls", &rc)) == NULL ||
-      (l->lock_name = derive(name, L"%ls" XIPC__LISTENER_SUFFIX, &rc)) ==
-          NULL)
+      (l->lock_name = derive(name, L"%ls" XIPC__LISTENER_SUFFIX, &rc)) == NULL)
     goto fail;
   if (!OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &tok)) {
     rc = xipc__fail_os();
@@ -410,7 +409,8 @@ static int take(xipc_listener *l, int i, HANDLE *h) {
   EnterCriticalSection(&l->cs);
   if (l->closed) {
     rc = XIPC_ECLOSED;
-  } else if (s->h != NULL && (s->connected || HasOverlappedIoCompleted(&s->ov))) {
+  } else if (s->h != NULL &&
+             (s->connected || HasOverlappedIoCompleted(&s->ov))) {
     bool ok = s->connected || GetOverlappedResult(s->h, &s->ov, &n, FALSE);
     *h = s->h;
     s->h = NULL;

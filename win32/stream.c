@@ -492,7 +492,8 @@ int xipc__stream_os_import(xipc_stream **out, intptr_t h, int kind, bool sync) {
     return import_conn(out, hh, pipe_flags, sync);
   /* xipc's read ends are server ends, its write ends client ends, both of
    * byte type (a message-type pipe is a connection's). */
-  if (((pipe_flags & PIPE_SERVER_END) != 0) != (kind == XIPC__STREAM_PIPE_READ) ||
+  if (((pipe_flags & PIPE_SERVER_END) != 0) !=
+          (kind == XIPC__STREAM_PIPE_READ) ||
       (pipe_flags & PIPE_TYPE_MESSAGE))
     return xipc__fail(XIPC_EINVAL);
   if (!SetHandleInformation(hh, HANDLE_FLAG_INHERIT, 0))
