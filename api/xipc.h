@@ -979,9 +979,9 @@ enum {
  * errors.
  * Linux: bind() of the abstract address; EADDRINUSE is XIPC_EEXIST. The
  * backlog is listen()'s (the kernel caps it at net.core.somaxconn).
- * Windows: XIPC_EEXIST when the lock "<name>.xlsn" exists (a live
- * listener; a lock left by a listener that is closing or died while a
- * client was reading it is waited for, up to 200 ms), or when the first
+ * Windows: XIPC_EEXIST when the lock "<name>.xlsn" belongs to a live
+ * listener (a lock of this user whose listener is closing or has died, but
+ * which someone still holds open, is taken over), or when the first
  * pipe instance is refused (FILE_FLAG_FIRST_PIPE_INSTANCE: someone else
  * made the pipe first; under Wine, which ignores the flag, only when that
  * pipe is of byte type, since Wine then gives our instances its type).

@@ -281,4 +281,10 @@ bool listener_dacl_owner_only(const std::string &name, std::string *detail);
 // take the name.
 int squat_listener_name(const std::string &name, bool message_type, const std::string &ready,
                         const std::string &touched, const std::string &got);
+// Windows: opens (FILE_MAP_READ) the lock section "<name>.xlsn" of the
+// listener on `name` (win32/listen.c), as a client reading it would, and
+// returns the handle for close_listener_lock; -1 if there is none. POSIX:
+// -1 (a listener has no lock object there).
+intptr_t open_listener_lock(const std::string &name);
+void close_listener_lock(intptr_t h);
 }  // namespace xt

@@ -343,6 +343,16 @@ int squat_listener_name(const std::string &name, bool message_type, const std::s
   }
 }
 
+intptr_t open_listener_lock(const std::string &name) {
+  std::wstring lock = std::wstring(name.begin(), name.end()) + L".xlsn";
+  HANDLE h = OpenFileMappingW(FILE_MAP_READ, FALSE, lock.c_str());
+  return h ? reinterpret_cast<intptr_t>(h) : -1;
+}
+
+void close_listener_lock(intptr_t h) {
+  if (h != -1) CloseHandle(reinterpret_cast<HANDLE>(h));
+}
+
 #else
 void set_env(const char *name, const char *value) {
   if (value)
@@ -542,6 +552,10 @@ int squat_listener_name(const std::string &name, bool, const std::string &ready,
     close(c);
   }
 }
+
+intptr_t open_listener_lock(const std::string &) { return -1; }
+
+void close_listener_lock(intptr_t) {}
 
 #endif
 

@@ -66,3 +66,38 @@ TEST(Listen, SquatterThatTookTheNameFirstGetsNoClient) { squatter_gets_no_client
 // Windows: a squatter of the same pipe type as ours. Under Wine the
 // listener cannot tell, so the client's server-pid check must turn away.
 TEST(Listen, SquatterOfOurPipeTypeGetsNoClient) { squatter_gets_no_client("message"); }
+
+// A listener killed while another process holds its name's lock open
+// (Windows: a client reading the lock section at that moment, or anyone
+// allowed to read it): the name is still free at once, and the new
+// listener owns it as any other (a second listen is XIPC_EEXIST, and after
+// its close the name is free again).
+TEST(Listen, NameFreeAfterACrashWhileSomeoneHoldsTheLock) {
+  std::string name = xt::unique_name("lheld");
+  xt::Flag up("up");
+  xt::Child srv;
+  XT_OK(srv.start("listen_echo_server", {name, up}));
+  ASSERT_TRUE(up.wait(xt::scaled_ms(kWait), &srv));
+  intptr_t held = xt::open_listener_lock(name);  // -1 on POSIX: nothing to hold
+  xt::Cleanup close_held([&] { xt::close_listener_lock(held); });
+  XT_OK(srv.kill());
+  EXPECT_EQ(-2000 - XIPC_SIGKILL, srv.exit_code());
+  xipc_listener *l = nullptr, *l2 = nullptr;
+  XT_OK(xipc_listen(&l, name.c_str(), nullptr));
+  xt::Cleanup close_l([&] {
+    if (l) xipc_listener_close(l);
+  });
+  EXPECT_EQ(XIPC_EEXIST, xipc_listen(&l2, name.c_str(), nullptr));
+  xipc_stream *c = nullptr, *s = nullptr;
+  XT_OK(xipc_connect(&c, name.c_str(), xt::scaled_ms(kWait)));
+  xt::Cleanup close_c([&] { xipc_stream_close(c); });
+  xipc_pid pid = 0;
+  XT_OK(xipc_stream_peer_pid(c, &pid));
+  EXPECT_EQ(xipc_self_pid(), pid);
+  XT_OK(xipc_accept(l, &s, xt::scaled_ms(kWait)));
+  xipc_stream_close(s);
+  XT_OK(xipc_listener_close(l));
+  l = nullptr;
+  // Closed (the held lock now says so): free again.
+  XT_OK(xipc_listen(&l, name.c_str(), nullptr));
+}

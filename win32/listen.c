@@ -24,7 +24,10 @@
  * created exclusively (an existing one is XIPC_EEXIST) with an owner-only
  * DACL (Everyone may read it with XIPC_LISTEN_ANY_USER), holding a record
  * with the listener's pid. Only the listener holds it for long, so it dies
- * with the listener's process and the name is free at once. A client reads
+ * with the listener's process and the name is free at once; if a client
+ * (or anyone who may read it) still holds it, a new listen of the same
+ * user takes over a lock whose listener is closing or dead, exchanging
+ * the pid atomically so that only one listen wins. A client reads
  * the record first (no record: XIPC_ENOENT; a record of another user:
  * XIPC_EACCES unless XIPC_CONNECT_ANY_USER), opens the pipe, and accepts
  * it only if GetNamedPipeServerProcessId is the recorded pid: an instance
@@ -53,7 +56,7 @@
 #define PIPE_BUFFER 65536u
 #define LOCK_MAGIC 0x4e534c58u /* "XLSN" */
 #define LOCK_VERSION 1u
-#define LOCK_WAIT_MS 200 /* how long listen waits for a dead lock to go */
+#define LOCK_WAIT_MS 200 /* how long listen waits for a lock to be filled */
 #define CONNECT_POLL_MS 10
 
 /* Everyone's rights with XIPC_LISTEN_ANY_USER: on the pipe FILE_GENERIC_READ
@@ -69,7 +72,7 @@ enum { LOCK_STARTING = 0, LOCK_LIVE = 1, LOCK_CLOSING = 2 };
 struct lock_rec {
   uint32_t magic, version, size;
   volatile LONG state; /* LOCK_* */
-  uint32_t pid;        /* the listener's process */
+  volatile LONG pid;   /* the listener's process */
 };
 
 /* xipc__listen_os_foreign_for_testing */
@@ -174,22 +177,47 @@ static bool process_alive(DWORD pid) {
   return alive;
 }
 
-/* Whether the existing lock section m belongs to a live listener (rather
- * than to one that is closing or died while a client was reading it). */
-static bool lock_is_live(HANDLE m) {
-  const struct lock_rec *v = MapViewOfFile(m, FILE_MAP_READ, 0, 0, 0);
-  if (v == NULL)
-    return true; /* cannot tell: assume the worst */
-  struct lock_rec r = *v;
-  UnmapViewOfFile(v);
-  if (r.magic == 0) /* its creator is a few instructions from filling it */
-    return false;
-  if (r.magic != LOCK_MAGIC) /* not a listener's: the name is taken */
-    return true;
-  return r.state != LOCK_CLOSING && process_alive(r.pid);
+/* Fills a new lock record with our pid (state LOCK_STARTING). */
+static void lock_fill(struct lock_rec *r) {
+  r->magic = LOCK_MAGIC;
+  r->version = LOCK_VERSION;
+  r->size = sizeof(struct lock_rec);
+  InterlockedExchange(&r->pid, (LONG)GetCurrentProcessId());
 }
 
-/* Creates the lock section exclusively and publishes our pid in it. */
+/* The lock section m existed already. If it is ours and its listener is
+ * closing or has died (a client was reading it at that moment, or holds
+ * it still), takes it over: 0 with l->lock and l->rec set, 1 to look again
+ * (its creator is still filling it), or XIPC_EEXIST (a live listener, or
+ * not a listener's lock). Only one of several listens that find the same
+ * dead lock wins the exchange of the pid. */
+static int adopt_lock(xipc_listener *l, HANDLE m, PSECURITY_DESCRIPTOR sd) {
+  if (xipc__check_owner(m, 0) != 0)
+    return xipc__fail(XIPC_EEXIST);
+  struct lock_rec *v = MapViewOfFile(m, FILE_MAP_WRITE, 0, 0, 0);
+  if (v == NULL)
+    return xipc__fail_os_as(XIPC_EEXIST);
+  struct lock_rec r = *v;
+  int rc = xipc__fail(XIPC_EEXIST);
+  if (r.magic == 0)
+    rc = 1;
+  else if (r.magic == LOCK_MAGIC && r.size >= sizeof r &&
+           (r.state == LOCK_CLOSING || !process_alive((DWORD)r.pid)) &&
+           InterlockedCompareExchange(&v->pid, (LONG)GetCurrentProcessId(),
+                                      r.pid) == r.pid) {
+    InterlockedExchange(&v->state, LOCK_STARTING);
+    /* Our DACL, not the dead listener's (XIPC_LISTEN_ANY_USER may differ). */
+    SetKernelObjectSecurity(m, DACL_SECURITY_INFORMATION, sd);
+    l->lock = m;
+    l->rec = v;
+    return 0;
+  }
+  UnmapViewOfFile(v);
+  return rc;
+}
+
+/* Creates the lock section exclusively and publishes our pid in it, or
+ * takes over the lock of a dead listener (adopt_lock). */
 static int take_lock(xipc_listener *l) {
   PSECURITY_DESCRIPTOR sd = NULL;
   int rc = make_sd(l->user, l->any_user ? LOCK_ANY_USER_ACE : L"", &sd);
@@ -208,24 +236,20 @@ static int take_lock(xipc_listener *l) {
     }
     if (GetLastError() != ERROR_ALREADY_EXISTS) {
       l->lock = m;
-      l->rec = MapViewOfFile(m, FILE_MAP_WRITE, 0, 0, 0);
-      if (l->rec == NULL) {
+      if ((l->rec = MapViewOfFile(m, FILE_MAP_WRITE, 0, 0, 0)) == NULL)
         rc = xipc__fail_os();
-        break;
-      }
-      l->rec->magic = LOCK_MAGIC;
-      l->rec->version = LOCK_VERSION;
-      l->rec->size = sizeof(struct lock_rec);
-      l->rec->pid = GetCurrentProcessId();
+      else
+        lock_fill(l->rec);
       break;
     }
-    bool live = lock_is_live(m);
-    CloseHandle(m);
-    if (live || xipc__left_ns(deadline) == 0) {
-      rc = xipc__fail(XIPC_EEXIST);
+    rc = adopt_lock(l, m, sd);
+    if (rc != 0)
+      CloseHandle(m);
+    if (rc != 1 || xipc__left_ns(deadline) == 0) {
+      rc = rc == 1 ? xipc__fail(XIPC_EEXIST) : rc;
       break;
     }
-    xipc__sleep_ms(1); /* a client is reading a dead listener's record */
+    xipc__sleep_ms(1); /* its creator is a few instructions from filling it */
   }
   LocalFree(sd);
   return rc;
@@ -254,7 +278,7 @@ static int read_lock(const wchar_t *lock_name, bool any_user, DWORD *pid) {
     if (r.magic != LOCK_MAGIC || r.version < 1 ||
         r.size < sizeof(struct lock_rec) || r.state != LOCK_LIVE || r.pid == 0)
       rc = xipc__fail(XIPC_ENOENT);
-    *pid = r.pid;
+    *pid = (DWORD)r.pid;
   }
   CloseHandle(m);
   return rc;
