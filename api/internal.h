@@ -202,7 +202,15 @@ int xipc__stream_os_read(xipc_stream *s, void *buf, size_t cap, size_t *nread,
  * an error stops it (XIPC_EPIPE: no reader); *nwritten is what went. */
 int xipc__stream_os_write(xipc_stream *s, const void *buf, size_t n,
                           size_t *nwritten, uint64_t deadline);
-/* Tree: end the write side (a pipe write end closes its OS object). */
+/* Tree: head[0..hn) then body[0..bn) as by xipc__stream_os_write of the
+ * two joined (hn + bn > 0; either may be 0 with its pointer NULL), in one
+ * gather system call where the OS has one (POSIX writev/sendmsg), so that
+ * a framed message costs one call; *nwritten counts bytes of both. */
+int xipc__stream_os_writev(xipc_stream *s, const void *head, size_t hn,
+                           const void *body, size_t bn, size_t *nwritten,
+                           uint64_t deadline);
+/* Tree: end the write side (a pipe write end closes its OS object; a
+ * connection stops sending, POSIX shutdown(SHUT_WR), and keeps reading). */
 int xipc__stream_os_shutdown(xipc_stream *s);
 /* Tree, test hook: POSIX: behave as on a kernel without RWF_NOWAIT for
  * pipes (poll first, then read, or write at most PIPE_BUF) while on is
@@ -213,10 +221,11 @@ bool xipc__stream_os_poll_fallback_for_testing(bool on);
 void xipc__stream_os_detach(xipc_stream *s);
 /* Tree: close the OS object (if any) and free s. */
 int xipc__stream_os_close(xipc_stream *s);
-/* Tree: a stream of kind (XIPC__STREAM_PIPE_*) for the inherited object h
+/* Tree: a stream of kind (XIPC__STREAM_*) for the inherited object h
  * with the sync property from the token. XIPC_ENOENT if h names no open
  * object, XIPC_EINVAL if it is not a pipe (or the wrong end where the OS
- * tells); makes h non-inheritable. */
+ * tells) or, for XIPC__STREAM_CONN, not a connection; XIPC_ENOTSUP for a
+ * connection where the tree cannot adopt one; makes h non-inheritable. */
 int xipc__stream_os_import(xipc_stream **out, intptr_t h, int kind, bool sync);
 
 /* Portable, exposed for the framing unit test: encode the header for a
@@ -234,24 +243,42 @@ int xipc__frame_header_decode(const unsigned char *p, size_t n, size_t *hlen,
  * its stream.c reads and writes. Deadlines are xipc__deadline_ns values
  * (UINT64_MAX: forever). */
 
-/* Tree: listen on the valid portable name; opts non-NULL, flags valid. */
+/* Tree: listen on name, which passed xipc__check_name and is at most
+ * XIPC_LISTEN_NAME_MAX long; opts non-NULL, flags valid, backlog already
+ * 1..XIPC_LISTEN_BACKLOG_MAX (0 was made the default). XIPC_EEXIST when a
+ * live listener has the name. *out is NULL on entry. */
 int xipc__listen_os(xipc_listener **out, const char *name,
                     const xipc_listen_options *opts);
 /* Tree: one connection, or XIPC_ETIMEDOUT / XIPC_EAGAIN at the deadline
- * (XIPC_EAGAIN when the caller's timeout was 0: zero_timeout), or
- * XIPC_ECLOSED once the listener is shut down or being closed. */
+ * (XIPC_EAGAIN when the caller's timeout was 0: zero_timeout), never
+ * earlier, or XIPC_ECLOSED once the listener is shut down or being closed.
+ * A client of another user (without XIPC_LISTEN_ANY_USER) is dropped and
+ * the wait goes on. l and out non-NULL, *out NULL. */
 int xipc__accept_os(xipc_listener *l, xipc_stream **out, uint64_t deadline,
                     bool zero_timeout);
-/* Tree: connect to the valid name; flags valid (XIPC_CONNECT_*). */
+/* Tree: connect to name (checked as for xipc__listen_os); flags valid
+ * (XIPC_CONNECT_*). No listener: XIPC_ENOENT, at once without
+ * XIPC_CONNECT_WAIT, else once the deadline has passed. Full backlog / no
+ * free instance: wait for room until the deadline (XIPC_ETIMEDOUT, or
+ * XIPC_EAGAIN for zero_timeout), never "busy". A listener of another user
+ * (without XIPC_CONNECT_ANY_USER): XIPC_EACCES. */
 int xipc__connect_os(xipc_stream **out, const char *name, unsigned flags,
                      uint64_t deadline, bool zero_timeout);
-/* Tree: stop listening (the name is free afterwards); a thread blocked in
- * accept returns XIPC_ECLOSED. Safe from any thread. */
+/* Tree: stop listening (the name is free for a new listen once the
+ * threads inside accept have left, which they do at once); a thread
+ * blocked in accept returns XIPC_ECLOSED, later accepts too, connects get
+ * XIPC_ENOENT. Safe from any thread, more than once (returns 0). */
 int xipc__listener_os_shutdown(xipc_listener *l);
 /* Tree: shut down, wait for threads inside accept to leave, free l. */
 int xipc__listener_os_close(xipc_listener *l);
-/* Tree: the pid of the process at the other end of a connection. */
+/* Tree: the pid of the process at the other end of a connection (s is of
+ * kind XIPC__STREAM_CONN, pid non-NULL; api/listen.c answers the rest). */
 int xipc__stream_os_peer_pid(const xipc_stream *s, xipc_pid *pid);
+/* Tree, test hook: while on, both sides of new connections treat every
+ * peer as another user's (Windows: the client process's token and the
+ * lock section's owner; POSIX: the SO_PEERCRED uid), so that the refusals
+ * run without a second user. Returns false where there is no such hook. */
+bool xipc__listen_os_foreign_for_testing(bool on);
 
 /* ---- named objects (api/objects.c, posix/objects.c, win32/objects.c) ---
  * The tree enumerates this user's xipc objects; api/objects.c checks
@@ -495,6 +522,7 @@ int xipc__qstore_unlink(const char *name);
 #define XIPC__SEM_SUFFIX ".xsem"
 #define XIPC__MUTEX_SUFFIX ".xmtx"
 #define XIPC__MUTEX_STATE_SUFFIX ".xmst" /* Windows: the mutex state mapping */
+#define XIPC__LISTENER_SUFFIX ".xlsn" /* Windows: a listener's lock section */
 
 /* Portable: writes name followed by suffix into buf, which must hold
  * XIPC_NAME_MAX + 1 bytes; name has passed the sync name check. */

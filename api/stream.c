@@ -322,20 +322,19 @@ static int keep_rest(struct xipc__stream_base *b, const unsigned char *head,
   return 0;
 }
 
-/* Writes head then body; if the deadline stops it after some bytes went,
- * the rest is kept and the message counts as sent. */
+/* Writes head then body in one gather write; if the deadline stops it
+ * after some bytes went, the rest is kept and the message counts as sent. */
 static int send_parts(xipc_stream *s, const unsigned char *head, size_t hn,
                       const unsigned char *body, size_t bn,
                       uint64_t deadline) {
-  size_t done = 0, bdone = 0;
-  int rc = xipc__stream_os_write(s, head, hn, &done, deadline);
-  if (rc == 0 && bn > 0)
-    rc = xipc__stream_os_write(s, body, bn, &bdone, deadline);
+  size_t done = 0;
+  int rc = xipc__stream_os_writev(s, head, hn, body, bn, &done, deadline);
   if (rc != XIPC_ETIMEDOUT || done == 0)
     return rc;
   if (done < hn)
     return keep_rest(XIPC__STREAM_BASE(s), head + done, hn - done, body, bn);
-  return keep_rest(XIPC__STREAM_BASE(s), NULL, 0, body + bdone, bn - bdone);
+  return keep_rest(XIPC__STREAM_BASE(s), NULL, 0, body + (done - hn),
+                   bn - (done - hn));
 }
 
 int xipc_stream_send(xipc_stream *s, const void *msg, size_t len,
@@ -370,6 +369,13 @@ static intptr_t imported[MAX_IMPORTS];
 static size_t nimported;
 static atomic_flag import_lock = ATOMIC_FLAG_INIT;
 
+/* The token's letter for a kind: r(ead end), w(rite end), c(onnection). */
+static char kind_letter(int kind) {
+  return kind == XIPC__STREAM_PIPE_READ   ? 'r'
+         : kind == XIPC__STREAM_PIPE_WRITE ? 'w'
+                                           : 'c';
+}
+
 int xipc_stream_export(const xipc_stream *s, char *token, size_t cap) {
   if (token != NULL && cap > 0)
     token[0] = '\0';
@@ -380,7 +386,7 @@ int xipc_stream_export(const xipc_stream *s, char *token, size_t cap) {
   if (h < 0)
     return xipc__fail(XIPC_ECLOSED);
   int n = snprintf(token, cap, TOKEN_PREFIX "%lld:%c:%c", (long long)h,
-                   b->kind == XIPC__STREAM_PIPE_READ ? 'r' : 'w',
+                   kind_letter(b->kind),
                    xipc__stream_os_sync(s) ? 's' : 'o');
   if (n < 0 || (size_t)n >= cap) {
     if (cap > 0)
@@ -390,7 +396,7 @@ int xipc_stream_export(const xipc_stream *s, char *token, size_t cap) {
   return 0;
 }
 
-/* Parses "xipc-stream:1:<h>:<r|w>:<s|o>" strictly. */
+/* Parses "xipc-stream:1:<h>:<r|w|c>:<s|o>" strictly. */
 static bool parse_token(const char *t, intptr_t *h, int *kind, bool *sync) {
   size_t plen = strlen(TOKEN_PREFIX);
   if (strncmp(t, TOKEN_PREFIX, plen) != 0)
@@ -404,11 +410,13 @@ static bool parse_token(const char *t, intptr_t *h, int *kind, bool *sync) {
     v = v * 10 + (uint64_t)(*t - '0');
   }
   if (digits == 0 || v > (uint64_t)INTPTR_MAX || t[0] != ':' ||
-      (t[1] != 'r' && t[1] != 'w') || t[2] != ':' ||
+      (t[1] != 'r' && t[1] != 'w' && t[1] != 'c') || t[2] != ':' ||
       (t[3] != 's' && t[3] != 'o') || t[4] != '\0')
     return false;
   *h = (intptr_t)v;
-  *kind = t[1] == 'r' ? XIPC__STREAM_PIPE_READ : XIPC__STREAM_PIPE_WRITE;
+  *kind = t[1] == 'r'   ? XIPC__STREAM_PIPE_READ
+          : t[1] == 'w' ? XIPC__STREAM_PIPE_WRITE
+                        : XIPC__STREAM_CONN;
   *sync = t[3] == 's';
   return true;
 }

@@ -865,10 +865,19 @@ int xipc_stream_send(xipc_stream *s, const void *msg, size_t len,
 int xipc_stream_recv(xipc_stream *s, void *buf, size_t cap, size_t *len,
                      int timeout_ms);
 /* Ends writing: a pipe write end closes its OS end, so the reader sees end
- * of stream once every other copy (in children) is closed too. The handle
- * stays valid until xipc_stream_close; writes then fail with XIPC_ECLOSED.
+ * of stream once every other copy (in children) is closed too. On a
+ * connection (xipc_accept / xipc_connect) it ends only this direction (a
+ * half close; POSIX shutdown(SHUT_WR)): the peer reads end of stream and
+ * may still send, and this side still reads. The handle stays valid until
+ * xipc_stream_close; writes then fail with XIPC_ECLOSED.
  * Errors: XIPC_EINVAL (NULL s, a read end), XIPC_ECLOSED (already shut
- * down). */
+ * down), OS errors.
+ * Windows connections: named pipes have no half close, so xipc's
+ * connection pipes are of message type and the shutdown writes one
+ * zero-length message, which the peer's xipc read takes as end of stream
+ * (the same as Linux for xipc peers; a foreign client that writes zero
+ * bytes would be read as ending its stream). libuv instead closes the
+ * whole pipe 50 ms after the shutdown if no data comes in. */
 int xipc_stream_shutdown(xipc_stream *s);
 /* Closes the stream and frees the handle (it must not be used again).
  * Errors: XIPC_EINVAL (NULL s). */
@@ -877,7 +886,8 @@ int xipc_stream_close(xipc_stream *s);
 /* Room for any token, with its NUL. */
 #define XIPC_STREAM_TOKEN_MAX 48
 /* Writes a token (a short string for a child's argv or environment,
- * "xipc-stream:1:<fd or handle>:<r|w>:<s|o>") naming s in a child that was
+ * "xipc-stream:1:<fd or handle>:<r|w|c>:<s|o>"; c: a connection) naming s
+ * in a child that was
  * spawned with s in xipc_spawn_options.pass, which finds the same
  * descriptor number / handle value. token is "" on failure.
  * Errors: XIPC_EINVAL (NULL s or token), XIPC_ECLOSED (shut down),
@@ -885,9 +895,13 @@ int xipc_stream_close(xipc_stream *s);
 int xipc_stream_export(const xipc_stream *s, char *token, size_t cap);
 /* In the child: turns a token from xipc_stream_export into a stream and
  * makes its descriptor / handle non-inheritable again. A token works once
- * per process.
+ * per process. A passed connection works in the child as in the parent
+ * (xipc_stream_peer_pid still names the process at the other end).
  * Errors (*out NULL): XIPC_EINVAL (NULL arguments, a malformed token, or
- * one naming something that is not a pipe, or the other end of it),
+ * one naming something that is not a pipe, or the other end of it, or for
+ * a "c" token not a connected AF_UNIX stream socket / named pipe),
+ * XIPC_ENOTSUP (a connection token where the platform cannot adopt one;
+ * Windows: l-win fills in whether it can),
  * XIPC_ENOENT (no such open descriptor / handle), XIPC_EBUSY (this token
  * was imported already in this process), XIPC_ENOSPC (more than 64
  * imports in one process), XIPC_ENOMEM. */
@@ -909,24 +923,41 @@ int xipc_stream_import(xipc_stream **out, const char *token);
  * MSG_NOSIGNAL. Both sides check the peer's credentials (SO_PEERCRED): a
  * peer of another uid is refused unless allowed by XIPC_LISTEN_ANY_USER /
  * XIPC_CONNECT_ANY_USER.
- * Windows: byte-mode named pipes "\\.\pipe\xipc.<name>", overlapped,
- * with a DACL that grants the creating user and SYSTEM only, the first
- * instance created FILE_FLAG_FIRST_PIPE_INSTANCE, remote clients rejected,
- * and several instances kept pending so that concurrent connects do not
- * fail with "busy". (Platform differences, including what Wine 8 does with
- * each of these: see each function and the README's platform table.) */
+ * Windows: named pipes "\\.\pipe\xipc.<name>", overlapped, of message
+ * type read in message mode but used as a byte stream (the message type
+ * carries xipc_stream_shutdown's end-of-stream mark; see there), with a
+ * security descriptor that grants the creating user and SYSTEM only, the
+ * first instance created FILE_FLAG_FIRST_PIPE_INSTANCE, remote clients
+ * rejected, and several instances kept pending so that concurrent
+ * connects do not fail with "busy". Because Wine 8 ignores
+ * FILE_FLAG_FIRST_PIPE_INSTANCE and does not enforce pipe DACLs, each
+ * listener also holds a lock: a session-local named section
+ * "<name>.xlsn", created exclusively with an owner-only DACL, holding the
+ * listener's pid; it goes with the listener's process. Clients read it and
+ * accept a pipe only if its server process is that pid. (Platform
+ * differences, including what Wine 8 does with each of these: see each
+ * function and the README's platform table.) */
 typedef struct xipc_listener xipc_listener;
 
 /* xipc_listen_options.flags */
 enum {
   /* Accept clients of other users too (POSIX: no SO_PEERCRED uid check;
-   * Windows: the DACL also grants Everyone read/write). */
+   * Windows: the DACL also grants Everyone read/write, see xipc_listen,
+   * and accept does not check the client's token). */
   XIPC_LISTEN_ANY_USER = 1u << 0
 };
 typedef struct {
   unsigned flags;   /* XIPC_LISTEN_* */
-  unsigned backlog; /* connections that may wait for accept (0: 64) */
+  unsigned backlog; /* connections that may wait for accept (0: 64; at most
+                       XIPC_LISTEN_BACKLOG_MAX) */
 } xipc_listen_options;
+
+/* Largest xipc_listen_options.backlog. */
+#define XIPC_LISTEN_BACKLOG_MAX 4096
+/* Longest name of a listener: an abstract AF_UNIX address holds 108 bytes,
+ * of which "\0xipc." takes 6 (XIPC_ENAMETOOLONG beyond it, on both
+ * platforms, so that a name works everywhere). */
+#define XIPC_LISTEN_NAME_MAX 100
 
 /* xipc_connect_ex flags */
 enum {
@@ -937,14 +968,117 @@ enum {
   XIPC_CONNECT_ANY_USER = 1u << 1
 };
 
+/* Listens on name for connections from this machine (opts may be NULL:
+ * same user only, backlog 64). The name is this listener's until
+ * xipc_listener_shutdown / xipc_listener_close, or until its process dies
+ * (the OS frees it at once; nothing to clean up).
+ * Errors (*out NULL): XIPC_EINVAL (NULL out, a bad name, unknown flags,
+ * backlog > XIPC_LISTEN_BACKLOG_MAX), XIPC_ENAMETOOLONG (a valid name
+ * longer than XIPC_LISTEN_NAME_MAX), XIPC_EEXIST (a live listener, of any
+ * user, has the name), XIPC_ENOMEM, XIPC_ENOSPC (out of descriptors), OS
+ * errors.
+ * Linux: bind() of the abstract address; EADDRINUSE is XIPC_EEXIST. The
+ * backlog is listen()'s (the kernel caps it at net.core.somaxconn).
+ * Windows: XIPC_EEXIST when the lock "<name>.xlsn" belongs to a live
+ * listener (a lock of this user whose listener is closing or has died, but
+ * which someone still holds open, is taken over), or when the first
+ * pipe instance is refused (FILE_FLAG_FIRST_PIPE_INSTANCE: someone else
+ * made the pipe first; under Wine, which ignores the flag, only when that
+ * pipe is of byte type, since Wine then gives our instances its type).
+ * A squatter's pipe of our type is not noticed by listen under Wine, but
+ * it receives no client: clients check the server pid. min(backlog, 16)
+ * instances wait in ConnectNamedPipe; more clients at once wait in
+ * WaitNamedPipeW within their timeout. XIPC_LISTEN_ANY_USER grants
+ * Everyone read, write-data and write-attributes on the pipe (not
+ * FILE_CREATE_PIPE_INSTANCE) and read on the lock. Not verified on real
+ * Windows: whether a new listen right after a listener died gets
+ * FILE_FLAG_FIRST_PIPE_INSTANCE refused while its old clients still hold
+ * their ends (Wine allows it at once). */
 int xipc_listen(xipc_listener **out, const char *name,
                 const xipc_listen_options *opts);
+/* Waits for the next client and gives its connection (a new stream that
+ * the caller closes; it outlives the listener). Without
+ * XIPC_LISTEN_ANY_USER a client of another user never comes out of accept:
+ * Linux closes it after SO_PEERCRED shows its uid and goes on waiting
+ * (the client reads end of stream). Several threads may accept at once.
+ * Errors (*out NULL): XIPC_EINVAL (NULL l or out, timeout_ms < -1),
+ * XIPC_EAGAIN (timeout 0, nobody waiting), XIPC_ETIMEDOUT (never before
+ * timeout_ms), XIPC_ECLOSED (the listener is shut down, or another thread
+ * closes it while this one waits: the call wakes at once), XIPC_ENOMEM,
+ * XIPC_ENOSPC (out of descriptors), OS errors.
+ * Windows: accept waits on the stop event and the events of the pending
+ * instances' overlapped ConnectNamedPipe, takes a connected instance and
+ * creates its replacement at once. A client whose process token is not
+ * this user's (GetNamedPipeClientProcessId, then its token) is
+ * disconnected and accept goes on waiting: the pipe's DACL keeps other
+ * users out on Windows, this check does under Wine, which does not enforce
+ * pipe DACLs. */
 int xipc_accept(xipc_listener *l, xipc_stream **out, int timeout_ms);
+/* xipc_connect_ex(out, name, 0, timeout_ms). */
 int xipc_connect(xipc_stream **out, const char *name, int timeout_ms);
+/* Connects to the listener called name. When its backlog is full (every
+ * pipe instance busy) the call waits for room within timeout_ms instead of
+ * failing. With XIPC_CONNECT_WAIT a missing listener is looked for again
+ * (every 1, 2, 4 ... at most 10 ms) until it appears or the timeout ends.
+ * Without XIPC_CONNECT_ANY_USER the listener must belong to this user.
+ * Errors (*out NULL): XIPC_EINVAL (NULL out, a bad name, unknown flags,
+ * timeout_ms < -1), XIPC_ENAMETOOLONG (longer than XIPC_LISTEN_NAME_MAX),
+ * XIPC_ENOENT (no listener: at once, or with XIPC_CONNECT_WAIT when
+ * timeout_ms has passed without one, never earlier; also a listener that
+ * was shut down), XIPC_EAGAIN (timeout 0 and the backlog is full),
+ * XIPC_ETIMEDOUT (the backlog stayed full for timeout_ms), XIPC_EACCES (the
+ * listener belongs to another user), XIPC_ENOMEM, XIPC_ENOSPC, OS errors.
+ * Linux: connect() to the abstract address (ECONNREFUSED is XIPC_ENOENT); a
+ * timed connect bounds the kernel's wait for backlog room with
+ * SO_SNDTIMEO, reset to none afterwards. The listener's uid and pid are
+ * SO_PEERCRED's, taken when it called listen.
+ * Python: multiprocessing.connection.Listener("\0xipc." + name,
+ * family="AF_UNIX") (no authkey) accepts this client, and
+ * Client("\0xipc." + name, family="AF_UNIX") connects to an xipc listener;
+ * its send_bytes/recv_bytes are xipc_stream_send/xipc_stream_recv. Linux
+ * only: on Windows Python's pipe connections are message-mode pipes
+ * without a length prefix, which xipc's framing is not.
+ * Windows: the client reads the listener's lock "<name>.xlsn" (missing:
+ * XIPC_ENOENT; owned by another user: XIPC_EACCES unless
+ * XIPC_CONNECT_ANY_USER). The lock is in the session namespace, so a
+ * client finds only listeners of its own logon session (a service in
+ * session 0 cannot be reached from a desktop session). The client opens
+ * the pipe with CreateFileW (SECURITY_IDENTIFICATION, so that the server
+ * cannot impersonate the client; Wine 8 ignores it) and keeps it only if
+ * GetNamedPipeServerProcessId is the pid in the lock; another process's
+ * instance (a squatter's, possible under Wine) is closed before anything
+ * is sent and the next one is tried (XIPC_EACCES after 8).
+ * ERROR_PIPE_BUSY (every instance taken) is waited out with
+ * WaitNamedPipeW, at most 100 ms at a time, within timeout_ms. */
 int xipc_connect_ex(xipc_stream **out, const char *name, unsigned flags,
                     int timeout_ms);
+/* Stops listening: the name is free for a new xipc_listen, connects find
+ * no listener (XIPC_ENOENT), and every xipc_accept, blocked in another
+ * thread or later, returns XIPC_ECLOSED. Connections already accepted are
+ * not affected; clients still waiting in the backlog see end of stream.
+ * Safe from any thread, at any time, more than once; the handle stays
+ * valid until xipc_listener_close. Closing while other threads are in
+ * xipc_accept is also safe (close waits for them to leave), so shutdown is
+ * needed only to stop accepting before the handle can be freed.
+ * Errors: XIPC_EINVAL (NULL l).
+ * Linux: shutdown(SHUT_RDWR) on the socket wakes blocked accepts; the
+ * descriptor (and so the name) is released when the last of them has left,
+ * which is at once. */
 int xipc_listener_shutdown(xipc_listener *l);
+/* Shuts the listener down (see xipc_listener_shutdown), waits until no
+ * other thread is inside xipc_accept on it, and frees it (l must not be
+ * used again; threads that were waking from accept do not touch it).
+ * Errors: XIPC_EINVAL (NULL l). */
 int xipc_listener_close(xipc_listener *l);
+/* The process id of the process at the other end of connection s: for a
+ * server, the client that connected; for a client, the process that
+ * listens. It is the pid at connect time (the process may have exited).
+ * Errors (*pid 0): XIPC_EINVAL (NULL s or pid), XIPC_ENOTSUP (s is a pipe
+ * end: pipes have no peer).
+ * Linux: SO_PEERCRED. Windows: GetNamedPipeClientProcessId on the server
+ * side, GetNamedPipeServerProcessId on the client side, taken when the
+ * connection was made (for a connection passed to a child by token, when
+ * it was imported). */
 int xipc_stream_peer_pid(const xipc_stream *s, xipc_pid *pid);
 
 /* ------------------------------------------------------------------------ */

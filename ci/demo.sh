@@ -8,9 +8,10 @@
 # builds them with MinGW-w64 (preset `mingw`) and runs the same programs under
 # Wine. Each example starts its own second process and exits 0 on success;
 # pair_producer and pair_consumer are instead started separately, as two
-# programs in two terminals would be (ci/lib.sh, xipc_pair_demo). Each run
-# is bounded by XIPC_DEMO_TIMEOUT seconds (default 120). While the pair's
-# producer holds its queue, the demo runs `xipc ls` (cli/xipc.c) to show it.
+# programs in two terminals would be (ci/lib.sh, xipc_pair_demo), and so are
+# kv_server and its kv_client (xipc_kv_demo). Each run is bounded by
+# XIPC_DEMO_TIMEOUT seconds (default 120). While the pair's producer holds
+# its queue, the demo runs `xipc ls` (cli/xipc.c) to show it.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 exec </dev/null
@@ -22,7 +23,7 @@ for arg in "$@"; do
   case $arg in
     --linux-only) want_mingw=0 ;;
     --mingw-only) want_linux=0 ;;
-    -h|--help) sed -n '2,13s/^# \{0,1\}//p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,14s/^# \{0,1\}//p' "$0"; exit 0 ;;
     *) echo "unknown option: $arg (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -39,7 +40,7 @@ examples=() solo=()
 for src in examples/*.c; do
   [ -e "$src" ] || continue
   examples+=("$(basename "$src" .c)")
-  case $src in examples/pair_*) ;; *) solo+=("$(basename "$src" .c)") ;; esac
+  case $src in examples/pair_* | examples/kv_*) ;; *) solo+=("$(basename "$src" .c)") ;; esac
 done
 [ ${#examples[@]} -gt 0 ] || xipc_die "no examples/*.c to run"
 
@@ -76,6 +77,14 @@ run_examples() {
   [ "${PIPESTATUS[0]}" = 0 ] || failed=1
   while IFS= read -r line; do
     case $line in "pair: "*) results+=("[$leg] $line") ;; esac
+  done <"$out"
+  xipc_log "[$leg] kv_server + kv_client, started separately"
+  out="$build/kv-demo.log"
+  # shellcheck disable=SC2086 # runner is one path or empty
+  xipc_kv_demo "$build" "$ext" $runner | tee "$out"
+  [ "${PIPESTATUS[0]}" = 0 ] || failed=1
+  while IFS= read -r line; do
+    case $line in "kv: "*) results+=("[$leg] $line") ;; esac
   done <"$out"
 }
 

@@ -257,3 +257,85 @@ xipc_pair_demo() {
   fi
   return $bad
 }
+
+# xipc_kv_demo DIR EXT [RUNNER...]: runs examples/kv_server and kv_client of
+# DIR (EXT: .exe or empty; RUNNER: wine-run.sh for Wine) as separately
+# started programs, the Listener/Client scenario of the README, each bounded
+# by XIPC_DEMO_TIMEOUT seconds (default 120):
+#   1. a client started before the server (it waits for it to appear) sets
+#      two keys;
+#   2. the server, started next, answers it;
+#   3. a second client reads the keys back, deletes one and lists them;
+#   4. on Linux with python3, multiprocessing.connection's Client asks too;
+#   5. the server is stopped with SIGTERM from another process (kill on
+#      Linux, `signal_demo send PID SIGTERM` on Windows) and must exit 0.
+# Prints one line per step ("kv: ..."); returns non-zero if a step failed.
+xipc_kv_demo() {
+  local dir=$1 ext=$2
+  shift 2
+  local run=("$@") t=${XIPC_DEMO_TIMEOUT:-120} ep="kv-demo-$$" bad=0
+  local out="$dir/kv-demo" pid="" lim=() i cbg sbg rc
+  timeout --version >/dev/null 2>&1 && lim=(timeout -k 5 "$t")
+  if [ ! -f "$dir/kv_server$ext" ] || [ ! -f "$dir/kv_client$ext" ]; then
+    echo "kv: FAILED (kv_server/kv_client not built in $dir)"; return 1
+  fi
+  # step NAME RC FILE PATTERN: one verdict line.
+  step() {
+    if [ "$2" = 0 ] && grep -q -- "$4" "$3"; then
+      echo "kv: $1: OK"
+    else
+      echo "kv: $1: FAILED (exit $2, see $3)"; bad=1
+    fi
+  }
+  rm -f "$out.client1" "$out.client2" "$out.python" "$out.server"
+  "${lim[@]}" "${run[@]}" "$dir/kv_client$ext" -n "$ep" "set color blue" \
+    "set shape round" >"$out.client1" 2>&1 &
+  cbg=$!
+  sleep 1 # the client is now waiting for a server
+  "${lim[@]}" "${run[@]}" "$dir/kv_server$ext" "$ep" >"$out.server" 2>&1 &
+  sbg=$!
+  for ((i = 0; i < t * 10; i++)); do
+    pid=$(sed -n "s/^kv_server: pid \([0-9]*\),.*/\1/p" "$out.server" 2>/dev/null)
+    [ -n "$pid" ] && break
+    sleep 0.1
+  done
+  wait "$cbg"
+  rc=$?
+  cat "$out.client1"
+  step "client started before the server" "$rc" "$out.client1" '"set shape round" -> "ok"'
+  "${lim[@]}" "${run[@]}" "$dir/kv_client$ext" -n "$ep" "get color" \
+    "del shape" "get shape" "keys" >"$out.client2" 2>&1
+  rc=$?
+  cat "$out.client2"
+  if [ "$rc" = 0 ] && grep -q '"get color" -> "ok blue"' "$out.client2" &&
+      grep -q '"get shape" -> "missing"' "$out.client2"; then
+    echo "kv: second client sees the first one's keys: OK"
+  else
+    echo "kv: second client sees the first one's keys: FAILED (exit $rc, see $out.client2)"; bad=1
+  fi
+  if [ -z "$ext" ] && command -v python3 >/dev/null 2>&1; then
+    "${lim[@]}" python3 -c "
+from multiprocessing.connection import Client
+c = Client('\0xipc.$ep', family='AF_UNIX')
+c.send_bytes(b'get color')
+print('python client: get color ->', c.recv_bytes().decode())
+c.close()" >"$out.python" 2>&1
+    rc=$?
+    cat "$out.python"
+    step "Python multiprocessing.connection client" "$rc" "$out.python" 'get color -> ok blue'
+  elif [ -z "$ext" ]; then
+    echo "kv: Python client: skipped (no python3)"
+  else
+    echo "kv: Python client: not run (Windows: Python's pipe connections are not xipc's framing)"
+  fi
+  if [ -n "$pid" ] && [ -z "$ext" ]; then
+    kill -TERM "$pid"
+  elif [ -n "$pid" ]; then
+    "${lim[@]}" "${run[@]}" "$dir/signal_demo$ext" send "$pid" SIGTERM
+  fi
+  wait "$sbg"
+  rc=$?
+  cat "$out.server"
+  step "server stopped by SIGTERM" "$rc" "$out.server" 'SIGTERM: stopping after'
+  return $bad
+}

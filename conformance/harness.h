@@ -263,4 +263,28 @@ bool own_console();
 // (this process's group); Windows GenerateConsoleCtrlEvent(CTRL_C_EVENT,
 // 0). 0 on success.
 int interrupt_group();
+// Windows: reads back the DACL of the named pipe a listener on `name`
+// created (\\.\pipe\xipc.<name>) with GetSecurityInfo and returns true if
+// its entries grant access to the owner and SYSTEM only; *detail says what
+// was found (the entries, or why it could not be read). POSIX: false, with
+// *detail saying that abstract sockets have no DACL (tests do not call it
+// there; Linux checks SO_PEERCRED instead).
+bool listener_dacl_owner_only(const std::string &name, std::string *detail);
+// A squatter for the tests: takes the OS name a listener on `name` would
+// use, with raw system calls and default security (POSIX: bind and listen
+// on the abstract AF_UNIX address "\0xipc.<name>"; Windows: one instance
+// of \\.\pipe\xipc.<name> from CreateNamedPipeW, of message type if
+// `message_type`, the type xipc's listeners use, else of byte type), sets
+// the flag `ready`, then serves raw connections one at a time until
+// killed: sets `touched` for every client that connects and `got` once any
+// client sends it a byte. Returns -1 (without setting `ready`) if it cannot
+// take the name.
+int squat_listener_name(const std::string &name, bool message_type, const std::string &ready,
+                        const std::string &touched, const std::string &got);
+// Windows: opens (FILE_MAP_READ) the lock section "<name>.xlsn" of the
+// listener on `name` (win32/listen.c), as a client reading it would, and
+// returns the handle for close_listener_lock; -1 if there is none. POSIX:
+// -1 (a listener has no lock object there).
+intptr_t open_listener_lock(const std::string &name);
+void close_listener_lock(intptr_t h);
 }  // namespace xt

@@ -2,8 +2,10 @@
 // instead of carrying #ifdefs of their own.
 #include "harness.h"
 
+#include <cstddef>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -22,10 +24,12 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
-#include <csignal>
 #include <unistd.h>
+#include <csignal>
 
 #include <cerrno>
 #endif
@@ -229,6 +233,126 @@ bool own_console() {
 }
 
 int interrupt_group() { return GenerateConsoleCtrlEvent(CTRL_C_EVENT, 0) ? 0 : -1; }
+
+namespace {
+
+// The SDDL of h's owner and DACL, for the report.
+std::string sddl_of(PSECURITY_DESCRIPTOR sd) {
+  LPSTR str = nullptr;
+  std::string out = "?";
+  if (ConvertSecurityDescriptorToStringSecurityDescriptorA(
+          sd, SDDL_REVISION_1, OWNER_SECURITY_INFORMATION | DACL_SECURITY_INFORMATION, &str,
+          nullptr)) {
+    out = str;
+    LocalFree(str);
+  }
+  return out;
+}
+
+// True if kernel object h is owned by this process's user and its DACL
+// holds allow entries for exactly that user and SYSTEM, nothing else.
+bool owner_and_system_only(HANDLE h, const char *what, std::string *detail) {
+  PSID owner = nullptr;
+  PACL dacl = nullptr;
+  PSECURITY_DESCRIPTOR sd = nullptr;
+  DWORD e =
+      GetSecurityInfo(h, SE_KERNEL_OBJECT, OWNER_SECURITY_INFORMATION | DACL_SECURITY_INFORMATION,
+                      &owner, nullptr, &dacl, nullptr, &sd);
+  if (e != ERROR_SUCCESS) {
+    *detail += std::string(what) + ": GetSecurityInfo error " + std::to_string(e) + "; ";
+    return false;
+  }
+  *detail += std::string(what) + ": " + sddl_of(sd) + "; ";
+  union {
+    TOKEN_USER user;
+    DWORD64 room[64];
+  } tu;
+  DWORD n = 0;
+  HANDLE tok = nullptr;
+  bool ok = OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &tok) &&
+            GetTokenInformation(tok, TokenUser, &tu, sizeof tu, &n);
+  if (tok) CloseHandle(tok);
+  BYTE sys[SECURITY_MAX_SID_SIZE];
+  DWORD syslen = sizeof sys;
+  ok = ok && CreateWellKnownSid(WinLocalSystemSid, nullptr, sys, &syslen);
+  ok = ok && owner != nullptr && EqualSid(owner, tu.user.User.Sid) && dacl != nullptr;
+  bool saw_user = false, saw_system = false;
+  for (DWORD i = 0; ok && i < dacl->AceCount; i++) {
+    ACE_HEADER *ace = nullptr;
+    if (!GetAce(dacl, i, reinterpret_cast<void **>(&ace)) ||
+        ace->AceType != ACCESS_ALLOWED_ACE_TYPE) {
+      ok = false;
+      break;
+    }
+    PSID sid = &reinterpret_cast<ACCESS_ALLOWED_ACE *>(ace)->SidStart;
+    if (EqualSid(sid, tu.user.User.Sid))
+      saw_user = true;
+    else if (EqualSid(sid, sys))
+      saw_system = true;
+    else
+      ok = false;
+  }
+  LocalFree(sd);
+  return ok && saw_user && saw_system;
+}
+
+}  // namespace
+
+// The pipe is read through a client handle with READ_CONTROL only (it
+// takes one pending instance of the listener, which the test never
+// accepts); the listener's lock section "<name>.xlsn" (win32/listen.c) is
+// checked the same way.
+bool listener_dacl_owner_only(const std::string &name, std::string *detail) {
+  std::string d;
+  std::wstring pipe = L"\\\\.\\pipe\\xipc." + std::wstring(name.begin(), name.end());
+  std::wstring lock = std::wstring(name.begin(), name.end()) + L".xlsn";
+  bool ok = false;
+  HANDLE h = CreateFileW(pipe.c_str(), READ_CONTROL, 0, nullptr, OPEN_EXISTING, 0, nullptr);
+  if (h == INVALID_HANDLE_VALUE) {
+    d += "pipe: CreateFileW error " + std::to_string(GetLastError()) + "; ";
+  } else {
+    ok = owner_and_system_only(h, "pipe", &d);
+    CloseHandle(h);
+  }
+  h = OpenFileMappingW(READ_CONTROL, FALSE, lock.c_str());
+  if (h == nullptr) {
+    d += "lock: OpenFileMappingW error " + std::to_string(GetLastError());
+    ok = false;
+  } else {
+    ok = owner_and_system_only(h, "lock", &d) && ok;
+    CloseHandle(h);
+  }
+  if (detail != nullptr) *detail = d;
+  return ok;
+}
+int squat_listener_name(const std::string &name, bool message_type, const std::string &ready,
+                        const std::string &touched, const std::string &got) {
+  std::wstring pipe = L"\\\\.\\pipe\\xipc." + std::wstring(name.begin(), name.end());
+  DWORD type = message_type ? PIPE_TYPE_MESSAGE | PIPE_READMODE_MESSAGE : PIPE_TYPE_BYTE;
+  HANDLE h = CreateNamedPipeW(pipe.c_str(), PIPE_ACCESS_DUPLEX, type | PIPE_WAIT,
+                              PIPE_UNLIMITED_INSTANCES, 4096, 4096, 0, nullptr);
+  if (h == INVALID_HANDLE_VALUE) return -1;
+  flag_set(ready);
+  for (;;) {
+    if (!ConnectNamedPipe(h, nullptr) && GetLastError() != ERROR_PIPE_CONNECTED) return -1;
+    flag_set(touched);
+    char c;
+    DWORD n = 0;
+    if (ReadFile(h, &c, 1, &n, nullptr) && n > 0) flag_set(got);
+    DisconnectNamedPipe(h);
+  }
+}
+
+intptr_t open_listener_lock(const std::string &name) {
+  std::wstring lock = std::wstring(name.begin(), name.end()) + L".xlsn";
+  HANDLE h = OpenFileMappingW(FILE_MAP_READ, FALSE, lock.c_str());
+  return h ? reinterpret_cast<intptr_t>(h) : -1;
+}
+
+void close_listener_lock(intptr_t h) {
+  if (h != -1) CloseHandle(reinterpret_cast<HANDLE>(h));
+}
+
 #else
 void set_env(const char *name, const char *value) {
   if (value)
@@ -401,6 +525,38 @@ bool own_process_group() { return getpgrp() == getpid(); }
 bool own_console() { return true; }
 
 int interrupt_group() { return kill(0, SIGINT); }
+
+bool listener_dacl_owner_only(const std::string &, std::string *detail) {
+  if (detail != nullptr)
+    *detail = "POSIX abstract sockets have no DACL (SO_PEERCRED is checked instead)";
+  return false;
+}
+int squat_listener_name(const std::string &name, bool, const std::string &ready,
+                        const std::string &touched, const std::string &got) {
+  sockaddr_un a = {};
+  a.sun_family = AF_UNIX;
+  std::string path = std::string("xipc.") + name;
+  if (path.size() + 1 > sizeof a.sun_path) return -1;
+  std::memcpy(a.sun_path + 1, path.data(), path.size());
+  socklen_t len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + path.size());
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0 || bind(fd, reinterpret_cast<sockaddr *>(&a), len) != 0 || listen(fd, 16) != 0)
+    return -1;
+  flag_set(ready);
+  for (;;) {
+    int c = accept(fd, nullptr, nullptr);
+    if (c < 0) continue;
+    flag_set(touched);
+    char b;
+    if (recv(c, &b, 1, 0) > 0) flag_set(got);
+    close(c);
+  }
+}
+
+intptr_t open_listener_lock(const std::string &) { return -1; }
+
+void close_listener_lock(intptr_t) {}
+
 #endif
 
 }  // namespace xt

@@ -5,6 +5,7 @@
 #include "internal.h"
 
 #include <signal.h>
+#include <sys/types.h>
 #include <time.h>
 
 /* ns as a timespec (posix/time.c): a relative timeout, or with an
@@ -31,5 +32,14 @@ bool xipc__qtimer_sleep(void *word, uint32_t seen, int64_t timeout_ns, int *rc);
  * header, or still all zero (its creator has not published it yet). The
  * bytes are copied once and only the copy is checked. */
 bool xipc__sync_probe(const void *p, size_t n, uint64_t size, bool mutex);
+
+/* Streams (posix/stream.c): a new stream of kind (XIPC__STREAM_*) owning
+ * the blocking descriptor fd; NULL if out of memory (fd stays open). */
+xipc_stream *xipc__stream_os_new(int fd, int kind);
+/* Records the pid at the other end of a connection stream. */
+void xipc__stream_os_set_peer(xipc_stream *s, pid_t pid);
+/* Connections (posix/listen.c): 0 and the peer's pid (SO_PEERCRED) if fd
+ * is a connected AF_UNIX SOCK_STREAM socket; an XIPC_E* code otherwise. */
+int xipc__conn_check(int fd, pid_t *peer);
 
 #endif

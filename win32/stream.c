@@ -21,11 +21,27 @@
  * XIPC_ENOTSUP (a synchronous WriteFile cannot be bounded).
  *
  * There is no text mode anywhere: ReadFile/WriteFile move bytes as they are
- * (CR LF stays CR LF, 0x1A passes). */
+ * (CR LF stays CR LF, 0x1A passes).
+ *
+ * A connection (XIPC__STREAM_CONN, made by win32/listen.c) is one end of a
+ * duplex pipe instance, overlapped, with a second event so that one thread
+ * may read while another writes. Named pipes have no half-close, so a
+ * connection's pipe is of message type and read in message mode: every
+ * WriteFile is one message, a read returns part of one message
+ * (ERROR_MORE_DATA only says that the rest comes with the next read, so it
+ * is treated as success), and xipc_stream_shutdown writes one zero-length
+ * message, which the peer's read reports as end of stream. xipc never
+ * writes zero bytes otherwise. On a byte-mode pipe Wine 8 drops zero-byte
+ * writes (ci/wine-probes/p12.c), which is why the message type is used
+ * (p13.c: a zero-length message arrives as a read of 0 bytes). libuv, by
+ * contrast, ends a readable pipe's shutdown by closing the pipe after 50 ms
+ * without incoming data (src/win/pipe.c, eof_timer), after which nothing
+ * more can be read; xipc keeps the read side open. */
 #include "win32.h"
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define PIPE_BUFFER 65536u
 #define IO_MAX (1u << 30) /* bytes per ReadFile/WriteFile */
@@ -34,7 +50,11 @@ struct xipc_stream {
   struct xipc__stream_base base; /* first: see XIPC__STREAM_BASE */
   HANDLE h;                      /* NULL once a write end is shut down */
   HANDLE ev;                     /* manual-reset event; NULL when sync */
+  HANDLE wev;                    /* CONN: the writes' event (else ev) */
   bool sync;                     /* opened without FILE_FLAG_OVERLAPPED */
+  bool peer_shut;                /* CONN: the peer's end-of-stream mark came */
+  DWORD peer_pid;                /* CONN: the process at the other end */
+  OVERLAPPED *shut_ov;           /* CONN: the end mark's write, if pending */
 };
 
 static volatile LONG pipe_counter;
@@ -46,25 +66,32 @@ static bool is_pipe_end(DWORD e) {
          e == ERROR_PIPE_NOT_CONNECTED;
 }
 
-/* Waits for s->ev until the deadline; true if it was signalled. */
-static bool wait_event(xipc_stream *s, uint64_t deadline) {
-  return xipc__wait_one(s->ev, xipc__left_ms(deadline)) == WAIT_OBJECT_0;
+static bool is_conn(const xipc_stream *s) {
+  return s->base.kind == XIPC__STREAM_CONN;
 }
 
-/* Finishes the overlapped I/O in *ov: waits for it until the deadline,
- * else cancels it and waits for the cancellation. *got is what moved; the
- * result is 0, XIPC_ETIMEDOUT or the I/O's error (GetLastError set). */
+/* GetOverlappedResult, with a message read's ERROR_MORE_DATA (the rest of
+ * the message comes with the next read) counted as success. */
+static bool io_result(xipc_stream *s, OVERLAPPED *ov, DWORD *got, BOOL wait) {
+  return GetOverlappedResult(s->h, ov, got, wait) ||
+         GetLastError() == ERROR_MORE_DATA;
+}
+
+/* Finishes the overlapped I/O in *ov (its event ov->hEvent): waits for it
+ * until the deadline, else cancels it and waits for the cancellation. *got
+ * is what moved; the result is 0, XIPC_ETIMEDOUT or the I/O's error
+ * (GetLastError set). */
 static int finish_io(xipc_stream *s, OVERLAPPED *ov, DWORD *got,
                      uint64_t deadline) {
-  if (!wait_event(s, deadline)) {
+  if (xipc__wait_one(ov->hEvent, xipc__left_ms(deadline)) != WAIT_OBJECT_0) {
     CancelIoEx(s->h, ov);
-    if (GetOverlappedResult(s->h, ov, got, TRUE))
+    if (io_result(s, ov, got, TRUE))
       return 0; /* it completed before the cancellation took */
     if (GetLastError() == ERROR_OPERATION_ABORTED)
       return xipc__fail(XIPC_ETIMEDOUT);
     return XIPC_EIO;
   }
-  return GetOverlappedResult(s->h, ov, got, FALSE) ? 0 : XIPC_EIO;
+  return io_result(s, ov, got, FALSE) ? 0 : XIPC_EIO;
 }
 
 /* ---- read ---------------------------------------------------------------- */
@@ -104,7 +131,8 @@ static int read_sync(xipc_stream *s, void *buf, size_t cap, size_t *nread,
 }
 
 /* One overlapped ReadFile; 1 if it moved nothing and must be repeated (a
- * writer may send zero bytes, which is not the end of the stream). */
+ * writer may send zero bytes, which is not the end of the stream, except
+ * on a connection, where it is the peer's shutdown). */
 static int read_once(xipc_stream *s, void *buf, size_t cap, size_t *nread,
                      uint64_t deadline) {
   OVERLAPPED ov = {0};
@@ -115,9 +143,12 @@ static int read_once(xipc_stream *s, void *buf, size_t cap, size_t *nread,
     DWORD e = GetLastError();
     if (is_pipe_end(e))
       return 0;
-    if (e != ERROR_IO_PENDING)
+    if (e == ERROR_MORE_DATA)
+      rc = io_result(s, &ov, &got, FALSE) ? 0 : XIPC_EIO;
+    else if (e != ERROR_IO_PENDING)
       return xipc__fail_os();
-    rc = finish_io(s, &ov, &got, deadline);
+    else
+      rc = finish_io(s, &ov, &got, deadline);
   } else if (!GetOverlappedResult(s->h, &ov, &got, FALSE)) {
     rc = XIPC_EIO;
   }
@@ -126,7 +157,9 @@ static int read_once(xipc_stream *s, void *buf, size_t cap, size_t *nread,
   if (rc != 0)
     return rc;
   *nread = got;
-  return got == 0 ? 1 : 0;
+  if (got == 0 && is_conn(s))
+    s->peer_shut = true;
+  return got == 0 && !is_conn(s) ? 1 : 0;
 }
 
 int xipc__stream_os_read(xipc_stream *s, void *buf, size_t cap, size_t *nread,
@@ -134,9 +167,13 @@ int xipc__stream_os_read(xipc_stream *s, void *buf, size_t cap, size_t *nread,
   *nread = 0;
   if (s->sync)
     return read_sync(s, buf, cap, nread, deadline);
+  if (s->peer_shut)
+    return 0;
   for (;;) {
-    /* With no time left, look before starting an I/O to cancel. */
-    if (xipc__left_ns(deadline) == 0) {
+    /* With no time left, look before starting an I/O to cancel. Not on a
+     * connection: PeekNamedPipe cannot see a zero-length message (the
+     * peer's shutdown), so a read is started there and cancelled. */
+    if (xipc__left_ns(deadline) == 0 && !is_conn(s)) {
       DWORD avail;
       int p = peek(s, &avail);
       if (p == -1)
@@ -164,7 +201,7 @@ static int write_once(xipc_stream *s, const unsigned char *p, size_t n,
                       size_t *done, uint64_t deadline) {
   OVERLAPPED ov = {0};
   DWORD got = 0;
-  ov.hEvent = s->ev;
+  ov.hEvent = s->wev != NULL ? s->wev : s->ev;
   int rc = 0;
   if (!WriteFile(s->h, p, io_len(n), NULL, &ov)) {
     if (GetLastError() != ERROR_IO_PENDING)
@@ -196,6 +233,30 @@ int xipc__stream_os_write(xipc_stream *s, const void *buf, size_t n,
       return rc;
   }
   return 0;
+}
+
+/* A framed message as one WriteFile (one pipe message on a connection)
+ * when it is small enough to copy, else head and then body. */
+#define GATHER_MAX 16384u
+
+int xipc__stream_os_writev(xipc_stream *s, const void *head, size_t hn,
+                           const void *body, size_t bn, size_t *nwritten,
+                           uint64_t deadline) {
+  *nwritten = 0;
+  if (hn + bn <= GATHER_MAX) {
+    unsigned char buf[GATHER_MAX];
+    if (hn > 0)
+      memcpy(buf, head, hn);
+    if (bn > 0)
+      memcpy(buf + hn, body, bn);
+    return xipc__stream_os_write(s, buf, hn + bn, nwritten, deadline);
+  }
+  size_t more = 0;
+  int rc = hn > 0 ? xipc__stream_os_write(s, head, hn, nwritten, deadline) : 0;
+  if (rc == 0 && bn > 0)
+    rc = xipc__stream_os_write(s, body, bn, &more, deadline);
+  *nwritten += more;
+  return rc;
 }
 
 /* ---- open, close, import ------------------------------------------------- */
@@ -319,7 +380,33 @@ intptr_t xipc__stream_os_handle(const xipc_stream *s) {
 
 bool xipc__stream_os_sync(const xipc_stream *s) { return s->sync; }
 
+/* A connection's shutdown: one zero-length message, the peer's end of
+ * stream. It needs no room in the pipe's buffer and completes at once; if
+ * it does not, it stays pending (like data in a socket's send buffer) and
+ * close cancels it. */
+static int conn_shutdown(xipc_stream *s) {
+  OVERLAPPED *ov = calloc(1, sizeof *ov);
+  DWORD got;
+  if (ov == NULL)
+    return xipc__fail(XIPC_ENOMEM);
+  ov->hEvent = s->wev;
+  if (!WriteFile(s->h, "", 0, NULL, ov) && GetLastError() != ERROR_IO_PENDING) {
+    free(ov);
+    /* The peer has gone: it reads end of stream anyway. */
+    return is_pipe_end(GetLastError()) ? 0 : xipc__fail_os();
+  }
+  if (GetOverlappedResult(s->h, ov, &got, FALSE) ||
+      GetLastError() != ERROR_IO_INCOMPLETE) {
+    free(ov);
+    return 0;
+  }
+  s->shut_ov = ov;
+  return 0;
+}
+
 int xipc__stream_os_shutdown(xipc_stream *s) {
+  if (is_conn(s))
+    return s->h != NULL ? conn_shutdown(s) : 0;
   if (s->h != NULL)
     CloseHandle(s->h);
   s->h = NULL;
@@ -334,11 +421,59 @@ bool xipc__stream_os_poll_fallback_for_testing(bool on) {
 void xipc__stream_os_detach(xipc_stream *s) { s->h = NULL; }
 
 int xipc__stream_os_close(xipc_stream *s) {
-  xipc__stream_os_shutdown(s);
+  if (s->shut_ov != NULL && s->h != NULL) {
+    DWORD got;
+    CancelIoEx(s->h, s->shut_ov);
+    GetOverlappedResult(s->h, s->shut_ov, &got, TRUE);
+  }
+  free(s->shut_ov);
+  if (s->h != NULL)
+    CloseHandle(s->h);
   if (s->ev != NULL)
     CloseHandle(s->ev);
+  if (s->wev != NULL)
+    CloseHandle(s->wev);
   free(s);
   return 0;
+}
+
+int xipc__conn_new(xipc_stream **out, HANDLE h, DWORD peer_pid) {
+  int rc = 0;
+  xipc_stream *s = stream_new(h, XIPC__STREAM_CONN, false, &rc);
+  if (s == NULL)
+    return rc;
+  if ((s->wev = CreateEventW(NULL, TRUE, FALSE, NULL)) == NULL) {
+    rc = xipc__fail_os();
+    CloseHandle(s->ev);
+    free(s);
+    return rc;
+  }
+  s->peer_pid = peer_pid;
+  *out = s;
+  return 0;
+}
+
+int xipc__stream_os_peer_pid(const xipc_stream *s, xipc_pid *pid) {
+  if (!is_conn(s))
+    return xipc__fail(XIPC_ENOTSUP);
+  *pid = (xipc_pid)s->peer_pid;
+  return 0;
+}
+
+/* A passed connection: either end of a message-type pipe, overlapped, as
+ * win32/listen.c makes them; its peer is the process at the other end. */
+static int import_conn(xipc_stream **out, HANDLE h, DWORD pipe_flags,
+                       bool sync) {
+  ULONG peer = 0;
+  bool server = (pipe_flags & PIPE_SERVER_END) != 0;
+  if (sync || !(pipe_flags & PIPE_TYPE_MESSAGE))
+    return xipc__fail(XIPC_EINVAL);
+  if (!(server ? GetNamedPipeClientProcessId(h, &peer)
+               : GetNamedPipeServerProcessId(h, &peer)))
+    return xipc__fail_os();
+  if (!SetHandleInformation(h, HANDLE_FLAG_INHERIT, 0))
+    return xipc__fail_os();
+  return xipc__conn_new(out, h, peer);
 }
 
 int xipc__stream_os_import(xipc_stream **out, intptr_t h, int kind, bool sync) {
@@ -349,11 +484,17 @@ int xipc__stream_os_import(xipc_stream **out, intptr_t h, int kind, bool sync) {
     return xipc__fail(XIPC_EINVAL);
   if (!GetHandleInformation(hh, &info)) /* INVALID_HANDLE -> ENOENT */
     return xipc__fail_os_as(XIPC_ENOENT);
-  /* xipc's read ends are server ends, its write ends client ends. */
   DWORD pipe_flags = 0;
   if (GetFileType(hh) != FILE_TYPE_PIPE ||
-      !GetNamedPipeInfo(hh, &pipe_flags, NULL, NULL, NULL) ||
-      ((pipe_flags & PIPE_SERVER_END) != 0) != (kind == XIPC__STREAM_PIPE_READ))
+      !GetNamedPipeInfo(hh, &pipe_flags, NULL, NULL, NULL))
+    return xipc__fail(XIPC_EINVAL);
+  if (kind == XIPC__STREAM_CONN)
+    return import_conn(out, hh, pipe_flags, sync);
+  /* xipc's read ends are server ends, its write ends client ends, both of
+   * byte type (a message-type pipe is a connection's). */
+  if (((pipe_flags & PIPE_SERVER_END) != 0) !=
+          (kind == XIPC__STREAM_PIPE_READ) ||
+      (pipe_flags & PIPE_TYPE_MESSAGE))
     return xipc__fail(XIPC_EINVAL);
   if (!SetHandleInformation(hh, HANDLE_FLAG_INHERIT, 0))
     return xipc__fail_os();

@@ -39,4 +39,9 @@ int xipc__wait_failed(DWORD r, int timeout_ms);
  * exited. */
 int xipc__sig_send_process(HANDLE process, DWORD pid, int sig);
 
+/* Streams (win32/stream.c): a connection stream (XIPC__STREAM_CONN) for
+ * the overlapped, message-type, message-read-mode pipe end h, which it
+ * owns on success (on failure the caller still does). */
+int xipc__conn_new(xipc_stream **out, HANDLE h, DWORD peer_pid);
+
 #endif
