@@ -5,7 +5,7 @@
 // semaphores), with its exact size and every process that holds it, a
 // foreign mapping as unmanaged, and a persistent queue in use removed only
 // with XIPC_REMOVE_FORCE, and kernel objects of another owner neither listed
-// nor removed.
+// nor removed; a listener is listed with its process.
 #include "harness.h"
 
 #include <algorithm>
@@ -215,4 +215,42 @@ TEST(Objects, AnotherOwnersKernelObjectsAreNotListed) {
   EXPECT_EQ(0u, l.with_prefix(base).size()) << l.text();
   for (const std::string &name : {map, sem, mtx})
     EXPECT_EQ(XIPC_ENOENT, xipc_object_remove(name.c_str(), 0, XIPC_REMOVE_FORCE)) << name;
+}
+
+namespace {
+// Args: name ready go. Listens on name, signals ready, keeps listening
+// until go.
+XT_HELPER(objects_listen) {
+  XT_REQUIRE(argc >= 3);
+  xipc_listener *l = nullptr;
+  XT_CHECK(xipc_listen(&l, argv[0], nullptr));
+  XT_CHECK(xt::ready_signal(argv[1]));
+  XT_CHECK(xt::flag_wait(argv[2], kWait));
+  XT_CHECK(xipc_listener_close(l));
+  return 0;
+}
+}  // namespace
+
+TEST(Objects, AListenerIsListedWithItsProcess) {
+  const std::string name = xt::unique_name("obj-listen");
+  xt::Flag ready("ready"), go("go");
+  xt::Child c;
+  xt::Cleanup stop([&] {
+    go.set();
+    c.exit_code(kWait);
+  });
+  XT_OK(c.start("objects_listen", {name, ready, go}));
+  ASSERT_TRUE(xt::ready_wait(ready, kWait, &c));
+  xipc_object_info info;
+  XT_OK(xipc_object_stat(name.c_str(), 0, &info));
+  EXPECT_EQ(XIPC_OBJ_LISTENER, info.kind);
+  EXPECT_FALSE(info.stale);
+  EXPECT_TRUE(info.creator == 0 || info.creator == c.pid()) << info.creator;
+  if (info.holders_known) {
+    EXPECT_TRUE(holds(info, c.pid()));
+  }
+  EXPECT_NE(0, xipc_object_remove(name.c_str(), XIPC_OBJ_LISTENER, XIPC_REMOVE_FORCE));
+  go.set();
+  EXPECT_EQ(0, c.exit_code(kWait));
+  EXPECT_EQ(XIPC_ENOENT, xipc_object_stat(name.c_str(), XIPC_OBJ_LISTENER, &info));
 }
