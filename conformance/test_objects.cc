@@ -4,7 +4,8 @@
 // that implement it (Windows: size records, mutex states, queue wake
 // semaphores), with its exact size and every process that holds it, a
 // foreign mapping as unmanaged, and a persistent queue in use removed only
-// with XIPC_REMOVE_FORCE.
+// with XIPC_REMOVE_FORCE, and kernel objects of another owner neither listed
+// nor removed.
 #include "harness.h"
 
 #include <algorithm>
@@ -191,4 +192,27 @@ TEST(Objects, APersistentQueueInUseIsRemovedOnlyWithForce) {
   size_t len = 0;
   XT_EXPECT_OK(xipc_queue_get(q, buf, sizeof buf, &len, 0));
   EXPECT_EQ(1u, len);
+}
+
+TEST(Objects, AnotherOwnersKernelObjectsAreNotListed) {
+  const std::string base = xt::unique_name("obj-planted");
+  const std::string map = base + ".m", sem = base + ".s", mtx = base + ".x";
+  bool kept[3] = {false, false, false};
+  void *h[3] = {xt::plant_foreign_owned(map, 0, &kept[0]),
+                xt::plant_foreign_owned(sem + ".xsem", 1, &kept[1]),
+                xt::plant_foreign_owned(mtx + ".xmtx", 2, &kept[2])};
+  xt::Cleanup done([&] {
+    for (void *p : h)
+      if (p) xt::close_planted(p);
+  });
+  if (!h[0] && !h[1] && !h[2])
+    GTEST_SKIP() << "objects of another owner are planted as another uid here "
+                    "(Cli.AnotherUsersObjectsAreNeitherListedNorRemoved)";
+  ASSERT_TRUE(h[0] && h[1] && h[2]);
+  if (!kept[0] || !kept[1] || !kept[2]) GTEST_SKIP() << "the OS did not keep the planted owner";
+  Listing l;
+  XT_OK(l.rc);
+  EXPECT_EQ(0u, l.with_prefix(base).size()) << l.text();
+  for (const std::string &name : {map, sem, mtx})
+    EXPECT_EQ(XIPC_ENOENT, xipc_object_remove(name.c_str(), 0, XIPC_REMOVE_FORCE)) << name;
 }
