@@ -1496,7 +1496,11 @@ int xipc_mutex_unlink(const char *name);
  * one and the creator is 0. Windows: the kernel objects of the session's
  * namespace (\Sessions\<id>\BaseNamedObjects, read with
  * NtQueryDirectoryObject; Global\ objects are not listed) that pass the
- * owner check of XIPC_ANY_OWNER, the persistent queue files in
+ * owner check of XIPC_ANY_OWNER (each is opened with READ_CONTROL): the
+ * sections "<name>" (a mapping, or a queue when it starts with a valid
+ * queue header; managed when xipc's size record "<name>.xmsz" is there,
+ * else another program made it), the semaphores "<name>.xsem" and the
+ * mutexes "<name>.xmtx"; also the persistent queue files in
  * %LOCALAPPDATA%\xipc\queues, and listeners, found by the lock section
  * "<name>.xlsn" each listener holds beside its pipe (pipes themselves are
  * not listed: Wine 8 cannot list them, and a pipe's owner cannot be read
@@ -1559,8 +1563,10 @@ int xipc_object_kind_parse(const char *name);
  * nothing for writing and takes no lock and maps nothing (a stale object
  * stays listed until something removes it); Windows opens and maps each
  * object read-only for a moment, which keeps it alive only that long.
- * Errors (*out NULL, *n 0): XIPC_EINVAL (out or n NULL), XIPC_EACCES /
- * XIPC_ENOENT (POSIX: /dev/shm cannot be read), XIPC_ENOMEM. */
+ * Errors (*out NULL, *n 0): XIPC_EINVAL (out or n NULL), XIPC_ENOMEM;
+ * POSIX: XIPC_EACCES / XIPC_ENOENT (/dev/shm cannot be read); Windows:
+ * XIPC_EACCES (the session's object directory cannot be opened), XIPC_EIO
+ * (reading it fails), XIPC_ENOTSUP (ntdll lacks one of the calls). */
 int xipc_objects_list(xipc_object_info **out, size_t *n);
 /* Frees a list from xipc_objects_list or xipc_objects_sweep; NULL is
  * fine. */
@@ -1589,7 +1595,10 @@ enum { XIPC_REMOVE_FORCE = 1u << 0 };
  * XIPC_EACCES (the name now holds another user's object), XIPC_ENOTSUP
  * (listeners, on both platforms: a listener exists only while a process
  * has it open; Windows: kernel objects, which cannot be removed by name
- * and go away with their last handle). Errors of xipc_objects_list. */
+ * and go away with their last handle). Windows removes persistent queue
+ * files: one in use is XIPC_EBUSY without FORCE (Windows refuses an open
+ * without sharing while a process maps it); with FORCE the file goes and
+ * its holders keep their mapping. Errors of xipc_objects_list. */
 int xipc_object_remove(const char *name, int kind, unsigned flags);
 /* Removes every stale object of the calling user (see above) and returns
  * what it removed in a new array *removed of *n entries (free it with
