@@ -213,4 +213,25 @@ int scaled_ms(int ms) {
   return v >= 2e9 ? 2000000000 : static_cast<int>(v + 0.999);
 }
 
+SweepGuard::SweepGuard() {
+  int rc = xipc_mutex_open(&m_, "xt-sweep-serial", XIPC_CREATE);
+  if (rc != 0) {
+    ADD_FAILURE() << "sweep guard: xipc_mutex_open: " << xipc_err_name(rc);
+    return;
+  }
+  rc = xipc_mutex_lock(m_, scaled_ms(100000));
+  if (rc == XIPC_EOWNERDEAD)
+    rc = xipc_mutex_consistent(m_);
+  if (rc != 0)
+    ADD_FAILURE() << "sweep guard: xipc_mutex_lock: " << xipc_err_name(rc);
+  locked_ = rc == 0;
+}
+
+SweepGuard::~SweepGuard() {
+  if (locked_)
+    xipc_mutex_unlock(m_);
+  if (m_ != nullptr)
+    xipc_mutex_close(m_);
+}
+
 }  // namespace xt

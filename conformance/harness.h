@@ -178,6 +178,23 @@ void helper_failed(const char *file, int line, const char *expr, int rc);
 double time_scale();
 // ms * time_scale(), rounded up.
 int scaled_ms(int ms);
+
+// Held for the whole of a test that sweeps (xipc_map_sweep, xipc_objects_sweep,
+// `xipc sweep`): a sweep removes every stale object of the user, so two such
+// tests running at once under ctest -j could take each other's objects. A
+// robust named mutex, so a test killed while holding it does not stop the
+// others.
+class SweepGuard {
+ public:
+  SweepGuard();
+  ~SweepGuard();
+  SweepGuard(const SweepGuard &) = delete;
+  SweepGuard &operator=(const SweepGuard &) = delete;
+
+ private:
+  xipc_mutex *m_ = nullptr;
+  bool locked_ = false;
+};
 }  // namespace xt
 
 namespace xt {

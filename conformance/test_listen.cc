@@ -727,7 +727,7 @@ TEST(Listen, AnyUserOptionsAllowAnotherUser) {
 }
 
 // The refusals of both sides without a second user (l-win's test, from
-// its REQUESTS.md): a test hook makes every peer count as another user's.
+// its notes): a test hook makes every peer count as another user's.
 TEST(Listen, OtherUsersPeersAreRefusedOnBothSides) {
   if (!xipc__listen_os_foreign_for_testing(true))
     GTEST_SKIP() << "this tree has no hook to make peers foreign";

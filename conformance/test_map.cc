@@ -185,6 +185,7 @@ TEST(Map, NamedGoneAfterAKilledHolder) {
 }
 
 TEST(Map, SweepRemovesOnlyObjectsWithoutHolders) {
+  xt::SweepGuard sweeping;  // see harness.h
   std::string dead = xt::unique_name("dead"), live = xt::unique_name("live");
   std::string foreign = xt::unique_name("foreign");
   xt::Flag ready("ready"), go("go");

@@ -120,6 +120,7 @@ TEST(Security, PlantedObjectsOfAnotherUserAreRefused) {
 }
 
 TEST(Security, RootNeverRemovesAnotherUsersObject) {
+  xt::SweepGuard sweeping;  // see harness.h
   std::string why = no_other_user();
   if (!why.empty()) GTEST_SKIP() << why;
   std::string name = xt::unique_name("stale");
@@ -280,6 +281,7 @@ TEST(Security, FileMappingOfADirectoryIsEacces) {
 // ---- point 8: the managed mark -------------------------------------------
 
 TEST(Security, ModeBitAloneIsNotTheManagedMark) {
+  xt::SweepGuard sweeping;  // see harness.h
   std::string name = xt::unique_name("forge");
   std::string path = xt::shm_object_path(name);
   if (path.empty())
@@ -317,6 +319,7 @@ XT_HELPER(sec_hold) {
 }  // namespace
 
 TEST(Security, StaleObjectStillMappedByAProgramIsKept) {
+  xt::SweepGuard sweeping;  // see harness.h
   std::string name = xt::unique_name("kept");
   xt::Flag ready("ready");
   xt::Cleanup rm([&] { xipc_map_unlink(name.c_str()); });
