@@ -300,6 +300,12 @@ int xipc__objects_list_os(xipc_object_info **out, size_t *n);
  * not ours). XIPC_ENOTSUP where the OS cannot remove it (listeners;
  * Windows kernel objects). */
 int xipc__object_remove_os(const xipc_object_info *info, unsigned flags);
+/* Tree, test hook: Windows: while on, read holders from the handle table
+ * also under Wine, where it is skipped because Wine 8's wineserver crashed
+ * under the scan while other processes started and exited (the suite runs
+ * the one test that uses it alone, RUN_SERIAL); returns true. POSIX: no
+ * such scan (holders come from /proc), returns false. */
+bool xipc__objects_os_holder_scan_for_testing(bool on);
 /* Portable (api/queue.c), for the trees' listing: 1 if the n bytes at p,
  * the start of an object of object_size bytes, are a published queue
  * header of this version that is consistent with that size, with
