@@ -299,6 +299,18 @@ static void print_table(const xipc_object_info *v, size_t n) {
   }
 }
 
+/* {"<key>":[ one object per line ]} for ls and sweep --json. */
+static void print_json_list(const char *key, const xipc_object_info *v,
+                            size_t n) {
+  printf("{\"%s\":[", key);
+  for (size_t i = 0; i < n; i++) {
+    printf(i ? ",\n" : "\n");
+    json_object(&v[i]);
+    putchar('}');
+  }
+  printf("\n]}\n");
+}
+
 static int cmd_ls(parsed *p, int argc, char **argv) {
   opt opts[] = {{"--json", false, false, NULL}, {NULL, false, false, NULL}};
   int rc = parse_args(p, opts, argc, argv, 0, 0);
@@ -310,13 +322,7 @@ static int cmd_ls(parsed *p, int argc, char **argv) {
   if (rc != 0)
     return failure(p->cmd, "listing", rc);
   if (opts[0].seen) {
-    printf("{\"objects\":[");
-    for (size_t i = 0; i < n; i++) {
-      printf(i ? ",\n" : "\n");
-      json_object(&v[i]);
-      putchar('}');
-    }
-    printf("\n]}\n");
+    print_json_list("objects", v, n);
   } else {
     print_table(v, n);
   }
@@ -435,13 +441,7 @@ static int cmd_sweep(parsed *p, int argc, char **argv) {
   if (rc != 0)
     return failure(p->cmd, "sweeping", rc);
   if (opts[0].seen) {
-    printf("{\"removed\":[");
-    for (size_t i = 0; i < n; i++) {
-      printf(i ? ",\n" : "\n");
-      json_object(&v[i]);
-      putchar('}');
-    }
-    printf("\n]}\n");
+    print_json_list("removed", v, n);
   } else {
     for (size_t i = 0; i < n; i++)
       printf("removed %s %s\n", xipc_object_kind_name(v[i].kind), v[i].name);

@@ -234,4 +234,19 @@ SweepGuard::~SweepGuard() {
     xipc_mutex_close(m_);
 }
 
+int read_exact(xipc_stream *s, std::vector<unsigned char> &out, size_t n,
+               int timeout_ms) {
+  out.resize(n);
+  size_t have = 0;
+  while (have < n) {
+    size_t got = 0;
+    int rc = xipc_stream_read(s, out.data() + have, n - have, &got, timeout_ms);
+    if (rc != 0) return rc;
+    if (got == 0) break;
+    have += got;
+  }
+  out.resize(have);
+  return 0;
+}
+
 }  // namespace xt

@@ -179,6 +179,11 @@ double time_scale();
 // ms * time_scale(), rounded up.
 int scaled_ms(int ms);
 
+// Reads exactly n bytes of stream s into out (fewer at end of stream: out
+// is then cut to what came); 0 or the first failing read's error.
+int read_exact(xipc_stream *s, std::vector<unsigned char> &out, size_t n,
+               int timeout_ms = -1);
+
 // Held for the whole of a test that sweeps (xipc_map_sweep, xipc_objects_sweep,
 // `xipc sweep`): a sweep removes every stale object of the user, so two such
 // tests running at once under ctest -j could take each other's objects. A

@@ -163,20 +163,6 @@ struct Pair {
   }
 };
 
-int read_exact(xipc_stream *s, std::vector<unsigned char> &out, size_t n, int timeout_ms) {
-  out.resize(n);
-  size_t have = 0;
-  while (have < n) {
-    size_t got = 0;
-    int rc = xipc_stream_read(s, out.data() + have, n - have, &got, timeout_ms);
-    if (rc != 0) return rc;
-    if (got == 0) break;
-    have += got;
-  }
-  out.resize(have);
-  return 0;
-}
-
 // ---- helpers (other processes) ------------------------------------------
 
 // Connects (waiting for the listener), says hello, exchanges `count`
@@ -327,8 +313,8 @@ TEST(Listen, ConnectionCarriesBytesBothWaysAtOnce) {
     EXPECT_EQ(0, xipc_stream_write(p.s, b.data(), b.size(), &n, xt::scaled_ms(kWait)));
   });
   std::vector<unsigned char> at_s, at_c;
-  std::thread rs([&] { EXPECT_EQ(0, read_exact(p.s, at_s, a.size(), xt::scaled_ms(kWait))); });
-  XT_EXPECT_OK(read_exact(p.c, at_c, b.size(), xt::scaled_ms(kWait)));
+  std::thread rs([&] { EXPECT_EQ(0, xt::read_exact(p.s, at_s, a.size(), xt::scaled_ms(kWait))); });
+  XT_EXPECT_OK(xt::read_exact(p.c, at_c, b.size(), xt::scaled_ms(kWait)));
   rs.join();
   wc.join();
   ws.join();
@@ -602,12 +588,12 @@ TEST(Listen, ReadAndWriteTimeoutsAsOnPipes) {
   filled += tail;
   // Nothing lost, nothing extra: drain exactly what went in.
   std::vector<unsigned char> got;
-  XT_OK(read_exact(p.s, got, filled, xt::scaled_ms(kWait)));
+  XT_OK(xt::read_exact(p.s, got, filled, xt::scaled_ms(kWait)));
   ASSERT_EQ(filled, got.size());
   for (size_t i = 0; i < got.size(); i++) ASSERT_EQ(0x5a, got[i]) << i;
   EXPECT_EQ(XIPC_EAGAIN, xipc_stream_read(p.s, buf, 1, &n, 0));
   XT_OK(xipc_stream_write(p.c, "TAIL", 4, &n, 1000));
-  XT_OK(read_exact(p.s, got, 4, xt::scaled_ms(kWait)));
+  XT_OK(xt::read_exact(p.s, got, 4, xt::scaled_ms(kWait)));
   EXPECT_EQ(std::string("TAIL"), std::string(got.begin(), got.end()));
 }
 

@@ -32,21 +32,6 @@ struct Pipe {
   void close_w() { xipc_stream_close(w), w = nullptr; }
 };
 
-// Reads exactly n bytes (or up to end of stream) into out.
-int read_exact(xipc_stream *s, std::vector<unsigned char> &out, size_t n,
-               int timeout_ms = -1) {
-  out.resize(n);
-  size_t have = 0;
-  while (have < n) {
-    size_t got = 0;
-    int rc = xipc_stream_read(s, out.data() + have, n - have, &got, timeout_ms);
-    if (rc != 0) return rc;
-    if (got == 0) break;
-    have += got;
-  }
-  out.resize(have);
-  return 0;
-}
 
 std::vector<unsigned char> pattern(size_t n, uint32_t seed) {
   std::vector<unsigned char> v(n);
@@ -79,7 +64,7 @@ TEST(Stream, PipeMovesBytesAndEndOfStream) {
   XT_OK(xipc_stream_write(p.w, msg, sizeof msg, &n, -1));
   EXPECT_EQ(sizeof msg, n);
   std::vector<unsigned char> got;
-  XT_OK(read_exact(p.r, got, sizeof msg, 1000));
+  XT_OK(xt::read_exact(p.r, got, sizeof msg, 1000));
   ASSERT_EQ(sizeof msg, got.size());
   EXPECT_EQ(0, std::memcmp(msg, got.data(), sizeof msg));
   XT_OK(xipc_stream_shutdown(p.w));
@@ -105,7 +90,7 @@ TEST(Stream, BinaryBytesPassUnchanged) {
     EXPECT_EQ(data.size(), n);
   });
   std::vector<unsigned char> got;
-  XT_OK(read_exact(p.r, got, data.size(), xt::scaled_ms(5000)));
+  XT_OK(xt::read_exact(p.r, got, data.size(), xt::scaled_ms(5000)));
   writer.join();
   EXPECT_TRUE(got == data);
 }
@@ -124,7 +109,7 @@ TEST(Stream, ReadTimeoutOnEmptyPipeIsNeverEarly) {
   // The stream still works: nothing pending, nothing lost.
   XT_OK(xipc_stream_write(p.w, "abc", 3, &n, 0));
   std::vector<unsigned char> got;
-  XT_OK(read_exact(p.r, got, 3, 1000));
+  XT_OK(xt::read_exact(p.r, got, 3, 1000));
   EXPECT_EQ(std::string("abc"), std::string(got.begin(), got.end()));
   EXPECT_EQ(XIPC_EAGAIN, xipc_stream_read(p.r, buf, sizeof buf, &n, 0));
 }
@@ -143,13 +128,13 @@ TEST(Stream, WriteTimeoutOnFullPipeLosesNothing) {
   EXPECT_EQ(0u, n);
   // Drain: exactly what went in, every byte 0x5a; then a write works again.
   std::vector<unsigned char> got;
-  XT_OK(read_exact(p.r, got, filled, xt::scaled_ms(2000)));
+  XT_OK(xt::read_exact(p.r, got, filled, xt::scaled_ms(2000)));
   ASSERT_EQ(filled, got.size());
   for (size_t i = 0; i < got.size(); i++) ASSERT_EQ(0x5a, got[i]) << i;
   char c;
   EXPECT_EQ(XIPC_EAGAIN, xipc_stream_read(p.r, &c, 1, &n, 0));
   XT_OK(xipc_stream_write(p.w, tail, 4, &n, 1000));
-  XT_OK(read_exact(p.r, got, 4, 1000));
+  XT_OK(xt::read_exact(p.r, got, 4, 1000));
   EXPECT_EQ(std::string("TAIL"), std::string(got.begin(), got.end()));
 }
 
@@ -168,7 +153,7 @@ TEST(Stream, TimeoutsWorkWithoutRwfNowait) {
   EXPECT_GT(filled, 0u);
   EXPECT_EQ(XIPC_ETIMEDOUT, xipc_stream_write(p.w, "x", 1, &n, 30));
   std::vector<unsigned char> got;
-  XT_OK(read_exact(p.r, got, filled, 1000));
+  XT_OK(xt::read_exact(p.r, got, filled, 1000));
   EXPECT_EQ(filled, got.size());
   EXPECT_EQ(XIPC_EAGAIN, xipc_stream_read(p.r, buf, 1, &n, 0));
   // A big timed write goes in PIPE_BUF steps and arrives whole.
@@ -178,7 +163,7 @@ TEST(Stream, TimeoutsWorkWithoutRwfNowait) {
     EXPECT_EQ(0, xipc_stream_write(p.w, data.data(), data.size(), &m, xt::scaled_ms(10000)));
     EXPECT_EQ(data.size(), m);
   });
-  XT_OK(read_exact(p.r, got, data.size(), xt::scaled_ms(10000)));
+  XT_OK(xt::read_exact(p.r, got, data.size(), xt::scaled_ms(10000)));
   writer.join();
   EXPECT_TRUE(got == data);
 }
@@ -218,7 +203,7 @@ TEST(Stream, LargeWriteReachesReaderInOrder) {
     EXPECT_EQ(0, xipc_stream_shutdown(p.w));
   });
   std::vector<unsigned char> got;
-  XT_OK(read_exact(p.r, got, data.size() + 1, xt::scaled_ms(20000)));
+  XT_OK(xt::read_exact(p.r, got, data.size() + 1, xt::scaled_ms(20000)));
   writer.join();
   EXPECT_TRUE(got == data);
 }
@@ -284,7 +269,7 @@ TEST(Stream, WireFormatIsPythonMultiprocessing) {
   XT_OK(xipc_stream_send(p.w, "abc", 3, -1));
   XT_OK(xipc_stream_send(p.w, "", 0, -1));
   std::vector<unsigned char> got;
-  XT_OK(read_exact(p.r, got, 11, 1000));
+  XT_OK(xt::read_exact(p.r, got, 11, 1000));
   const unsigned char want[] = {0, 0, 0, 3, 'a', 'b', 'c', 0, 0, 0, 0};
   ASSERT_EQ(sizeof want, got.size());
   EXPECT_EQ(0, std::memcmp(want, got.data(), sizeof want));
@@ -449,7 +434,7 @@ TEST(Stream, ReadAfterRecvGetsReadAheadBytesFirst) {
   XT_OK(xipc_stream_recv(p.r, buf, sizeof buf, &len, 1000));
   EXPECT_EQ(3u, len);
   std::vector<unsigned char> got;
-  XT_OK(read_exact(p.r, got, 3, 1000));
+  XT_OK(xt::read_exact(p.r, got, 3, 1000));
   EXPECT_EQ(std::string("raw"), std::string(got.begin(), got.end()));
 }
 
@@ -513,7 +498,7 @@ TEST(Stream, SameTokenImportedTwiceIsBusy) {
   size_t n = 0;
   XT_OK(xipc_stream_write(w2, "via", 3, &n, 1000));
   std::vector<unsigned char> got;
-  XT_OK(read_exact(p.r, got, 3, 1000));
+  XT_OK(xt::read_exact(p.r, got, 3, 1000));
   EXPECT_EQ(std::string("via"), std::string(got.begin(), got.end()));
   XT_OK(xipc_stream_close(w2));  // closes the OS end both handles name
   char c;
@@ -535,7 +520,7 @@ TEST(Stream, ChildEndsWorkInTheParentToo) {
   EXPECT_GE(xt::now_ms() - t0, 30);
   XT_OK(xipc_stream_write(w, "sync", 4, &n, -1));
   std::vector<unsigned char> got;
-  XT_OK(read_exact(r, got, 4, 1000));
+  XT_OK(xt::read_exact(r, got, 4, 1000));
   EXPECT_EQ(std::string("sync"), std::string(got.begin(), got.end()));
   // A timed write cannot be bounded on a synchronous Windows handle.
 #ifdef _WIN32
@@ -544,7 +529,7 @@ TEST(Stream, ChildEndsWorkInTheParentToo) {
   XT_OK(xipc_stream_write(w, "x", 1, &n, 100));
 #endif
   XT_OK(xipc_stream_shutdown(w));
-  XT_OK(read_exact(r, got, 2, 1000));
+  XT_OK(xt::read_exact(r, got, 2, 1000));
   EXPECT_LE(got.size(), 1u);  // "x" (POSIX) and then the end of stream
 }
 
@@ -740,7 +725,7 @@ TEST(Stream, PipeEndsServeAsChildStdio) {
       EXPECT_EQ(0, xipc_stream_shutdown(in_w));
     });
     std::vector<unsigned char> got;
-    XT_OK(read_exact(out_r, got, data.size() + 1, xt::scaled_ms(30000)));
+    XT_OK(xt::read_exact(out_r, got, data.size() + 1, xt::scaled_ms(30000)));
     writer.join();
     EXPECT_TRUE(got == data) << "flags " << flags << ": " << got.size() << " bytes";
     EXPECT_EQ(0, c.exit_code());

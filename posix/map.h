@@ -38,6 +38,9 @@ void xipc__shm_release(xipc_map *m);
 struct stat;
 bool xipc__shm_has_mark(int fd, const struct stat *st);
 bool xipc__shm_mapped(dev_t dev, ino_t ino);
+/* One line of /proc/<pid>/maps: true for a file-backed area, with the
+ * file's device and inode. */
+bool xipc__maps_entry(const char *line, dev_t *dev, uint64_t *ino);
 void xipc__shm_origin(int fd, ino_t ino, xipc_pid *pid, int64_t *ms);
 
 #endif

@@ -100,10 +100,9 @@ static int read_maps(hold_set *s, int piddir, xipc_pid pid, dev_t shm_dev) {
   uint64_t last = 0;
   int rc = 0;
   while (rc == 0 && fgets(line, sizeof line, f) != NULL) {
-    unsigned maj, min;
-    unsigned long long ino;
-    if (sscanf(line, "%*s %*s %*s %x:%x %llu", &maj, &min, &ino) != 3 ||
-        ino == 0 || maj != major(shm_dev) || min != minor(shm_dev))
+    dev_t dev;
+    uint64_t ino;
+    if (!xipc__maps_entry(line, &dev, &ino) || dev != shm_dev)
       continue;
     if (ino != last) /* a mapping is often listed as several areas */
       rc = hold_add(s, (uint64_t)shm_dev, ino, pid);

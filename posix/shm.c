@@ -191,6 +191,16 @@ bool xipc__shm_has_mark(int fd, const struct stat *st) {
   return has_mark(fd, st);
 }
 
+bool xipc__maps_entry(const char *line, dev_t *dev, uint64_t *ino) {
+  unsigned maj, min;
+  unsigned long long i;
+  if (sscanf(line, "%*s %*s %*s %x:%x %llu", &maj, &min, &i) != 3 || i == 0)
+    return false;
+  *dev = makedev(maj, min);
+  *ino = i;
+  return true;
+}
+
 /* True when a process whose /proc/<pid>/maps the caller may read maps the
  * object dev/ino. Other users' processes cannot be inspected (root sees
  * all of them). Called only before removing an object without holders. */
@@ -209,11 +219,9 @@ bool xipc__shm_mapped(dev_t dev, ino_t ino) {
     if (f == NULL)
       continue;
     while (!found && fgets(line, sizeof line, f) != NULL) {
-      unsigned maj, min;
-      unsigned long long inode;
-      if (sscanf(line, "%*s %*s %*s %x:%x %llu", &maj, &min, &inode) == 3)
-        found = inode == (unsigned long long)ino && maj == major(dev) &&
-                min == minor(dev);
+      dev_t at;
+      uint64_t i;
+      found = xipc__maps_entry(line, &at, &i) && i == (uint64_t)ino && at == dev;
     }
     fclose(f);
   }

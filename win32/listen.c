@@ -118,24 +118,6 @@ static wchar_t *derive(const char *name, const wchar_t *fmt, int *err) {
   return out;
 }
 
-/* The TokenUser SID of the token tok as a LocalAlloc'ed copy, or NULL. */
-static PSID token_user(HANDLE tok) {
-  union {
-    TOKEN_USER user;
-    DWORD64 room[64];
-  } buf;
-  DWORD n;
-  if (!GetTokenInformation(tok, TokenUser, &buf, sizeof buf, &n))
-    return NULL;
-  DWORD len = GetLengthSid(buf.user.User.Sid);
-  PSID copy = LocalAlloc(LMEM_FIXED, len);
-  if (copy != NULL && !CopySid(len, copy, buf.user.User.Sid)) {
-    LocalFree(copy);
-    copy = NULL;
-  }
-  return copy;
-}
-
 /* The user of process pid (LocalAlloc'ed), or NULL if it cannot be told. */
 static PSID process_user(DWORD pid) {
   HANDLE p = OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, FALSE, pid);
@@ -144,7 +126,7 @@ static PSID process_user(DWORD pid) {
   if (p == NULL)
     return NULL;
   if (OpenProcessToken(p, TOKEN_QUERY, &tok)) {
-    sid = token_user(tok);
+    sid = xipc__token_user(tok);
     CloseHandle(tok);
   }
   CloseHandle(p);
@@ -377,7 +359,7 @@ static int listener_new(xipc_listener **out, const char *name,
     rc = xipc__fail_os();
     goto fail;
   }
-  l->user = token_user(tok);
+  l->user = xipc__token_user(tok);
   CloseHandle(tok);
   if (l->user == NULL) {
     rc = xipc__fail_os();

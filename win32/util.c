@@ -35,17 +35,40 @@ char *xipc__wide_to_utf8(const wchar_t *s, int *err) {
 
 /* Whether the SID that token information `cls` (TokenUser or TokenOwner)
  * names is `sid`. */
-static bool token_sid_is(HANDLE tok, TOKEN_INFORMATION_CLASS cls, PSID sid) {
-  union {
-    TOKEN_USER user;
-    TOKEN_OWNER owner;
-    DWORD64 room[64]; /* the structure and the SID it points to */
-  } buf;
+typedef union {
+  TOKEN_USER user;
+  TOKEN_OWNER owner;
+  DWORD64 room[64]; /* the structure and the SID it points to */
+} token_sid_buf;
+
+/* The SID that token information `cls` (TokenUser or TokenOwner) names,
+ * pointing into buf; NULL if the token cannot tell. */
+static PSID token_sid(HANDLE tok, TOKEN_INFORMATION_CLASS cls,
+                      token_sid_buf *buf) {
   DWORD n;
-  if (!GetTokenInformation(tok, cls, &buf, sizeof buf, &n))
-    return false;
-  PSID mine = cls == TokenUser ? buf.user.User.Sid : buf.owner.Owner;
-  return EqualSid(mine, sid) != 0;
+  if (!GetTokenInformation(tok, cls, buf, sizeof *buf, &n))
+    return NULL;
+  return cls == TokenUser ? buf->user.User.Sid : buf->owner.Owner;
+}
+
+static bool token_sid_is(HANDLE tok, TOKEN_INFORMATION_CLASS cls, PSID sid) {
+  token_sid_buf buf;
+  PSID mine = token_sid(tok, cls, &buf);
+  return mine != NULL && EqualSid(mine, sid) != 0;
+}
+
+PSID xipc__token_user(HANDLE tok) {
+  token_sid_buf buf;
+  PSID sid = token_sid(tok, TokenUser, &buf);
+  if (sid == NULL)
+    return NULL;
+  DWORD len = GetLengthSid(sid);
+  PSID copy = LocalAlloc(LMEM_FIXED, len);
+  if (copy != NULL && !CopySid(len, copy, sid)) {
+    LocalFree(copy);
+    copy = NULL;
+  }
+  return copy;
 }
 
 int xipc__check_owner(HANDLE h, unsigned flags) {

@@ -17,6 +17,9 @@ char *xipc__wide_to_utf8(const wchar_t *s, int *err);
  * XIPC_ANY_OWNER; XIPC_EACCES for an object another user made. An object
  * without an owner (Wine's default security) is accepted. */
 int xipc__check_owner(HANDLE h, unsigned flags);
+/* The TokenUser SID of token tok as a LocalAlloc'ed copy (LocalFree it),
+ * or NULL if the token cannot tell. */
+PSID xipc__token_user(HANDLE tok);
 
 /* The path of persistent queue `name`'s file, newly allocated UTF-16
  * (free()): %LOCALAPPDATA%\xipc\queues\<name> with the \\?\ prefix; name ""
