@@ -1611,6 +1611,172 @@ int xipc_object_remove(const char *name, int kind, unsigned flags);
  * Errors (*removed NULL, *n 0): the errors of xipc_objects_list. */
 int xipc_objects_sweep(xipc_object_info **removed, size_t *n);
 
+/* ------------------------------------------------------------------------ */
+/* Waiting on many objects at once                                          */
+/* ------------------------------------------------------------------------ */
+
+/* A waitset is one wait over queues, streams, listeners, process exits,
+ * signals, timers and the caller's own descriptors / handles, on both
+ * platforms. It is level-triggered: an event says that the matching call
+ * with timeout 0 is expected to succeed now (get or put on a queue, read or
+ * write on a stream, accept, xipc_proc_wait, for signals the signal itself)
+ * or to fail at once with its error (a shut-down queue, a broken stream);
+ * the event consumes nothing, except a signal event, which is the delivery
+ * of that signal. An object stays reported while it is ready; one that is
+ * always ready does not starve the others (results rotate). A spurious
+ * event (the call then returns XIPC_EAGAIN) is possible but rare.
+ *
+ * Entries are named by their `user` pointer, which is unique in a set
+ * (NULL is a valid, single value). One thread at a time uses a waitset
+ * (add, remove, wait, close); xipc_waitset_wake may be called from any
+ * thread and, on POSIX, from a signal handler. An object that is in a set
+ * cannot be closed: its close returns XIPC_EBUSY and leaves it open until
+ * it is removed (or the set is closed). Nothing polls: an idle waitset
+ * sleeps in the OS (epoll_wait / a wait on one event) and costs no CPU.
+ *
+ * Linux: an epoll set holding the descriptors of streams, listeners, the
+ * caller's descriptors and a pidfd per process; a doorbell, the abstract
+ * datagram socket "\0xipc.bell.<pid>.<id>", that a queue's producers and
+ * consumers ring (each queue has XIPC_WAITSET_QUEUE_WATCHERS watcher slots
+ * in its header; a put pays nothing extra while no waitset watches the
+ * queue); signals come from xipc's signal dispatcher; timers shorten the
+ * epoll wait. Windows: waitable handles (processes, the caller's handles,
+ * events of zero-byte overlapped reads on pipes and of the listener's
+ * pending ConnectNamedPipe), a named auto-reset event
+ * "xipc.bell.<pid>.<id>" per waitset that queues set, any number of
+ * objects (past MAXIMUM_WAIT_OBJECTS) through registered waits that set
+ * one event. */
+typedef struct xipc_waitset xipc_waitset;
+
+enum { XIPC_WAIT_READABLE = 1, XIPC_WAIT_WRITABLE = 2, XIPC_WAIT_HANGUP = 4 };
+
+/* One ready object: its user pointer, what it is ready for (XIPC_WAIT_*),
+ * and for a signal event the XIPC_SIG* number (0 otherwise). */
+typedef struct {
+  void *user;
+  unsigned events;
+  int sig;
+} xipc_wait_event;
+
+/* How many waitsets (in any processes) may watch one queue at a time. */
+#define XIPC_WAITSET_QUEUE_WATCHERS 8
+
+/* Makes an empty waitset.
+ * Errors: XIPC_EINVAL (out NULL), XIPC_ENOMEM, XIPC_ENOSPC / XIPC_EIO (the
+ * OS refused a descriptor or handle). */
+int xipc_waitset_open(xipc_waitset **out);
+
+/* Watches queue q for events: XIPC_WAIT_READABLE (a message can be got)
+ * and/or XIPC_WAIT_WRITABLE (a put of max_message bytes would not block).
+ * A queue that is shut down is reported with XIPC_WAIT_HANGUP and the
+ * events asked for (the call then returns XIPC_ECLOSED at once, for a get
+ * once the queue is drained); a queue whose shared header is damaged is
+ * reported the same way (the call returns XIPC_ECORRUPT). Several
+ * waitsets, in several threads or processes, may watch one queue: a
+ * message wakes at least one of them.
+ * Errors: XIPC_EINVAL (w or q NULL, events 0 or other bits), XIPC_EEXIST
+ * (q or user already in the set), XIPC_EBUSY (XIPC_WAITSET_QUEUE_WATCHERS
+ * live waitsets watch q already), XIPC_ECORRUPT (damaged header),
+ * XIPC_ENOMEM. */
+int xipc_waitset_add_queue(xipc_waitset *w, xipc_queue *q, unsigned events,
+                           void *user);
+
+/* Watches stream s: XIPC_WAIT_READABLE (bytes, end of stream or an error
+ * are there: a read with timeout 0 returns at once; bytes already read
+ * ahead by xipc count), XIPC_WAIT_WRITABLE (a write can make progress).
+ * XIPC_WAIT_HANGUP is reported, without being asked for, once the other
+ * end is gone. A stream is in at most one waitset at a time.
+ * Windows: readability comes from a zero-byte overlapped read, cancelled
+ * before the wait returns; a pipe reports WRITABLE while its write quota
+ * has room (a write of more than the room still waits for the reader).
+ * Errors: XIPC_EINVAL (NULL, events 0 or other bits, a write end asked
+ * for READABLE or a read end for WRITABLE, a shut-down write end),
+ * XIPC_EEXIST (s or user already in this set), XIPC_EBUSY (s is in
+ * another set), XIPC_ENOMEM. */
+int xipc_waitset_add_stream(xipc_waitset *w, xipc_stream *s, unsigned events,
+                            void *user);
+
+/* Watches listener l: XIPC_WAIT_READABLE when a connection can be
+ * accepted (with XIPC_WAIT_HANGUP once it is shut down: accept returns
+ * XIPC_ECLOSED). A client of another user that accept would drop may
+ * make one spurious event.
+ * Errors: XIPC_EINVAL (NULL), XIPC_EEXIST, XIPC_ENOMEM. */
+int xipc_waitset_add_listener(xipc_waitset *w, xipc_listener *l, void *user);
+
+/* Watches child p: XIPC_WAIT_READABLE once it has exited (xipc_proc_wait
+ * with timeout 0 then returns its status). Adding every child gives "wait
+ * for any child". The event stays until p is removed.
+ * Errors: XIPC_EINVAL (NULL), XIPC_EEXIST, XIPC_ENOMEM, XIPC_ENOTSUP
+ * (POSIX: the kernel has no pidfd_open, Linux before 5.3). */
+int xipc_waitset_add_proc(xipc_waitset *w, xipc_proc *p, void *user);
+
+/* Watches the n signals in sigs (XIPC_SIG*, not XIPC_SIGKILL): while they
+ * are in the set, they go to the waitset before any handler, as to a
+ * thread in xipc_signal_wait; each delivery is one event {user,
+ * XIPC_WAIT_READABLE, sig} and is consumed by the wait that reports it.
+ * Signals of one number that arrive before a wait reports them coalesce,
+ * as for handlers. A set holds one signals entry.
+ * Errors: XIPC_EINVAL (NULL sigs, n 0, a bad signal), XIPC_EEXIST (user in
+ * the set, or the set watches signals already), XIPC_ENOMEM, and the
+ * errors of xipc_signal_wait's set-up. */
+int xipc_waitset_add_signals(xipc_waitset *w, const int *sigs, size_t n,
+                             void *user);
+
+/* A timer on the monotonic clock: first event after_ms (>= 0), then every
+ * interval_ms (> 0), or once (interval_ms 0: the entry is removed when the
+ * event is reported). An interval timer reports one event per wait however
+ * many periods went by; the next period starts from the one that passed.
+ * Errors: XIPC_EINVAL (after_ms or interval_ms < 0), XIPC_EEXIST (user),
+ * XIPC_ENOMEM. */
+int xipc_waitset_add_timer(xipc_waitset *w, int after_ms, int interval_ms,
+                           void *user);
+
+/* Watches a descriptor or handle of the caller's, which stays the
+ * caller's (it is not closed; keep it open while it is in the set).
+ * POSIX: a file descriptor, for XIPC_WAIT_READABLE / _WRITABLE as poll()
+ * sees it (HANGUP for POLLHUP/POLLERR). Windows: a SOCKET (READABLE /
+ * WRITABLE through WSAEventSelect, which makes the socket non-blocking)
+ * or any waitable HANDLE (events must be READABLE: "signaled"; an
+ * auto-reset object is reset by the wait that sees it, as by any wait).
+ * Errors: XIPC_EINVAL (not an open descriptor / handle, events 0 or other
+ * bits, a HANDLE asked for WRITABLE), XIPC_EEXIST, XIPC_ENOMEM, XIPC_EPERM
+ * (POSIX: a regular file, which epoll refuses). */
+int xipc_waitset_add_native(xipc_waitset *w, intptr_t fd_or_handle,
+                            unsigned events, void *user);
+
+/* Removes the entry of user; the object can be closed afterwards.
+ * Errors: XIPC_EINVAL (w NULL), XIPC_ENOENT (no entry has user). */
+int xipc_waitset_remove(xipc_waitset *w, void *user);
+
+/* Waits until at least one entry is ready, then stores up to cap events
+ * in ev and their number in *n (more ready objects are reported by the
+ * next wait). timeout_ms: -1 forever, 0 only looks, > 0 at most that long
+ * (monotonic; never returns XIPC_ETIMEDOUT early).
+ * Errors (*n 0): XIPC_EINVAL (w, ev or n NULL, cap 0, timeout_ms < -1),
+ * XIPC_EAGAIN (timeout 0, nothing ready), XIPC_ETIMEDOUT, XIPC_EINTR
+ * (xipc_waitset_wake was called since the last wait returned), OS errors
+ * of the multiplexer (XIPC_EIO, XIPC_ENOMEM). */
+int xipc_waitset_wait(xipc_waitset *w, xipc_wait_event *ev, size_t cap,
+                      size_t *n, int timeout_ms);
+
+/* Makes the current (or the next) xipc_waitset_wait return XIPC_EINTR at
+ * once. Safe from any thread; on POSIX also async-signal-safe.
+ * Errors: XIPC_EINVAL (w NULL). */
+int xipc_waitset_wake(xipc_waitset *w);
+
+/* One OS object for the whole set, for another event loop (epoll, libuv's
+ * uv_poll_t, GLib, a Win32 message loop): a descriptor (POSIX) that polls
+ * readable, or an event HANDLE (Windows) that is signaled, while the set
+ * has events; then call xipc_waitset_wait with timeout 0. It stays the
+ * waitset's: do not read, reset or close it.
+ * Errors: XIPC_EINVAL (NULL). */
+int xipc_waitset_native_handle(xipc_waitset *w, intptr_t *fd_or_handle);
+
+/* Removes every entry and frees the set. Closing a set that another
+ * thread waits on is undefined (wake it first).
+ * Errors: XIPC_EINVAL (w NULL). */
+int xipc_waitset_close(xipc_waitset *w);
+
 #ifdef __cplusplus
 }
 #endif
