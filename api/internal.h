@@ -409,6 +409,13 @@ void xipc__wos_kick(xipc__wos *o);
  * or a kick is pending. */
 void xipc__wos_pending(xipc__wos *o, bool on);
 intptr_t xipc__wos_native(xipc__wos *o);
+/* Tree: the next timer of the set falls due at deadline (xipc__now_ns
+ * clock; UINT64_MAX: no timer): from then on the native handle is
+ * readable / signaled (POSIX a timerfd, Windows a waitable timer in the
+ * set), so that another event loop sees timers too; a wait that sees it
+ * fire just returns (the portable layer reports the timer). Set by api/
+ * at the end of every wait and after timer changes. 0 or an OS error. */
+int xipc__wos_timer(xipc__wos *o, uint64_t deadline);
 
 /* Tree: a counter of the waitsets that watch p / l, changed by
  * api/waitset.c with atomic operations (xipc_proc_close and

@@ -756,7 +756,8 @@ void xipc_run_result_free(xipc_run_result *r);
 /* Releases the handle and closes the parent's ends of its PIPE stdio. A
  * child that is still running is not stopped; on POSIX xipc reaps it in the
  * background when it exits, so it never stays a zombie.
- * Errors: XIPC_EINVAL (NULL p). */
+ * Errors: XIPC_EINVAL (NULL p), XIPC_EBUSY (p is in a waitset: remove it
+ * first; nothing is closed). */
 int xipc_proc_close(xipc_proc *p);
 
 /* Writes the path of the running executable (UTF-8, NUL-terminated) to buf
@@ -880,7 +881,8 @@ int xipc_stream_recv(xipc_stream *s, void *buf, size_t cap, size_t *len,
  * whole pipe 50 ms after the shutdown if no data comes in. */
 int xipc_stream_shutdown(xipc_stream *s);
 /* Closes the stream and frees the handle (it must not be used again).
- * Errors: XIPC_EINVAL (NULL s). */
+ * Errors: XIPC_EINVAL (NULL s), XIPC_EBUSY (s is in a waitset: remove it
+ * first; nothing is closed). */
 int xipc_stream_close(xipc_stream *s);
 
 /* Room for any token, with its NUL. */
@@ -1068,7 +1070,8 @@ int xipc_listener_shutdown(xipc_listener *l);
 /* Shuts the listener down (see xipc_listener_shutdown), waits until no
  * other thread is inside xipc_accept on it, and frees it (l must not be
  * used again; threads that were waking from accept do not touch it).
- * Errors: XIPC_EINVAL (NULL l). */
+ * Errors: XIPC_EINVAL (NULL l), XIPC_EBUSY (l is in a waitset: remove it
+ * first; nothing is closed). */
 int xipc_listener_close(xipc_listener *l);
 /* The process id of the process at the other end of connection s: for a
  * server, the client that connected; for a client, the process that
@@ -1306,7 +1309,8 @@ int xipc_queue_shutdown(xipc_queue *q);
 /* Releases the handle (and its producer ring; queued messages stay). An
  * open reservation is dropped and a peek released. A scratch queue is
  * destroyed when its last handle closes; a persistent one stays until
- * xipc_queue_unlink. Errors: XIPC_EINVAL. */
+ * xipc_queue_unlink. Errors: XIPC_EINVAL, XIPC_EBUSY (the handle is in a
+ * waitset: remove it first; nothing is closed). */
 int xipc_queue_close(xipc_queue *q);
 /* Removes the name now (xipc_map_unlink on the queue's mapping; for a
  * persistent queue on Windows, its file): handles already open keep
