@@ -317,175 +317,6 @@ bool xipc__objects_os_holder_scan_for_testing(bool on);
 int xipc__queue_probe(const void *p, size_t n, uint64_t object_size,
                       int *persistent);
 
-/* ---- waitset (api/waitset.c; posix/waitset.c, win32/waitset.c) ---------
- * api/waitset.c checks arguments and owns the entries, the queues (their
- * watcher slots, below, and the doorbell's rings), signals (a standing
- * claim in api/signal.c), timers (they shorten the OS wait), the streams'
- * read-ahead, the wake flag, fairness and the results. A tree owns the OS
- * multiplexer ("wos"): streams, listeners, processes and native objects,
- * the doorbell that queues ring, the kick and the native handle. One
- * thread at a time calls into a wos, except xipc__wos_kick.
- *
- * The doorbell of a waitset is named from its process id and a 32-bit id
- * (non-zero, unique among the process's open waitsets), both in lower-case
- * hex without leading zeros: POSIX the abstract datagram socket
- * "\0xipc.bell.<pid>.<id>" (a ring is one datagram whose 4 bytes are the
- * cookie, host order); Windows the named auto-reset event
- * "xipc.bell.<pid>.<id>" in the session namespace (a ring sets it, the
- * cookie is not carried). */
-
-enum {
-  XIPC__WE_QUEUE = 1,
-  XIPC__WE_STREAM = 2,
-  XIPC__WE_LISTENER = 3,
-  XIPC__WE_PROC = 4,
-  XIPC__WE_NATIVE = 5,
-  XIPC__WE_SIGNALS = 6,
-  XIPC__WE_TIMER = 7
-};
-
-/* The part of a waitset entry the tree sees. api/waitset.c allocates it
- * (inside a larger portable record; the address is stable while it is in
- * the set) and fills it before xipc__wos_add; the tree keeps its own
- * per-entry state in `os` (set in add, freed in remove). */
-typedef struct xipc__went {
-  int kind;        /* XIPC__WE_* */
-  unsigned events; /* XIPC_WAIT_READABLE / _WRITABLE asked for (LISTENER and
-                      PROC: READABLE) */
-  void *user;
-  union {
-    xipc_queue *queue;
-    xipc_stream *stream;
-    xipc_listener *listener;
-    xipc_proc *proc;
-    intptr_t native;
-  } o;
-  uint32_t cookie; /* QUEUE: what its rings carry (unique in the set) */
-  void *os;        /* tree */
-} xipc__went;
-
-/* What the OS reports for one entry. */
-typedef struct {
-  xipc__went *e;
-  unsigned events; /* XIPC_WAIT_*; HANGUP without being asked */
-} xipc__wready;
-
-typedef struct xipc__wos xipc__wos;
-
-/* Tree: a new multiplexer with its doorbell (its id in *bell) and kick.
- * XIPC_ENOMEM, or the OS error. */
-int xipc__wos_open(xipc__wos **out, uint32_t *bell);
-/* Tree: frees o (every entry was removed before). */
-void xipc__wos_close(xipc__wos *o);
-/* Tree: start watching e, of kind STREAM, LISTENER, PROC or NATIVE, for
- * e->events. Checked already: e's object non-NULL, events valid for the
- * kind (a stream's direction matches; see xipc_waitset_add_*). The tree
- * answers what only it can tell: XIPC_EINVAL (a native object that is not
- * an open descriptor / a waitable handle or socket), XIPC_EPERM (POSIX:
- * a regular file), XIPC_ENOTSUP (no pidfd), XIPC_ENOMEM. */
-int xipc__wos_add(xipc__wos *o, xipc__went *e);
-/* Tree: stop watching e (added before); nothing stays pending. */
-void xipc__wos_remove(xipc__wos *o, xipc__went *e);
-/* Tree: wait until the deadline (xipc__deadline_ns; 0: only look;
- * UINT64_MAX: none) for any of: OS entries ready (every entry that is
- * ready now is reported, level-triggered, up to cap, rotating when more
- * are ready: out[0..*n)); doorbell rings (the cookies, deduplicated or
- * not, in bells[0..*nb), at most bcap; *nb = SIZE_MAX when the doorbell
- * rang and the tree cannot say, or may have lost, which cookies: every
- * queue is then checked); a kick (*kicked true; the kick is consumed).
- * Returns 0 as soon as any of these is there, or at the deadline with
- * nothing; an OS failure is an error. Spurious returns are allowed but
- * must be rare. */
-int xipc__wos_wait(xipc__wos *o, uint64_t deadline, xipc__wready *out,
-                   size_t cap, size_t *n, uint32_t *bells, size_t bcap,
-                   size_t *nb, bool *kicked);
-/* Tree: make a wait in progress, or the next one, return with *kicked.
- * Any thread; POSIX: async-signal-safe. */
-void xipc__wos_kick(xipc__wos *o);
-/* Tree: while on, the native handle stays readable / signaled even when
- * no OS entry is ready (the portable layer has events for the caller);
- * set by api/ at the end of every wait. The native handle is also
- * readable / signaled while an OS entry is ready, the doorbell has rung
- * or a kick is pending. */
-void xipc__wos_pending(xipc__wos *o, bool on);
-intptr_t xipc__wos_native(xipc__wos *o);
-/* Tree: the next timer of the set falls due at deadline (xipc__now_ns
- * clock; UINT64_MAX: no timer): from then on the native handle is
- * readable / signaled (POSIX a timerfd, Windows a waitable timer in the
- * set), so that another event loop sees timers too; a wait that sees it
- * fire just returns (the portable layer reports the timer). Set by api/
- * at the end of every wait and after timer changes. 0 or an OS error. */
-int xipc__wos_timer(xipc__wos *o, uint64_t deadline);
-
-/* Tree: a counter of the waitsets that watch p / l, changed by
- * api/waitset.c with atomic operations (xipc_proc_close and
- * xipc_listener_close return XIPC_EBUSY while it is not 0). */
-unsigned *xipc__proc_watchers(xipc_proc *p);
-unsigned *xipc__listener_watchers(xipc_listener *l);
-
-/* Portable (api/waitset.c): api/stream.c calls it when a read or recv on a
- * stream that a waitset watches (base.watch != NULL) left bytes in the
- * read-ahead, which the OS cannot see: the waitset checks that stream at
- * its next wait (and is kicked if it waits now). */
-void xipc__waitset_stream_note(void *watch);
-
-/* Queue watcher slots (api/queue.c). A queue header has
- * XIPC_WAITSET_QUEUE_WATCHERS slots in space that older layouts left as
- * padding: {owner: the waitset process's xipc__qwait_self_owner(), bell:
- * id << 32 | cookie}. A waker of the data, space or slot channel that
- * finds the armed bit set rings every live slot (before it clears the
- * bit, so that a waker killed in between leaves the bit for the next
- * one) and pays one load more than before while no slot is in use. */
-
-/* Portable: claim a slot for the waitset with doorbell id bell and the
- * entry's cookie (slots of dead owners are reclaimed). 0 and *slot, or
- * XIPC_EBUSY (all slots live), XIPC_ECORRUPT. */
-int xipc__queue_watch(xipc_queue *q, uint32_t bell, uint32_t cookie,
-                      int *slot);
-/* Portable: free the slot from xipc__queue_watch (only if it still holds
- * what was stored there). */
-void xipc__queue_unwatch(xipc_queue *q, int slot, uint32_t bell,
-                         uint32_t cookie);
-/* Portable: what q is ready for now among events (XIPC_WAIT_*, HANGUP
- * when shut down) into *ready; with nothing ready and arm true, arm the
- * channels of events (store the slot again if another process overwrote
- * it) so that the next change rings the doorbell, and check once more
- * after arming. 0, or XIPC_ECORRUPT (then *ready has the events asked for
- * and HANGUP). */
-int xipc__queue_arm(xipc_queue *q, unsigned events, int slot, uint32_t bell,
-                    uint32_t cookie, bool arm, unsigned *ready);
-/* Portable: the waitsets watching this handle (xipc_queue_close returns
- * XIPC_EBUSY while it is not 0), changed with atomic operations. */
-unsigned *xipc__queue_watchers(xipc_queue *q);
-
-/* Tree: ring the doorbell `bell` (32-bit id) of the waitset process
- * `owner` (as a slot holds them: the caller checked only owner's pid and
- * bell are not 0) with cookie, never blocking. slot (0 ..
- * XIPC_WAITSET_QUEUE_WATCHERS - 1) indexes w's cache of opened doorbells
- * (Windows keeps the opened event per slot). 0; XIPC_ENOENT when there is
- * no such doorbell (a stale slot: the caller may clear it); other errors
- * (a full doorbell, which will wake anyway) are ignored by the caller.
- * It can only reach an xipc doorbell (the name is made from the numbers),
- * so a forged slot costs its waitset a spurious check, nothing else. */
-int xipc__qwait_ring(xipc__qwait *w, unsigned slot, uint64_t owner,
-                     uint32_t bell, uint32_t cookie);
-
-/* Portable (api/signal.c): a waitset's standing claim on signals. While
- * added, the signals of `set` (bit 1u << sig) go to the claim before any
- * handler, as to a thread in xipc_signal_wait, and notify(arg) runs on the
- * dispatcher thread with the signal lock held (it must only kick) when
- * one is ready to be taken. */
-typedef struct xipc__sig_watch {
-  unsigned set;
-  void (*notify)(void *arg);
-  void *arg;
-  struct xipc__sig_watch *next; /* api/signal.c's list */
-} xipc__sig_watch;
-int xipc__sig_watch_add(xipc__sig_watch *w);
-void xipc__sig_watch_remove(xipc__sig_watch *w);
-/* Takes the signals ready for w (each delivery once): their set. */
-unsigned xipc__sig_watch_take(xipc__sig_watch *w);
-
 /* ---- names (api/name.c) ------------------------------------------------- */
 
 /* Portable: the same check as xipc_name_check(). */
@@ -690,6 +521,175 @@ int xipc__qstore_create(xipc_map **out, const char *name, size_t size,
                         unsigned owner); /* owner: 0 or XIPC_ANY_OWNER */
 int xipc__qstore_open(xipc_map **out, const char *name);
 int xipc__qstore_unlink(const char *name);
+
+/* ---- waitset (api/waitset.c; posix/waitset.c, win32/waitset.c) ---------
+ * api/waitset.c checks arguments and owns the entries, the queues (their
+ * watcher slots, below, and the doorbell's rings), signals (a standing
+ * claim in api/signal.c), timers (they shorten the OS wait), the streams'
+ * read-ahead, the wake flag, fairness and the results. A tree owns the OS
+ * multiplexer ("wos"): streams, listeners, processes and native objects,
+ * the doorbell that queues ring, the kick and the native handle. One
+ * thread at a time calls into a wos, except xipc__wos_kick.
+ *
+ * The doorbell of a waitset is named from its process id and a 32-bit id
+ * (non-zero, unique among the process's open waitsets), both in lower-case
+ * hex without leading zeros: POSIX the abstract datagram socket
+ * "\0xipc.bell.<pid>.<id>" (a ring is one datagram whose 4 bytes are the
+ * cookie, host order); Windows the named auto-reset event
+ * "xipc.bell.<pid>.<id>" in the session namespace (a ring sets it, the
+ * cookie is not carried). */
+
+enum {
+  XIPC__WE_QUEUE = 1,
+  XIPC__WE_STREAM = 2,
+  XIPC__WE_LISTENER = 3,
+  XIPC__WE_PROC = 4,
+  XIPC__WE_NATIVE = 5,
+  XIPC__WE_SIGNALS = 6,
+  XIPC__WE_TIMER = 7
+};
+
+/* The part of a waitset entry the tree sees. api/waitset.c allocates it
+ * (inside a larger portable record; the address is stable while it is in
+ * the set) and fills it before xipc__wos_add; the tree keeps its own
+ * per-entry state in `os` (set in add, freed in remove). */
+typedef struct xipc__went {
+  int kind;        /* XIPC__WE_* */
+  unsigned events; /* XIPC_WAIT_READABLE / _WRITABLE asked for (LISTENER and
+                      PROC: READABLE) */
+  void *user;
+  union {
+    xipc_queue *queue;
+    xipc_stream *stream;
+    xipc_listener *listener;
+    xipc_proc *proc;
+    intptr_t native;
+  } o;
+  uint32_t cookie; /* QUEUE: what its rings carry (unique in the set) */
+  void *os;        /* tree */
+} xipc__went;
+
+/* What the OS reports for one entry. */
+typedef struct {
+  xipc__went *e;
+  unsigned events; /* XIPC_WAIT_*; HANGUP without being asked */
+} xipc__wready;
+
+typedef struct xipc__wos xipc__wos;
+
+/* Tree: a new multiplexer with its doorbell (its id in *bell) and kick.
+ * XIPC_ENOMEM, or the OS error. */
+int xipc__wos_open(xipc__wos **out, uint32_t *bell);
+/* Tree: frees o (every entry was removed before). */
+void xipc__wos_close(xipc__wos *o);
+/* Tree: start watching e, of kind STREAM, LISTENER, PROC or NATIVE, for
+ * e->events. Checked already: e's object non-NULL, events valid for the
+ * kind (a stream's direction matches; see xipc_waitset_add_*). The tree
+ * answers what only it can tell: XIPC_EINVAL (a native object that is not
+ * an open descriptor / a waitable handle or socket), XIPC_EPERM (POSIX:
+ * a regular file), XIPC_ENOTSUP (no pidfd), XIPC_ENOMEM. */
+int xipc__wos_add(xipc__wos *o, xipc__went *e);
+/* Tree: stop watching e (added before); nothing stays pending. */
+void xipc__wos_remove(xipc__wos *o, xipc__went *e);
+/* Tree: wait until the deadline (xipc__deadline_ns; 0: only look;
+ * UINT64_MAX: none) for any of: OS entries ready (every entry that is
+ * ready now is reported, level-triggered, up to cap, rotating when more
+ * are ready: out[0..*n)); doorbell rings (the cookies, deduplicated or
+ * not, in bells[0..*nb), at most bcap; *nb = SIZE_MAX when the doorbell
+ * rang and the tree cannot say, or may have lost, which cookies: every
+ * queue is then checked); a kick (*kicked true; the kick is consumed).
+ * Returns 0 as soon as any of these is there, or at the deadline with
+ * nothing; an OS failure is an error. Spurious returns are allowed but
+ * must be rare. */
+int xipc__wos_wait(xipc__wos *o, uint64_t deadline, xipc__wready *out,
+                   size_t cap, size_t *n, uint32_t *bells, size_t bcap,
+                   size_t *nb, bool *kicked);
+/* Tree: make a wait in progress, or the next one, return with *kicked.
+ * Any thread; POSIX: async-signal-safe. */
+void xipc__wos_kick(xipc__wos *o);
+/* Tree: while on, the native handle stays readable / signaled even when
+ * no OS entry is ready (the portable layer has events for the caller);
+ * set by api/ at the end of every wait. The native handle is also
+ * readable / signaled while an OS entry is ready, the doorbell has rung
+ * or a kick is pending. */
+void xipc__wos_pending(xipc__wos *o, bool on);
+intptr_t xipc__wos_native(xipc__wos *o);
+/* Tree: the next timer of the set falls due at deadline (xipc__now_ns
+ * clock; UINT64_MAX: no timer): from then on the native handle is
+ * readable / signaled (POSIX a timerfd, Windows a waitable timer in the
+ * set), so that another event loop sees timers too; a wait that sees it
+ * fire just returns (the portable layer reports the timer). Set by api/
+ * at the end of every wait and after timer changes. 0 or an OS error. */
+int xipc__wos_timer(xipc__wos *o, uint64_t deadline);
+
+/* Tree: a counter of the waitsets that watch p / l, changed by
+ * api/waitset.c with atomic operations (xipc_proc_close and
+ * xipc_listener_close return XIPC_EBUSY while it is not 0). */
+unsigned *xipc__proc_watchers(xipc_proc *p);
+unsigned *xipc__listener_watchers(xipc_listener *l);
+
+/* Portable (api/waitset.c): api/stream.c calls it when a read or recv on a
+ * stream that a waitset watches (base.watch != NULL) left bytes in the
+ * read-ahead, which the OS cannot see: the waitset checks that stream at
+ * its next wait (and is kicked if it waits now). */
+void xipc__waitset_stream_note(void *watch);
+
+/* Queue watcher slots (api/queue.c). A queue header has
+ * XIPC_WAITSET_QUEUE_WATCHERS slots in space that older layouts left as
+ * padding: {owner: the waitset process's xipc__qwait_self_owner(), bell:
+ * id << 32 | cookie}. A waker of the data, space or slot channel that
+ * finds the armed bit set rings every live slot (before it clears the
+ * bit, so that a waker killed in between leaves the bit for the next
+ * one) and pays one load more than before while no slot is in use. */
+
+/* Portable: claim a slot for the waitset with doorbell id bell and the
+ * entry's cookie (slots of dead owners are reclaimed). 0 and *slot, or
+ * XIPC_EBUSY (all slots live), XIPC_ECORRUPT. */
+int xipc__queue_watch(xipc_queue *q, uint32_t bell, uint32_t cookie,
+                      int *slot);
+/* Portable: free the slot from xipc__queue_watch (only if it still holds
+ * what was stored there). */
+void xipc__queue_unwatch(xipc_queue *q, int slot, uint32_t bell,
+                         uint32_t cookie);
+/* Portable: what q is ready for now among events (XIPC_WAIT_*, HANGUP
+ * when shut down) into *ready; with nothing ready and arm true, arm the
+ * channels of events (store the slot again if another process overwrote
+ * it) so that the next change rings the doorbell, and check once more
+ * after arming. 0, or XIPC_ECORRUPT (then *ready has the events asked for
+ * and HANGUP). */
+int xipc__queue_arm(xipc_queue *q, unsigned events, int slot, uint32_t bell,
+                    uint32_t cookie, bool arm, unsigned *ready);
+/* Portable: the waitsets watching this handle (xipc_queue_close returns
+ * XIPC_EBUSY while it is not 0), changed with atomic operations. */
+unsigned *xipc__queue_watchers(xipc_queue *q);
+
+/* Tree: ring the doorbell `bell` (32-bit id) of the waitset process
+ * `owner` (as a slot holds them: the caller checked only owner's pid and
+ * bell are not 0) with cookie, never blocking. slot (0 ..
+ * XIPC_WAITSET_QUEUE_WATCHERS - 1) indexes w's cache of opened doorbells
+ * (Windows keeps the opened event per slot). 0; XIPC_ENOENT when there is
+ * no such doorbell (a stale slot: the caller may clear it); other errors
+ * (a full doorbell, which will wake anyway) are ignored by the caller.
+ * It can only reach an xipc doorbell (the name is made from the numbers),
+ * so a forged slot costs its waitset a spurious check, nothing else. */
+int xipc__qwait_ring(xipc__qwait *w, unsigned slot, uint64_t owner,
+                     uint32_t bell, uint32_t cookie);
+
+/* Portable (api/signal.c): a waitset's standing claim on signals. While
+ * added, the signals of `set` (bit 1u << sig) go to the claim before any
+ * handler, as to a thread in xipc_signal_wait, and notify(arg) runs on the
+ * dispatcher thread with the signal lock held (it must only kick) when
+ * one is ready to be taken. */
+typedef struct xipc__sig_watch {
+  unsigned set;
+  void (*notify)(void *arg);
+  void *arg;
+  struct xipc__sig_watch *next; /* api/signal.c's list */
+} xipc__sig_watch;
+int xipc__sig_watch_add(xipc__sig_watch *w);
+void xipc__sig_watch_remove(xipc__sig_watch *w);
+/* Takes the signals ready for w (each delivery once): their set. */
+unsigned xipc__sig_watch_take(xipc__sig_watch *w);
 
 /* ---- sync: semaphores and mutexes (api/sync.c, posix/sync.c, win32/sync.c) */
 
