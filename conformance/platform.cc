@@ -2,7 +2,6 @@
 // instead of carrying #ifdefs of their own.
 #include "harness.h"
 
-#include <algorithm>
 #include <cstddef>
 #include <cstdio>
 #include <cstdlib>
@@ -10,7 +9,6 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <mutex>
 #include <string>
 
 #ifdef _WIN32
@@ -23,8 +21,8 @@
 #include <tlhelp32.h>
 #else
 #include <dirent.h>
-#include <poll.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -356,21 +354,6 @@ void close_listener_lock(intptr_t h) {
   if (h != -1) CloseHandle(reinterpret_cast<HANDLE>(h));
 }
 
-intptr_t native_event_new() {
-  HANDLE h = CreateEventW(nullptr, TRUE, FALSE, nullptr);
-  return h ? reinterpret_cast<intptr_t>(h) : -1;
-}
-
-void native_event_set(intptr_t h) { SetEvent(reinterpret_cast<HANDLE>(h)); }
-
-bool native_event_reset(intptr_t h) {
-  bool was = WaitForSingleObject(reinterpret_cast<HANDLE>(h), 0) == WAIT_OBJECT_0;
-  ResetEvent(reinterpret_cast<HANDLE>(h));
-  return was;
-}
-
-void native_event_close(intptr_t h) { CloseHandle(reinterpret_cast<HANDLE>(h)); }
-
 // Far above any handle value this process hands out (checked, to be sure).
 intptr_t native_invalid() {
   DWORD flags;
@@ -378,15 +361,22 @@ intptr_t native_invalid() {
     if (!GetHandleInformation(reinterpret_cast<HANDLE>(v), &flags)) return static_cast<intptr_t>(v);
 }
 
-int native_wait(intptr_t h, int timeout_ms) {
-  DWORD rc = WaitForSingleObject(reinterpret_cast<HANDLE>(h),
-                                 timeout_ms < 0 ? INFINITE : static_cast<DWORD>(timeout_ms));
-  return rc == WAIT_OBJECT_0 ? 1 : rc == WAIT_TIMEOUT ? 0 : -1;
-}
-
 bool raw_signal_handler(int, void (*)()) { return false; }
 
 void raw_signal_default(int) {}
+
+bool native_signal_open(intptr_t *waitable, intptr_t *setter) {
+  HANDLE h = CreateEventW(nullptr, TRUE, FALSE, nullptr);
+  *waitable = *setter = reinterpret_cast<intptr_t>(h);
+  return h != nullptr;
+}
+void native_signal_set(intptr_t setter) { SetEvent(reinterpret_cast<HANDLE>(setter)); }
+void native_signal_clear(intptr_t waitable) { ResetEvent(reinterpret_cast<HANDLE>(waitable)); }
+void native_signal_close(intptr_t waitable, intptr_t) { CloseHandle(reinterpret_cast<HANDLE>(waitable)); }
+bool native_ready(intptr_t h, int timeout_ms) {
+  DWORD ms = timeout_ms < 0 ? INFINITE : static_cast<DWORD>(timeout_ms);
+  return WaitForSingleObject(reinterpret_cast<HANDLE>(h), ms) == WAIT_OBJECT_0;
+}
 
 #else
 void set_env(const char *name, const char *value) {
@@ -592,55 +582,8 @@ intptr_t open_listener_lock(const std::string &) { return -1; }
 
 void close_listener_lock(intptr_t) {}
 
-// The write ends of native_event_new's pipes, by read end.
-static std::mutex native_mu;
-static std::map<intptr_t, int> native_writers;
-
-intptr_t native_event_new() {
-  int fds[2];
-  if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) != 0) return -1;
-  std::lock_guard<std::mutex> lk(native_mu);
-  native_writers[fds[0]] = fds[1];
-  return fds[0];
-}
-
-void native_event_set(intptr_t h) {
-  std::lock_guard<std::mutex> lk(native_mu);
-  auto it = native_writers.find(h);
-  if (it != native_writers.end() && write(it->second, "e", 1) < 0) {
-    // full: it is ready anyway
-  }
-}
-
-bool native_event_reset(intptr_t h) {
-  char buf[64];
-  bool was = false;
-  while (read(static_cast<int>(h), buf, sizeof buf) > 0) was = true;
-  return was;
-}
-
-void native_event_close(intptr_t h) {
-  std::lock_guard<std::mutex> lk(native_mu);
-  auto it = native_writers.find(h);
-  if (it == native_writers.end()) return;
-  close(it->second);
-  close(static_cast<int>(h));
-  native_writers.erase(it);
-}
-
 // Above any RLIMIT_NOFILE, so never an open descriptor.
 intptr_t native_invalid() { return 0x7ffffff0; }
-
-int native_wait(intptr_t h, int timeout_ms) {
-  pollfd p = {static_cast<int>(h), POLLIN, 0};
-  int64_t deadline = now_ms() + timeout_ms;
-  for (;;) {
-    int left = timeout_ms < 0 ? -1 : static_cast<int>(std::max<int64_t>(0, deadline - now_ms()));
-    int rc = poll(&p, 1, left);
-    if (rc >= 0) return rc > 0 && (p.revents & POLLIN) ? 1 : rc > 0 ? -1 : 0;
-    if (errno != EINTR) return -1;
-  }
-}
 
 static int native_signal(int sig) {
   switch (sig) {
@@ -668,6 +611,30 @@ void raw_signal_default(int sig) {
   sa.sa_handler = SIG_DFL;
   sigemptyset(&sa.sa_mask);
   if (native_signal(sig) != 0) sigaction(native_signal(sig), &sa, nullptr);
+}
+
+bool native_signal_open(intptr_t *waitable, intptr_t *setter) {
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) return false;
+  *waitable = fds[0];
+  *setter = fds[1];
+  return true;
+}
+void native_signal_set(intptr_t setter) {
+  char b = 1;
+  if (write(static_cast<int>(setter), &b, 1) != 1) std::perror("native_signal_set");
+}
+void native_signal_clear(intptr_t waitable) {
+  char b;
+  if (read(static_cast<int>(waitable), &b, 1) != 1) std::perror("native_signal_clear");
+}
+void native_signal_close(intptr_t waitable, intptr_t setter) {
+  close(static_cast<int>(waitable));
+  close(static_cast<int>(setter));
+}
+bool native_ready(intptr_t h, int timeout_ms) {
+  pollfd p = {static_cast<int>(h), POLLIN, 0};
+  return poll(&p, 1, timeout_ms) == 1 && (p.revents & POLLIN);
 }
 
 #endif

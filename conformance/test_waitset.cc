@@ -420,18 +420,22 @@ struct SignalSource : Source {
 };
 
 struct NativeSource : Source {
-  intptr_t h = xt::native_event_new();
+  intptr_t h = -1, setter = -1;
   Later later;
-  NativeSource() { EXPECT_NE(-1, h); }
-  ~NativeSource() override { xt::native_event_close(h); }
+  NativeSource() { EXPECT_TRUE(xt::native_signal_open(&h, &setter)); }
+  ~NativeSource() override { xt::native_signal_close(h, setter); }
   int add(xipc_waitset *w, void *u) override {
     return xipc_waitset_add_native(w, h, XIPC_WAIT_READABLE, u);
   }
-  void ready_now() override { xt::native_event_set(h); }
+  void ready_now() override { xt::native_signal_set(setter); }
   void ready_later() override {
-    later.start([this] { xt::native_event_set(h); });
+    later.start([this] { xt::native_signal_set(setter); });
   }
-  bool consume() override { return xt::native_event_reset(h); }
+  bool consume() override {
+    if (!xt::native_ready(h, 0)) return false;
+    xt::native_signal_clear(h);
+    return true;
+  }
 };
 
 // The one event of a wait is s's, as s promises it.
@@ -960,7 +964,7 @@ TEST(Waitset, NativeHandleSignalsWhileEventsAreThere) {
   XT_OK(xipc_waitset_native_handle(w, &h));
   XT_OK(xipc_waitset_add_stream(w, p.r, XIPC_WAIT_READABLE, user_of(1)));
   XT_OK(xipc_waitset_add_queue(w, q.q, XIPC_WAIT_READABLE, user_of(2)));
-  EXPECT_EQ(0, xt::native_wait(h, 50)) << "signaled with nothing ready";
+  EXPECT_FALSE(xt::native_ready(h, 50)) << "signaled with nothing ready";
   struct Step {
     const char *what;
     std::function<void()> make, consume;
@@ -978,15 +982,15 @@ TEST(Waitset, NativeHandleSignalsWhileEventsAreThere) {
     SCOPED_TRACE(s.what);
     int64_t t0 = now_us();
     s.make();
-    if (std::string(s.what) == "timer") { EXPECT_EQ(0, xt::native_wait(h, 50)) << "before the timer"; }
-    EXPECT_EQ(1, xt::native_wait(h, bound()));
+    if (std::string(s.what) == "timer") { EXPECT_FALSE(xt::native_ready(h, 50)) << "before the timer"; }
+    EXPECT_TRUE(xt::native_ready(h, bound()));
     if (std::string(s.what) == "timer") { EXPECT_GE(now_us() - t0, 100000) << "early"; }
     Got g = wait_set(w, 0);
     ASSERT_EQ(0, g.rc) << g.text();
     s.consume();
     Got rest = wait_set(w, 0);
     if (rest.rc == 0) std::printf("[   INFO   ] %s: spurious %s\n", s.what, rest.text().c_str());
-    EXPECT_EQ(0, xt::native_wait(h, 100)) << "still signaled after everything was consumed";
+    EXPECT_FALSE(xt::native_ready(h, 100)) << "still signaled after everything was consumed";
   }
   // The handle is the set's: the same value every time.
   intptr_t h2 = 0;
@@ -1003,7 +1007,7 @@ TEST(Waitset, NativeHandleSeesPutFromAnotherProcess) {
   XT_OK(xipc_waitset_native_handle(w, &h));
   XT_OK(xipc_waitset_add_queue(w, q.q, XIPC_WAIT_READABLE, kUser));
   XT_OK(c.start("ws_put", {q.name, "1"}));
-  EXPECT_EQ(1, xt::native_wait(h, bound()));
+  EXPECT_TRUE(xt::native_ready(h, bound()));
   Got g = wait_set(w, 0);
   ASSERT_EQ(0, g.rc) << g.text();
   EXPECT_EQ(kUser, g.ev[0].user);
@@ -1021,8 +1025,9 @@ TEST(Waitset, NullsAndBadArgumentsAreEINVAL) {
   xipc_listener *l = nullptr;
   XT_OK(xipc_listen(&l, lname.c_str(), nullptr));
   xt::Cleanup close_l([&] { xipc_listener_close(l); });
-  intptr_t h = xt::native_event_new();
-  xt::Cleanup close_h([&] { xt::native_event_close(h); });
+  intptr_t h = -1, setter = -1;
+  ASSERT_TRUE(xt::native_signal_open(&h, &setter));
+  xt::Cleanup close_h([&] { xt::native_signal_close(h, setter); });
   Ws w;
   const int R = XIPC_WAIT_READABLE, W = XIPC_WAIT_WRITABLE;
   EXPECT_EQ(XIPC_EINVAL, xipc_waitset_open(nullptr));
@@ -1330,8 +1335,9 @@ TEST(Waitset, WatcherKilledAtRandomMomentsHarmsNobody) {
 TEST(Waitset, OpenCloseLeaksNothing) {
   Pipe p;
   Queue q;
-  intptr_t h = xt::native_event_new();
-  xt::Cleanup close_h([&] { xt::native_event_close(h); });
+  intptr_t h = -1, setter = -1;
+  ASSERT_TRUE(xt::native_signal_open(&h, &setter));
+  xt::Cleanup close_h([&] { xt::native_signal_close(h, setter); });
   SignalGuard guard(XIPC_SIGUSR2);
   auto one = [&] {
     Ws w;
