@@ -309,4 +309,26 @@ int squat_listener_name(const std::string &name, bool message_type, const std::s
 // -1 (a listener has no lock object there).
 intptr_t open_listener_lock(const std::string &name);
 void close_listener_lock(intptr_t h);
+// A value that names no open descriptor (POSIX) or handle (Windows).
+intptr_t native_invalid();
+// POSIX: installs fn as the raw sigaction() handler of XIPC_SIG* sig,
+// bypassing xipc, and returns true; raw_signal_default puts SIG_DFL back.
+// Windows: false, nothing done (it has no asynchronous signal handlers).
+bool raw_signal_handler(int sig, void (*fn)());
+void raw_signal_default(int sig);
+}  // namespace xt
+
+namespace xt {
+// Waitsets (test_waitset_os.cc): a native object the caller can make ready
+// and not ready, as a program's own descriptor / handle would be. POSIX: a
+// pipe (*waitable its read end, readable while a byte is in it; *setter the
+// write end); Windows: a manual-reset event (both are the one handle).
+bool native_signal_open(intptr_t *waitable, intptr_t *setter);
+void native_signal_set(intptr_t setter);
+void native_signal_clear(intptr_t waitable);
+void native_signal_close(intptr_t waitable, intptr_t setter);
+// Whether native object h becomes ready within timeout_ms, as another
+// event loop would see it: POSIX poll() for POLLIN; Windows
+// WaitForSingleObject (signaled).
+bool native_ready(intptr_t h, int timeout_ms);
 }  // namespace xt
