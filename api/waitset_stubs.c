@@ -7,31 +7,6 @@
  */
 #include "internal.h"
 
-/* ---- group POSIX-WOS (branch ws-posix) ---- */
-#ifndef _WIN32
-int xipc__wos_open(xipc__wos **out, uint32_t *bell) {
-  (void)out; (void)bell;
-  return xipc__fail(XIPC_ENOTSUP);
-}
-void xipc__wos_close(xipc__wos *o) { (void)o; }
-int xipc__wos_add(xipc__wos *o, xipc__went *e) { (void)o; (void)e; return XIPC_ENOTSUP; }
-void xipc__wos_remove(xipc__wos *o, xipc__went *e) { (void)o; (void)e; }
-int xipc__wos_wait(xipc__wos *o, uint64_t deadline, xipc__wready *out,
-                   size_t cap, size_t *n, uint32_t *bells, size_t bcap,
-                   size_t *nb, bool *kicked) {
-  (void)o; (void)deadline; (void)out; (void)cap; (void)bells; (void)bcap;
-  *n = 0; *nb = 0; *kicked = false;
-  return XIPC_ENOTSUP;
-}
-void xipc__wos_kick(xipc__wos *o) { (void)o; }
-void xipc__wos_pending(xipc__wos *o, bool on) { (void)o; (void)on; }
-intptr_t xipc__wos_native(xipc__wos *o) { (void)o; return -1; }
-int xipc__wos_timer(xipc__wos *o, uint64_t deadline) { (void)o; (void)deadline; return 0; }
-static unsigned stub_counter;
-unsigned *xipc__proc_watchers(xipc_proc *p) { (void)p; return &stub_counter; }
-unsigned *xipc__listener_watchers(xipc_listener *l) { (void)l; return &stub_counter; }
-#endif
-
 /* ---- group QUEUE (branch ws-queue): api/queue.c and both trees' ring ---- */
 static unsigned stub_qcounter;
 int xipc__queue_watch(xipc_queue *q, uint32_t bell, uint32_t cookie, int *slot) {
