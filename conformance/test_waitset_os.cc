@@ -32,6 +32,29 @@ struct Waitset {
     ev.resize(rc == 0 ? n : 0);
     return rc;
   }
+  // One wait (timeout_ms; default: until it comes) reports exactly one
+  // event: user's, for events.
+  void expect_one(void *user, unsigned events, int timeout_ms = -2) {
+    std::vector<xipc_wait_event> ev;
+    int rc = wait(ev, timeout_ms == -2 ? xt::scaled_ms(kWait) : timeout_ms);
+    ASSERT_EQ(0, rc) << xipc_err_name(rc);
+    ASSERT_EQ(1u, ev.size());
+    EXPECT_EQ(user, ev[0].user);
+    EXPECT_EQ(events, ev[0].events);
+    EXPECT_EQ(0, ev[0].sig);
+  }
+  // Waits for the one entry's HANGUP (other events may come first);
+  // returns its last events.
+  unsigned until_hangup() {
+    std::vector<xipc_wait_event> ev;
+    unsigned got = 0;
+    int64_t end = xt::now_ms() + xt::scaled_ms(kWait);
+    while (!(got & XIPC_WAIT_HANGUP) && xt::now_ms() < end) {
+      EXPECT_EQ(0, wait(ev, xt::scaled_ms(kWait)));
+      got = ev.size() == 1 ? ev[0].events : 0;
+    }
+    return got;
+  }
   // Nothing is ready: a wait with timeout 0 says XIPC_EAGAIN, after at most
   // one spurious event (Windows reports a caller's handle once per firing
   // of its registered wait, which may have fired before the reset).
@@ -79,11 +102,7 @@ TEST(WaitsetOs, NativeObjectIsReadableOnlyWhileSignalled) {
   EXPECT_EQ(XIPC_ETIMEDOUT, ws.wait(ev, 150));
   EXPECT_GE(xt::now_ms() - t0, 150);
   xt::native_signal_set(sig.setter);
-  XT_OK(ws.wait(ev, xt::scaled_ms(kWait)));
-  ASSERT_EQ(1u, ev.size());
-  EXPECT_EQ(&tag_a, ev[0].user);
-  EXPECT_EQ(unsigned(XIPC_WAIT_READABLE), ev[0].events);
-  EXPECT_EQ(0, ev[0].sig);
+  ws.expect_one(&tag_a, XIPC_WAIT_READABLE);
   // Level-triggered: still there. Not with timeout 0: Windows re-arms its
   // wait on the handle after a report, asynchronously.
   XT_OK(ws.wait(ev, xt::scaled_ms(kWait)));
@@ -169,10 +188,7 @@ TEST(WaitsetOs, NativeHandleSeesAStreamWriteAsAnotherLoopWould) {
   bool ready = xt::native_ready(h, xt::scaled_ms(kWait));
   t.join();
   EXPECT_TRUE(ready);
-  XT_OK(ws.wait(ev, 0));
-  ASSERT_EQ(1u, ev.size());
-  EXPECT_EQ(&tag_a, ev[0].user);
-  EXPECT_EQ(unsigned(XIPC_WAIT_READABLE), ev[0].events);
+  ws.expect_one(&tag_a, XIPC_WAIT_READABLE, 0);
   char buf[4];
   size_t n = 0;
   XT_OK(xipc_stream_read(p.r, buf, sizeof buf, &n, 0));
@@ -204,9 +220,7 @@ TEST(WaitsetOs, StreamHangsUpWhenTheWriterCloses) {
   EXPECT_EQ(XIPC_EAGAIN, ws.wait(ev, 0));
   XT_OK(xipc_stream_close(p.w));
   p.w = nullptr;
-  XT_OK(ws.wait(ev, xt::scaled_ms(kWait)));
-  ASSERT_EQ(1u, ev.size());
-  EXPECT_EQ(unsigned(XIPC_WAIT_READABLE | XIPC_WAIT_HANGUP), ev[0].events);
+  ws.expect_one(&tag_a, XIPC_WAIT_READABLE | XIPC_WAIT_HANGUP);
   char b;
   size_t n = 1;
   XT_OK(xipc_stream_read(p.r, &b, 1, &n, 0));
@@ -220,18 +234,10 @@ TEST(WaitsetOs, WriteEndIsWritableAndHangsUpWhenTheReaderCloses) {
   Pipe p;
   XT_OK(xipc_waitset_add_stream(ws.w, p.w, XIPC_WAIT_WRITABLE, &tag_a));
   std::vector<xipc_wait_event> ev;
-  XT_OK(ws.wait(ev, xt::scaled_ms(kWait)));
-  ASSERT_EQ(1u, ev.size());
-  EXPECT_EQ(unsigned(XIPC_WAIT_WRITABLE), ev[0].events);
+  ws.expect_one(&tag_a, XIPC_WAIT_WRITABLE);
   XT_OK(xipc_stream_close(p.r));
   p.r = nullptr;
-  unsigned got = 0;
-  int64_t end = xt::now_ms() + xt::scaled_ms(kWait);
-  while (!(got & XIPC_WAIT_HANGUP) && xt::now_ms() < end) {
-    XT_OK(ws.wait(ev, xt::scaled_ms(kWait)));
-    ASSERT_EQ(1u, ev.size());
-    got = ev[0].events;
-  }
+  unsigned got = ws.until_hangup();
   EXPECT_EQ(unsigned(XIPC_WAIT_WRITABLE | XIPC_WAIT_HANGUP), got);
   EXPECT_EQ(XIPC_EPIPE, xipc_stream_write(p.w, "x", 1, nullptr, 0));
 }
@@ -271,9 +277,7 @@ TEST(WaitsetOs, ConnectionHangsUpWhenThePeerCloses) {
   Waitset ws;
   XT_OK(xipc_waitset_add_stream(ws.w, s, XIPC_WAIT_READABLE | XIPC_WAIT_WRITABLE, &tag_a));
   std::vector<xipc_wait_event> ev;
-  XT_OK(ws.wait(ev, xt::scaled_ms(kWait)));
-  ASSERT_EQ(1u, ev.size());
-  EXPECT_EQ(unsigned(XIPC_WAIT_WRITABLE), ev[0].events);
+  ws.expect_one(&tag_a, XIPC_WAIT_WRITABLE);
   XT_OK(xipc_stream_write(c, "abc", 3, nullptr, -1));
   XT_OK(ws.wait(ev, xt::scaled_ms(kWait)));
   ASSERT_EQ(1u, ev.size());
@@ -282,13 +286,7 @@ TEST(WaitsetOs, ConnectionHangsUpWhenThePeerCloses) {
   EXPECT_TRUE(ev[0].events & XIPC_WAIT_READABLE);
   EXPECT_EQ(0u, ev[0].events & ~unsigned(XIPC_WAIT_READABLE | XIPC_WAIT_WRITABLE));
   XT_OK(xipc_stream_close(c));
-  unsigned got = 0;
-  int64_t end = xt::now_ms() + xt::scaled_ms(kWait);
-  while (!(got & XIPC_WAIT_HANGUP) && xt::now_ms() < end) {
-    XT_OK(ws.wait(ev, xt::scaled_ms(kWait)));
-    ASSERT_EQ(1u, ev.size());
-    got = ev[0].events;
-  }
+  unsigned got = ws.until_hangup();
   EXPECT_TRUE(got & XIPC_WAIT_HANGUP);
   EXPECT_TRUE(got & XIPC_WAIT_READABLE);
   XT_OK(xipc_waitset_remove(ws.w, &tag_a));
@@ -320,9 +318,7 @@ TEST(WaitsetOs, ListenerIsReadableWhenAClientConnects) {
   EXPECT_EQ(XIPC_EBUSY, xipc_listener_close(l));
   // Shut down while watched: readable and hung up, accept says ECLOSED.
   XT_OK(xipc_listener_shutdown(l));
-  XT_OK(ws.wait(ev, xt::scaled_ms(kWait)));
-  ASSERT_EQ(1u, ev.size());
-  EXPECT_EQ(unsigned(XIPC_WAIT_READABLE | XIPC_WAIT_HANGUP), ev[0].events);
+  ws.expect_one(&tag_a, XIPC_WAIT_READABLE | XIPC_WAIT_HANGUP);
   EXPECT_EQ(XIPC_ECLOSED, xipc_accept(l, &s, 0));
   XT_OK(xipc_waitset_remove(ws.w, &tag_a));
   XT_OK(xipc_listener_close(l));
@@ -337,9 +333,7 @@ TEST(WaitsetOs, ShutDownListenerAddedLaterIsHungUp) {
   Waitset ws;
   XT_OK(xipc_waitset_add_listener(ws.w, l, &tag_a));
   std::vector<xipc_wait_event> ev;
-  XT_OK(ws.wait(ev, xt::scaled_ms(kWait)));
-  ASSERT_EQ(1u, ev.size());
-  EXPECT_EQ(unsigned(XIPC_WAIT_READABLE | XIPC_WAIT_HANGUP), ev[0].events);
+  ws.expect_one(&tag_a, XIPC_WAIT_READABLE | XIPC_WAIT_HANGUP);
   XT_OK(xipc_waitset_remove(ws.w, &tag_a));
 }
 
@@ -355,10 +349,7 @@ TEST(WaitsetOs, ProcessExitIsReadable) {
   EXPECT_EQ(XIPC_EAGAIN, ws.wait(ev, 0));
   EXPECT_EQ(XIPC_EBUSY, xipc_proc_close(child.proc()));
   XT_OK(go.set());
-  XT_OK(ws.wait(ev, xt::scaled_ms(kWait)));
-  ASSERT_EQ(1u, ev.size());
-  EXPECT_EQ(&tag_a, ev[0].user);
-  EXPECT_EQ(unsigned(XIPC_WAIT_READABLE), ev[0].events);
+  ws.expect_one(&tag_a, XIPC_WAIT_READABLE);
   xipc_exit_status st = {};
   XT_OK(xipc_proc_wait(child.proc(), 0, &st));
   EXPECT_EQ(1, st.exited);
