@@ -239,6 +239,8 @@ TEST(WaitsetWin, NativeHandleSeesWriteWhileNobodyWaits) {
   Set s;
   XT_OK(xipc_waitset_add_stream(s.w, p.r, XIPC_WAIT_READABLE, tag(0)));
   XT_OK(xipc_waitset_add_stream(s.w, c.server, XIPC_WAIT_READABLE, tag(1)));
+  intptr_t h = -1;  // asked for before the waits, as an event loop would
+  XT_OK(xipc_waitset_native_handle(s.w, &h));
   int rc = 0;
   EXPECT_TRUE(wait_events(s.w, 0, &rc).empty());
   EXPECT_EQ(XIPC_EAGAIN, rc);
@@ -307,6 +309,8 @@ TEST(WaitsetWin, ProcExit) {
   Set s;
   XT_OK(xipc_waitset_add_proc(s.w, c.proc(), nullptr));
   EXPECT_EQ(XIPC_EBUSY, xipc_proc_close(c.proc()));
+  intptr_t h = -1;
+  XT_OK(xipc_waitset_native_handle(s.w, &h));
   int rc = 0;
   EXPECT_TRUE(wait_events(s.w, 0, &rc).empty());
   EXPECT_FALSE(native_ready(s.w, 50));

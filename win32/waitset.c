@@ -2,41 +2,43 @@
  *
  * One manual-reset event, `ready`, is the native handle and the only thing
  * xipc__wos_wait sleeps on. Every waitable source has a registered wait
- * (RegisterWaitForSingleObject, WT_EXECUTEONLYONCE, INFINITE) whose
- * callback marks its entry fired and sets `ready`; the doorbell and the
- * timer have standing registered waits (auto-reset objects) that set a
- * flag and `ready`; a kick sets a flag and `ready`. So any number of
- * entries can be watched (the thread pool spreads the waits over its wait
- * threads, 63 a thread), nothing polls, and an idle set costs no CPU.
- * Registered waits were chosen over own WaitForMultipleObjects threads
- * because Wine 8 runs them correctly, also 250 at once
- * (ci/wine-probes/FINDINGS.md items 11 and 15); a finite timeout is never
- * used (item 11: it goes dead under Wine). A wait that is unregistered is
+ * (RegisterWaitForSingleObject, WT_EXECUTEONLYONCE, INFINITE,
+ * WT_EXECUTEINWAITTHREAD: the callback only marks its entry fired and sets
+ * `ready`, so it runs in the wait thread, which makes a firing visible
+ * sooner); the doorbell and the timer have standing registered waits
+ * (auto-reset objects) that set a flag and `ready`; a kick sets a flag and
+ * `ready`. So any number of entries can be watched (the thread pool
+ * spreads the waits over its wait threads, 63 a thread), nothing polls,
+ * and an idle set costs no CPU. Registered waits were chosen over own
+ * WaitForMultipleObjects threads because Wine 8 runs them correctly, also
+ * 250 at once (ci/wine-probes/FINDINGS.md items 11 and 15); a finite
+ * timeout is never used (item 11: it goes dead under Wine). A wait is
  * unregistered with UnregisterWaitEx(INVALID_HANDLE_VALUE), which returns
- * only when no callback runs any more.
+ * only when no callback runs any more. Entries are found by a scan of the
+ * fired flags (O(entries) interlocked reads per wait, no system call for
+ * an entry that did not fire).
  *
  * Level-triggered: a fired entry is checked (WaitForSingleObject(h, 0),
  * PeekNamedPipe, select()) and, while it is ready, it is reported and
  * checked again by every wait without a registered wait; once it is not
  * ready any more its source is armed again. `ready` is set again at the
  * end of a wait while an entry is ready, so the native handle stays
- * signaled while anything is ready.
+ * signaled while anything is ready. A firing reaches the set through the
+ * thread pool, a little after the object was signaled.
  *
- * Sources: a process (its handle); a caller's HANDLE (signaled: reported
- * once per firing, since a wait resets an auto-reset object, and then
- * armed at once, so a manual-reset one is reported while it stays
- * signaled); a SOCKET (WSAEventSelect on an own event, select() with
- * timeout 0 as the level); a stream's readability (a zero-byte overlapped
- * read, win32/stream.c, which stays pending between waits: the native
- * handle sees data while nobody waits); a stream's writability (the write
- * quota where Windows reports it; otherwise, and always under Wine, which
- * reports 0, a helper thread in FlushFileBuffers, which returns once the
- * reader has taken every byte: WRITABLE then means "the pipe is empty",
- * later than "there is room" but never wrong and never a poll); a
- * listener (its stop event and its slots' ConnectNamedPipe events,
- * win32/listen.c). Synchronous stream ends (child stdio) take no
- * overlapped I/O and a flush on them would block their writes: add
- * refuses them with XIPC_ENOTSUP. */
+ * Sources: a process (its handle); a caller's HANDLE (see handle_look); a
+ * SOCKET (WSAEventSelect on an own event, select() with timeout 0 as the
+ * level); a stream's readability (a zero-byte overlapped read,
+ * win32/stream.c, which stays pending between waits: the native handle
+ * sees data while nobody waits); a stream's writability (the write quota
+ * where Windows reports it; otherwise, and always under Wine, which reports
+ * 0, a drain thread in FlushFileBuffers, which returns once the reader has
+ * taken every byte: WRITABLE then means "the pipe is empty, or nothing was
+ * written since it was", later than "there is room" but never wrong and
+ * never a poll); a listener (its stop event and its slots'
+ * ConnectNamedPipe events, win32/listen.c). Synchronous stream ends (child
+ * stdio) take no overlapped I/O and a flush on them would block their
+ * writes: add refuses them with XIPC_ENOTSUP. */
 #include <winsock2.h>
 
 #include "win32.h"
@@ -70,6 +72,9 @@ struct ent {
   volatile bool quit;  /* the drain thread is to end */
   bool draining;       /* a drain was started and not looked at */
   DWORD flush_err;     /* its FlushFileBuffers error (0: drained) */
+  LONG drain_seq;      /* the stream's write count when it started */
+  LONG empty_seq;      /* the write count at which the pipe was empty */
+  bool empty_known;    /* empty_seq is valid */
 };
 
 struct xipc__wos {
@@ -110,7 +115,8 @@ static int arm(struct ent *x, int i) {
   if (x->wait[i] != NULL)
     return 0;
   if (!RegisterWaitForSingleObject(&x->wait[i], x->obj[i], on_fire, x,
-                                   INFINITE, WT_EXECUTEONLYONCE)) {
+                                   INFINITE,
+                                   WT_EXECUTEONLYONCE | WT_EXECUTEINWAITTHREAD)) {
     x->wait[i] = NULL;
     return xipc__fail_os();
   }
@@ -177,6 +183,7 @@ static int drain_start(struct ent *x) {
       return xipc__fail_os();
   }
   ResetEvent(x->obj[WR]);
+  x->drain_seq = xipc__stream_wseq(x->e->o.stream);
   x->draining = true;
   SetEvent(x->go);
   return arm(x, WR);
@@ -195,21 +202,27 @@ static int stream_read_look(struct ent *x, unsigned *ev) {
   return rc;
 }
 
+/* WRITABLE: the write quota's room (Windows), else "the pipe was empty and
+ * nothing was written since": a drain that started at write count
+ * drain_seq and ended without error. */
 static int stream_write_look(struct ent *x, unsigned *ev) {
+  xipc_stream *s = x->e->o.stream;
   unsigned w = 0;
   if (x->draining) {
     if (!take_signaled(x, WR))
       return 0; /* still draining */
     x->draining = false;
-    DWORD err = x->flush_err;
-    if (err == 0)
-      w = XIPC_WAIT_WRITABLE | (xipc__stream_wlevel(x->e->o.stream) &
-                                XIPC_WAIT_HANGUP);
-    else if (err != ERROR_OPERATION_ABORTED)
+    if (x->flush_err == 0) {
+      x->empty_seq = x->drain_seq;
+      x->empty_known = true;
+    } else if (x->flush_err != ERROR_OPERATION_ABORTED) {
       w = XIPC_WAIT_WRITABLE | XIPC_WAIT_HANGUP; /* a write fails at once */
-  } else {
-    w = xipc__stream_wlevel(x->e->o.stream);
+    }
   }
+  if (w == 0)
+    w = xipc__stream_wlevel(s);
+  if (w == 0 && x->empty_known && xipc__stream_wseq(s) == x->empty_seq)
+    w = XIPC_WAIT_WRITABLE;
   *ev |= w;
   return w == 0 ? drain_start(x) : 0;
 }
@@ -312,13 +325,17 @@ static int native_add(struct ent *x) {
   return 0;
 }
 
-/* A caller's handle fired: reported once (the wait reset an auto-reset
- * object), then armed again (a manual-reset one fires again at once). */
+/* A caller's handle: its registered wait reset an auto-reset object, so
+ * a firing is reported as it is; while it is reported, each look asks
+ * WaitForSingleObject(h, 0), which sees a manual-reset object that stays
+ * signaled (level) and takes a new signal of an auto-reset one (which is
+ * then reported, as any wait would take it); otherwise it is armed. */
 static int handle_look(struct ent *x, bool fired, unsigned *ev) {
-  if (!fired)
+  if (fired || (x->wait[0] == NULL && signaled(x->obj[0]))) {
+    disarm(x, 0);
+    *ev |= XIPC_WAIT_READABLE;
     return 0;
-  disarm(x, 0);
-  *ev |= XIPC_WAIT_READABLE;
+  }
   return arm(x, 0);
 }
 
@@ -556,7 +573,7 @@ static int collect(xipc__wos *o, xipc__wready *out, size_t cap, size_t *n,
     int rc = look(x, fired, &ev);
     if (rc != 0)
       return rc;
-    set_ready(o, x, ev != 0 && x->src != SRC_HANDLE);
+    set_ready(o, x, ev != 0);
     if (ev != 0) {
       out[*n].e = x->e;
       out[(*n)++].events = ev;
