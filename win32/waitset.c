@@ -394,7 +394,7 @@ static int bell_create(xipc__wos *o, uint32_t *bell) {
       continue;
     swprintf(name, sizeof name / sizeof name[0], L"xipc.bell.%lx.%lx",
              (unsigned long)GetCurrentProcessId(), (unsigned long)id);
-    HANDLE h = CreateEventW(NULL, FALSE, FALSE, name);
+    HANDLE h = CreateEventW(NULL, TRUE, FALSE, name); /* see bell_take */
     if (h == NULL)
       return xipc__fail_os();
     if (GetLastError() != ERROR_ALREADY_EXISTS) {
@@ -407,6 +407,35 @@ static int bell_create(xipc__wos *o, uint32_t *bell) {
   return xipc__fail(XIPC_EIO);
 }
 
+static int bell_arm(xipc__wos *o) {
+  if (!RegisterWaitForSingleObject(&o->bell_wait, o->bell, bell_fire, o,
+                                   INFINITE,
+                                   WT_EXECUTEONLYONCE | WT_EXECUTEINWAITTHREAD)) {
+    o->bell_wait = NULL;
+    return xipc__fail_os();
+  }
+  return 0;
+}
+
+/* Whether the doorbell rang; arms its wait again. The bell is a
+ * manual-reset event (api/internal.h says auto-reset; a producer only
+ * sets it either way): a wait of the thread pool on an auto-reset event
+ * takes the signal the moment SetEvent runs, so a look with timeout 0 just
+ * after a put in the same thread could miss it until the pool thread has
+ * run its callback. This looks at the event itself and resets it before
+ * api/ checks the queues (a ring after the reset sets it again). */
+static int bell_take(xipc__wos *o, bool *rang) {
+  bool fired = InterlockedExchange(&o->rang, 0) != 0;
+  *rang = fired || signaled(o->bell);
+  if (*rang)
+    ResetEvent(o->bell);
+  if (!fired)
+    return 0;
+  UnregisterWaitEx(o->bell_wait, INVALID_HANDLE_VALUE);
+  o->bell_wait = NULL;
+  return bell_arm(o);
+}
+
 static int wos_setup(xipc__wos *o, uint32_t *bell) {
   if ((o->ready = CreateEventW(NULL, TRUE, FALSE, NULL)) == NULL ||
       (o->timer = CreateWaitableTimerW(NULL, FALSE, NULL)) == NULL)
@@ -414,13 +443,10 @@ static int wos_setup(xipc__wos *o, uint32_t *bell) {
   int rc = bell_create(o, bell);
   if (rc != 0)
     return rc;
-  if (!RegisterWaitForSingleObject(&o->bell_wait, o->bell, bell_fire, o,
-                                   INFINITE, WT_EXECUTEDEFAULT)) {
-    o->bell_wait = NULL;
-    return xipc__fail_os();
-  }
+  if ((rc = bell_arm(o)) != 0)
+    return rc;
   if (!RegisterWaitForSingleObject(&o->timer_wait, o->timer, timer_fire, o,
-                                   INFINITE, WT_EXECUTEDEFAULT)) {
+                                   INFINITE, WT_EXECUTEINWAITTHREAD)) {
     o->timer_wait = NULL;
     return xipc__fail_os();
   }
@@ -557,12 +583,25 @@ static void set_ready(xipc__wos *o, struct ent *x, bool ready) {
 
 /* Looks at the entries that fired or were ready, from o->rot on, storing
  * up to cap results; *more when it stopped at cap. */
+/* For a look with timeout 0: whether an armed entry's object is signaled
+ * although its callback has not run yet (the thread pool delivers a
+ * firing a little later). Only objects that a look does not reset: not a
+ * caller's handle. */
+static bool fired_unseen(struct ent *x) {
+  if (x->src == SRC_HANDLE)
+    return false;
+  for (int i = 0; i < x->nobj; i++)
+    if (x->wait[i] != NULL && signaled(x->obj[i]))
+      return true;
+  return false;
+}
+
 static int collect(xipc__wos *o, xipc__wready *out, size_t cap, size_t *n,
-                   bool *more) {
+                   bool sweep, bool *more) {
   size_t last = o->rot, total = o->n;
   for (size_t k = 0; k < total; k++) {
     struct ent *x = o->ents[(o->rot + k) % total];
-    if (!x->ready && x->fired == 0)
+    if (!x->ready && x->fired == 0 && !(sweep && fired_unseen(x)))
       continue;
     if (*n == cap) {
       *more = true;
@@ -597,11 +636,14 @@ int xipc__wos_wait(xipc__wos *o, uint64_t deadline, xipc__wready *out,
   for (;;) {
     bool more = false;
     ResetEvent(o->ready);
-    int rc = collect(o, out, cap, n, &more);
+    int rc = collect(o, out, cap, n, deadline == 0, &more);
     if (rc != 0)
       return rc;
     *kicked = InterlockedExchange(&o->kicked, 0) != 0;
-    if (InterlockedExchange(&o->rang, 0) != 0)
+    bool rang = false;
+    if ((rc = bell_take(o, &rang)) != 0)
+      return rc;
+    if (rang)
       *nb = SIZE_MAX;
     bool timed = InterlockedExchange(&o->timed, 0) != 0;
     if (more || o->nready > 0)
