@@ -490,6 +490,38 @@ TEST(WaitsetWin, WritableAgainOnceTheReaderDrains) {
   EXPECT_EQ(unsigned(XIPC_WAIT_WRITABLE | XIPC_WAIT_HANGUP), seen);
 }
 
+// A write end shut down while the set waits for it to drain: the reader
+// still gets every byte and then the end.
+TEST(WaitsetWin, ShutdownOfAFullWatchedWriteEnd) {
+  Pipe p;
+  XT_OK(xipc_pipe(&p.r, &p.w));
+  Set s;
+  XT_OK(xipc_waitset_add_stream(s.w, p.w, XIPC_WAIT_WRITABLE, nullptr));
+  std::vector<unsigned char> chunk(4096);
+  size_t total = 0, n = 0;
+  int rc = 0;
+  for (;;) {
+    for (size_t i = 0; i < chunk.size(); i++) chunk[i] = byte_at(total + i);
+    rc = xipc_stream_write(p.w, chunk.data(), chunk.size(), &n, 20);
+    total += n;
+    if (rc != 0) break;
+  }
+  EXPECT_EQ(XIPC_ETIMEDOUT, rc);
+  wait_events(s.w, 50, &rc);  // Windows: a drain is under way now
+  XT_OK(xipc_stream_shutdown(p.w));
+  wait_events(s.w, 0, &rc);
+  XT_OK(xipc_waitset_remove(s.w, nullptr));
+  std::vector<unsigned char> buf(65536);
+  size_t got = 0;
+  for (;;) {
+    XT_OK(xipc_stream_read(p.r, buf.data(), buf.size(), &n, xt::scaled_ms(kWait)));
+    if (n == 0) break;
+    for (size_t i = 0; i < n; i++) ASSERT_EQ(byte_at(got + i), buf[i]) << got + i;
+    got += n;
+  }
+  EXPECT_EQ(total, got);
+}
+
 // ---- resources -----------------------------------------------------------
 
 TEST(WaitsetWin, NoHandleLeaks) {

@@ -159,16 +159,27 @@ static DWORD WINAPI drain_main(void *arg) {
 }
 
 /* Ends the drain thread (cancelling a flush that still runs). */
-static void drain_stop(struct ent *x) {
+static void drain_end(struct ent *x) {
   disarm(x, WR);
-  if (x->drainer != NULL) {
-    x->quit = true;
-    SetEvent(x->go);
-    /* It may not be in FlushFileBuffers yet: cancel until it has ended. */
-    while (WaitForSingleObject(x->drainer, 1) == WAIT_TIMEOUT)
-      CancelSynchronousIo(x->drainer);
-    CloseHandle(x->drainer);
-  }
+  x->draining = false;
+  if (x->drainer == NULL)
+    return;
+  x->quit = true;
+  SetEvent(x->go);
+  /* It may not be in FlushFileBuffers yet: cancel until it has ended. */
+  while (WaitForSingleObject(x->drainer, 1) == WAIT_TIMEOUT)
+    CancelSynchronousIo(x->drainer);
+  CloseHandle(x->drainer);
+  x->drainer = NULL;
+  x->quit = false;
+}
+
+/* xipc_stream_shutdown is about to close the write end's handle. */
+static void drain_halt(void *arg) { drain_end(arg); }
+
+static void drain_stop(struct ent *x) {
+  xipc__stream_set_wstop(x->e->o.stream, NULL, NULL);
+  drain_end(x);
   if (x->go != NULL)
     CloseHandle(x->go);
   if (x->obj[WR] != NULL)
@@ -176,6 +187,8 @@ static void drain_stop(struct ent *x) {
 }
 
 static int drain_start(struct ent *x) {
+  if (xipc__stream_os_handle(x->e->o.stream) == -1)
+    return 0; /* shut down: xipc__stream_wlevel says HANGUP */
   if (x->drainer == NULL) {
     x->drainer = CreateThread(NULL, 64 * 1024, drain_main, x,
                               STACK_SIZE_PARAM_IS_A_RESERVATION, NULL);
@@ -251,6 +264,8 @@ static int stream_add(struct ent *x) {
       ((x->obj[WR] = CreateEventW(NULL, TRUE, FALSE, NULL)) == NULL ||
        (x->go = CreateEventW(NULL, FALSE, FALSE, NULL)) == NULL))
     return xipc__fail_os();
+  if (x->e->events & XIPC_WAIT_WRITABLE)
+    xipc__stream_set_wstop(s, drain_halt, x);
   return 0;
 }
 
