@@ -82,7 +82,6 @@ struct xipc__wos {
   HANDLE bell, bell_wait;
   HANDLE timer, timer_wait;
   volatile LONG kicked, rang, timed;
-  bool pending;
   struct ent **ents;
   size_t n, cap, rot, nready;
 };
@@ -410,6 +409,8 @@ static int bell_create(xipc__wos *o, uint32_t *bell) {
     swprintf(name, sizeof name / sizeof name[0], L"xipc.bell.%lx.%lx",
              (unsigned long)GetCurrentProcessId(), (unsigned long)id);
     HANDLE h = CreateEventW(NULL, TRUE, FALSE, name); /* see bell_take */
+    if (h == NULL && GetLastError() == ERROR_ACCESS_DENIED)
+      continue; /* another user's object has the name: another id */
     if (h == NULL)
       return xipc__fail_os();
     if (GetLastError() != ERROR_ALREADY_EXISTS) {
@@ -647,7 +648,6 @@ int xipc__wos_wait(xipc__wos *o, uint64_t deadline, xipc__wready *out,
   *n = 0;
   *nb = 0;
   *kicked = false;
-  o->pending = false; /* api/ says it again at the end of this wait */
   for (;;) {
     bool more = false;
     ResetEvent(o->ready);
@@ -677,8 +677,9 @@ void xipc__wos_kick(xipc__wos *o) {
   SetEvent(o->ready);
 }
 
+/* On: `ready` is set; off needs nothing, since every wait resets `ready`
+ * and sets it again only while something is ready. */
 void xipc__wos_pending(xipc__wos *o, bool on) {
-  o->pending = on;
   if (on)
     SetEvent(o->ready);
 }
