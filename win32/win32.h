@@ -71,5 +71,8 @@ int xipc__listener_os_events(xipc_listener *l, HANDLE *out);
 int xipc__stream_zread(xipc_stream *s, HANDLE ev, bool start, unsigned *ready);
 void xipc__stream_zread_cancel(xipc_stream *s);
 unsigned xipc__stream_wlevel(xipc_stream *s);
+/* How many writes were started on s (wraps): a waitset that saw the pipe
+ * empty at count n knows it is still writable while the count is n. */
+LONG xipc__stream_wseq(xipc_stream *s);
 
 #endif
