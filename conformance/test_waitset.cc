@@ -556,11 +556,13 @@ TEST(Waitset, QueueEveryPutEndsTheWait) {
     }
     if (pq) xipc_queue_close(pq);
   });
+  int slow = 0;  // waits that took longer than a wake-up should
   for (int i = 0; i < rounds; i++) {
     Got g = wait_set(w, bound());
     char b[4];
     size_t n = 0;
     if (g.rc == 0 && xipc_queue_get(q.q, b, sizeof b, &n, 0) == 0) {
+      if (g.ms() > xt::scaled_ms(100)) slow++;
       taken++;
       continue;
     }
@@ -571,6 +573,8 @@ TEST(Waitset, QueueEveryPutEndsTheWait) {
   }
   stop = true;
   producer.join();
+  EXPECT_LE(slow, rounds / 100) << slow << " of " << rounds
+                                << " waits took over 100 ms (a lost ring found by a re-check?)";
 }
 
 TEST(Waitset, QueueShutDownIsHangup) {
@@ -1023,6 +1027,8 @@ Got foreign_loop(xipc_waitset *w, intptr_t h, int *spurious) {
     g = wait_set(w, 0);
     if (g.rc == 0) return g;
     EXPECT_EQ(XIPC_EAGAIN, g.rc) << g.text();
+    std::printf("[   INFO   ] native handle ready, wait(0) found nothing, %lld ms before the bound\n",
+                static_cast<long long>(deadline - xt::now_ms()));
     ++*spurious;
   }
   return g;
@@ -1046,7 +1052,9 @@ TEST(Waitset, NativeHandleSignalsWhileEventsAreThere) {
   Ws w;
   intptr_t h = 0;
   XT_OK(xipc_waitset_native_handle(w, &h));
-  EXPECT_FALSE(xt::native_ready(h, 50)) << "an empty set's handle is ready";
+  // Asking for the handle makes it ready once (api/waitset.c keeps its
+  // state from then on): a loop's first look finds nothing.
+  expect_quiet(w, h, "an empty set");
   XT_OK(xipc_waitset_add_stream(w, p.r, XIPC_WAIT_READABLE, user_of(1)));
   XT_OK(xipc_waitset_add_queue(w, q.q, XIPC_WAIT_READABLE, user_of(2)));
   expect_quiet(w, h, "after the adds");
@@ -1073,13 +1081,14 @@ TEST(Waitset, NativeHandleSignalsWhileEventsAreThere) {
     SCOPED_TRACE(s.what);
     int64_t t0 = now_us();
     s.make();
+    int before = spurious;
     Got g = foreign_loop(w, h, &spurious);
     ASSERT_EQ(0, g.rc) << g.text();
+    EXPECT_EQ(before, spurious) << "ready with nothing to report before the event";
     if (std::string(s.what) == "timer") { EXPECT_GE(now_us() - t0, 200000) << "early"; }
     s.consume();
     expect_quiet(w, h, "after everything was consumed");
   }
-  EXPECT_EQ(0, spurious) << "ready with nothing to report";
   // The handle is the set's: the same value every time.
   intptr_t h2 = 0;
   XT_OK(xipc_waitset_native_handle(w, &h2));
