@@ -143,21 +143,6 @@ Got wait_set(xipc_waitset *w, int timeout_ms, size_t cap = 16) {
   return g;
 }
 
-// Fills the pipe until a write with timeout 0 moves nothing; returns how
-// many bytes went in.
-size_t fill(xipc_stream *w) {
-  std::vector<unsigned char> chunk(4096, 0x5a);
-  size_t total = 0;
-  for (;;) {
-    size_t n = 0;
-    int rc = xipc_stream_write(w, chunk.data(), chunk.size(), &n, 0);
-    total += n;
-    if (rc == XIPC_EAGAIN) return total;
-    EXPECT_EQ(0, rc);
-    if (rc != 0 || total > (64u << 20)) return total;
-  }
-}
-
 // Reads what is there (timeout 0) until nothing is; returns the bytes.
 size_t drain(xipc_stream *r) {
   std::vector<unsigned char> buf(65536);
@@ -319,7 +304,7 @@ struct StreamReadable : Source {
 struct StreamWritable : Source {
   Pipe p;
   Later later;
-  StreamWritable() { EXPECT_GT(fill(p.w), 0u); }
+  StreamWritable() { EXPECT_GT(xt::fill_pipe(p.w), 0u); }
   int add(xipc_waitset *w, void *u) override {
     return xipc_waitset_add_stream(w, p.w, XIPC_WAIT_WRITABLE, u);
   }
@@ -328,7 +313,7 @@ struct StreamWritable : Source {
   void ready_later() override {
     later.start([this] { EXPECT_GT(drain(p.r), 0u); });
   }
-  bool consume() override { return fill(p.w) > 0; }
+  bool consume() override { return xt::fill_pipe(p.w) > 0; }
 };
 
 // A read end whose writer goes away: READABLE (end of stream is there)
@@ -1115,15 +1100,30 @@ TEST(Waitset, NativeHandleSeesPutFromAnotherProcess) {
 
 // ---- bad input -------------------------------------------------------------
 
-TEST(Waitset, NullsAndBadArgumentsAreEINVAL) {
+namespace {
+// One object of each kind that a set names by handle.
+struct OneOfEach {
   Pipe p;
   Queue q;
   xt::Child c;
-  XT_OK(c.start("ws_exit_now"));
-  std::string lname = xt::unique_name("wsbad");
+  std::string lname = xt::unique_name("wsone");
   xipc_listener *l = nullptr;
-  XT_OK(xipc_listen(&l, lname.c_str(), nullptr));
-  xt::Cleanup close_l([&] { xipc_listener_close(l); });
+  OneOfEach() {
+    EXPECT_EQ(0, c.start("ws_exit_now"));
+    EXPECT_EQ(0, xipc_listen(&l, lname.c_str(), nullptr));
+  }
+  ~OneOfEach() {
+    if (l) xipc_listener_close(l);
+  }
+};
+}  // namespace
+
+TEST(Waitset, NullsAndBadArgumentsAreEINVAL) {
+  OneOfEach o;
+  Pipe &p = o.p;
+  Queue &q = o.q;
+  xt::Child &c = o.c;
+  xipc_listener *l = o.l;
   intptr_t h = -1, setter = -1;
   ASSERT_TRUE(xt::native_signal_open(&h, &setter));
   xt::Cleanup close_h([&] { xt::native_signal_close(h, setter); });
@@ -1199,14 +1199,11 @@ TEST(Waitset, NullsAndBadArgumentsAreEINVAL) {
 }
 
 TEST(Waitset, SameObjectOrUserTwiceIsEEXIST) {
-  Pipe p;
-  Queue q;
-  xt::Child c;
-  XT_OK(c.start("ws_exit_now"));
-  std::string lname = xt::unique_name("wsdup");
-  xipc_listener *l = nullptr;
-  XT_OK(xipc_listen(&l, lname.c_str(), nullptr));
-  xt::Cleanup close_l([&] { xipc_listener_close(l); });
+  OneOfEach o;
+  Pipe &p = o.p;
+  Queue &q = o.q;
+  xt::Child &c = o.c;
+  xipc_listener *l = o.l;
   SignalGuard guard(XIPC_SIGUSR1);
   Ws w;
   const int R = XIPC_WAIT_READABLE;
