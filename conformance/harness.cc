@@ -249,4 +249,17 @@ int read_exact(xipc_stream *s, std::vector<unsigned char> &out, size_t n,
   return 0;
 }
 
+size_t fill_pipe(xipc_stream *w) {
+  std::vector<unsigned char> chunk(4096, 0x5a);
+  size_t total = 0;
+  for (;;) {
+    size_t n = 0;
+    int rc = xipc_stream_write(w, chunk.data(), chunk.size(), &n, 0);
+    total += n;
+    if (rc == XIPC_EAGAIN) return total;
+    EXPECT_EQ(0, rc);
+    if (rc != 0 || total > (64u << 20)) return total;
+  }
+}
+
 }  // namespace xt

@@ -184,6 +184,10 @@ int scaled_ms(int ms);
 int read_exact(xipc_stream *s, std::vector<unsigned char> &out, size_t n,
                int timeout_ms = -1);
 
+// Fills pipe write end w until a write with timeout 0 moves nothing (a
+// failing write is an EXPECT failure); returns how many bytes went in.
+size_t fill_pipe(xipc_stream *w);
+
 // Held for the whole of a test that sweeps (xipc_map_sweep, xipc_objects_sweep,
 // `xipc sweep`): a sweep removes every stale object of the user, so two such
 // tests running at once under ctest -j could take each other's objects. A

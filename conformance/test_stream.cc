@@ -40,21 +40,6 @@ std::vector<unsigned char> pattern(size_t n, uint32_t seed) {
   return v;
 }
 
-// Fills the pipe until a write with timeout 0 moves nothing; returns how
-// many bytes went in.
-size_t fill(xipc_stream *w) {
-  std::vector<unsigned char> chunk(4096, 0x5a);
-  size_t total = 0;
-  for (;;) {
-    size_t n = 0;
-    int rc = xipc_stream_write(w, chunk.data(), chunk.size(), &n, 0);
-    total += n;
-    if (rc == XIPC_EAGAIN) return total;
-    EXPECT_EQ(0, rc);
-    if (rc != 0 || total > (64u << 20)) return total;
-  }
-}
-
 }  // namespace
 
 TEST(Stream, PipeMovesBytesAndEndOfStream) {
@@ -116,7 +101,7 @@ TEST(Stream, ReadTimeoutOnEmptyPipeIsNeverEarly) {
 
 TEST(Stream, WriteTimeoutOnFullPipeLosesNothing) {
   Pipe p;
-  size_t filled = fill(p.w);
+  size_t filled = xt::fill_pipe(p.w);
   ASSERT_GT(filled, 0u);
   const char tail[] = "TAIL";
   size_t n = 9;
@@ -149,7 +134,7 @@ TEST(Stream, TimeoutsWorkWithoutRwfNowait) {
   int64_t t0 = xt::now_ms();
   EXPECT_EQ(XIPC_ETIMEDOUT, xipc_stream_read(p.r, buf, sizeof buf, &n, 30));
   EXPECT_GE(xt::now_ms() - t0, 30);
-  size_t filled = fill(p.w);
+  size_t filled = xt::fill_pipe(p.w);
   EXPECT_GT(filled, 0u);
   EXPECT_EQ(XIPC_ETIMEDOUT, xipc_stream_write(p.w, "x", 1, &n, 30));
   std::vector<unsigned char> got;

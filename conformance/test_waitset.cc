@@ -143,21 +143,6 @@ Got wait_set(xipc_waitset *w, int timeout_ms, size_t cap = 16) {
   return g;
 }
 
-// Fills the pipe until a write with timeout 0 moves nothing; returns how
-// many bytes went in.
-size_t fill(xipc_stream *w) {
-  std::vector<unsigned char> chunk(4096, 0x5a);
-  size_t total = 0;
-  for (;;) {
-    size_t n = 0;
-    int rc = xipc_stream_write(w, chunk.data(), chunk.size(), &n, 0);
-    total += n;
-    if (rc == XIPC_EAGAIN) return total;
-    EXPECT_EQ(0, rc);
-    if (rc != 0 || total > (64u << 20)) return total;
-  }
-}
-
 // Reads what is there (timeout 0) until nothing is; returns the bytes.
 size_t drain(xipc_stream *r) {
   std::vector<unsigned char> buf(65536);
@@ -319,7 +304,7 @@ struct StreamReadable : Source {
 struct StreamWritable : Source {
   Pipe p;
   Later later;
-  StreamWritable() { EXPECT_GT(fill(p.w), 0u); }
+  StreamWritable() { EXPECT_GT(xt::fill_pipe(p.w), 0u); }
   int add(xipc_waitset *w, void *u) override {
     return xipc_waitset_add_stream(w, p.w, XIPC_WAIT_WRITABLE, u);
   }
@@ -328,7 +313,7 @@ struct StreamWritable : Source {
   void ready_later() override {
     later.start([this] { EXPECT_GT(drain(p.r), 0u); });
   }
-  bool consume() override { return fill(p.w) > 0; }
+  bool consume() override { return xt::fill_pipe(p.w) > 0; }
 };
 
 // A read end whose writer goes away: READABLE (end of stream is there)
@@ -536,6 +521,47 @@ TEST(Waitset, QueueWritableWhileRoom) {
   XT_OK(xipc_queue_put(q.q, "m", 1, 0));
 }
 
+// Each put (from another thread, at random moments after the last get)
+// ends a sleeping wait: readiness is never lost between re-arms.
+TEST(Waitset, QueueEveryPutEndsTheWait) {
+  Queue q;
+  Ws w;
+  XT_OK(xipc_waitset_add_queue(w, q.q, XIPC_WAIT_READABLE, kUser));
+  std::atomic<int> taken{0};
+  std::atomic<bool> stop{false};
+  const int rounds = 300;
+  std::thread producer([&] {
+    xipc_queue *pq = nullptr;
+    EXPECT_EQ(0, xipc_queue_open(&pq, q.name.c_str(), nullptr, 0));
+    std::mt19937 rng(99);
+    for (int i = 0; i < rounds && !stop; i++) {
+      while (taken < i && !stop) std::this_thread::yield();
+      if (rng() % 2) xt::sleep_ms(1);
+      EXPECT_EQ(0, xipc_queue_put(pq, "m", 1, 0));
+    }
+    if (pq) xipc_queue_close(pq);
+  });
+  int slow = 0;  // waits that took longer than a wake-up should
+  for (int i = 0; i < rounds; i++) {
+    Got g = wait_set(w, bound());
+    char b[4];
+    size_t n = 0;
+    if (g.rc == 0 && xipc_queue_get(q.q, b, sizeof b, &n, 0) == 0) {
+      if (g.ms() > xt::scaled_ms(100)) slow++;
+      taken++;
+      continue;
+    }
+    size_t count = 0;
+    xipc_queue_count(q.q, &count);
+    ADD_FAILURE() << "round " << i << ": " << g.text() << "; queued " << count;
+    break;
+  }
+  stop = true;
+  producer.join();
+  EXPECT_LE(slow, rounds / 100) << slow << " of " << rounds
+                                << " waits took over 100 ms (a lost ring found by a re-check?)";
+}
+
 TEST(Waitset, QueueShutDownIsHangup) {
   Queue q;
   Ws w;
@@ -654,7 +680,7 @@ TEST(Waitset, TimerEarliestOfSeveralFirst) {
 
 namespace {
 
-// Args: commands data token ppid. Reads command strings from queue
+// Args: token commands data ppid. Reads command strings from queue
 // `commands` and carries out each letter in order, with a random pause of
 // 0-1 ms between them: q puts a message on queue `data`, s writes a byte to
 // the passed stream, g sends XIPC_SIGUSR1 to ppid, x exits 0.
@@ -662,9 +688,9 @@ XT_HELPER(ws_agent) {
   XT_REQUIRE(argc >= 4);
   xipc_queue *cmd = nullptr, *data = nullptr;
   xipc_stream *s = nullptr;
-  XT_CHECK(xipc_queue_open(&cmd, argv[0], nullptr, 0));
-  XT_CHECK(xipc_queue_open(&data, argv[1], nullptr, 0));
-  XT_CHECK(xipc_stream_import(&s, argv[2]));
+  XT_CHECK(xipc_stream_import(&s, argv[0]));
+  XT_CHECK(xipc_queue_open(&cmd, argv[1], nullptr, 0));
+  XT_CHECK(xipc_queue_open(&data, argv[2], nullptr, 0));
   xipc_pid ppid = std::atoll(argv[3]);
   std::mt19937 rng(static_cast<unsigned>(xipc_self_pid()));
   for (;;) {
@@ -769,8 +795,12 @@ TEST(Waitset, MixOfKindsInRandomOrder) {
     if (!cmds.empty()) { ASSERT_EQ(0, xipc_queue_put(cmd.q, cmds.data(), cmds.size(), 0)); }
     while (r.seen != r.want) {
       Got g = wait_set(w, bound(), 3);
-      ASSERT_EQ(0, g.rc) << "round " << round << ": slept through a ready object, "
-                         << r.want.size() - r.seen.size() << " missing: " << g.text();
+      std::string missing;
+      for (intptr_t u : r.want)
+        if (!r.seen.count(u)) missing += " " + std::string(1, "?qsgpt"[u]);
+      ASSERT_EQ(0, g.rc) << "round " << round << " (commands '" << cmds
+                         << "'): slept through a ready object, missing:" << missing << "; "
+                         << g.text();
       for (const auto &e : g.ev) mix_consume(e, r, w, data, p, child);
     }
     Got after = wait_set(w, 0, 8);  // everything was consumed
@@ -816,17 +846,28 @@ struct PipeSet {
 std::set<size_t> collect(xipc_waitset *w, const std::set<size_t> &want, size_t cap,
                          int max_waits) {
   std::set<size_t> missing = want;
+  std::string log;
   for (int i = 0; i < max_waits && !missing.empty(); i++) {
     Got g = wait_set(w, bound(), cap);
-    EXPECT_EQ(0, g.rc) << g.text();
+    EXPECT_EQ(0, g.rc) << "wait " << i << ": " << g.text();
     if (g.rc != 0) break;
+    log += " [";
     for (const auto &e : g.ev) {
       size_t k = PipeSet::index(e.user);
       EXPECT_TRUE(want.count(k)) << "pipe " << k << " is not ready";
       missing.erase(k);
+      log += " " + std::to_string(k);
     }
+    log += " ]";
   }
+  if (!missing.empty()) std::printf("[   INFO   ] waits with cap %zu reported:%s\n", cap, log.c_str());
   return missing;
+}
+
+std::string describe(const std::set<size_t> &pipes) {
+  std::string s = "pipes";
+  for (size_t i : pipes) s += " " + std::to_string(i);
+  return s;
 }
 
 }  // namespace
@@ -844,11 +885,12 @@ TEST(Waitset, TwoHundredObjectsReadyOnesAmongTheLast) {
     ps.poke(i);
     ready.insert(i);
   }
-  EXPECT_TRUE(collect(w, ready, 256, static_cast<int>(ready.size())).empty());
+  std::set<size_t> missing = collect(w, ready, 256, static_cast<int>(ready.size()));
+  EXPECT_TRUE(missing.empty()) << describe(missing) << " of 7 never reported with cap 256";
   // Not consumed, so still ready: with cap 2, all within ceil(7/2) waits
   // plus slack.
-  std::set<size_t> missing = collect(w, ready, 2, 6);
-  EXPECT_TRUE(missing.empty()) << missing.size() << " of 7 ready pipes never reported with cap 2";
+  missing = collect(w, ready, 2, 6);
+  EXPECT_TRUE(missing.empty()) << describe(missing) << " of 7 never reported with cap 2";
   for (size_t i : ready) { EXPECT_EQ(1u, drain(ps.pipes[i]->r)); }
   EXPECT_EQ(XIPC_EAGAIN, wait_set(w, 0).rc);
 }
@@ -863,14 +905,15 @@ TEST(Waitset, AlwaysReadyDoesNotStarveOthers) {
   for (size_t k : {99u, 42u, 70u, 98u}) {
     ps.poke(k);
     std::set<size_t> missing = collect(w, {0, k}, 1, 4);
-    EXPECT_TRUE(missing.empty()) << "pipe " << k << " starved by pipe 0";
+    EXPECT_TRUE(missing.empty()) << "starved by pipe 0:" << describe(missing);
     EXPECT_EQ(1u, drain(ps.pipes[k]->r));
   }
   // Five at once besides pipe 0: each within 2 x 6 waits.
   std::set<size_t> five = {0, 10, 55, 96, 97, 99};
   for (size_t k : five)
     if (k) ps.poke(k);
-  EXPECT_TRUE(collect(w, five, 1, 12).empty());
+  std::set<size_t> missing = collect(w, five, 1, 12);
+  EXPECT_TRUE(missing.empty()) << describe(missing) << " never reported in 12 waits";
 }
 
 // ---- wake ------------------------------------------------------------------
@@ -954,43 +997,82 @@ TEST(Waitset, WakeFromRawSignalHandler) {
 
 // ---- the native handle -----------------------------------------------------
 
-// A foreign loop's view: the handle signals when the set has events, not
-// before, and stops once wait(0) consumed them.
+namespace {
+
+// Another event loop: polls the native handle and, when it is ready,
+// calls wait(0), until that gives an event or the bound passes. A ready
+// handle whose wait(0) finds nothing counts in *spurious (an add makes
+// the handle ready once, so that the loop looks: api/waitset.c).
+Got foreign_loop(xipc_waitset *w, intptr_t h, int *spurious) {
+  int64_t deadline = xt::now_ms() + bound();
+  Got g;
+  g.rc = XIPC_ETIMEDOUT;
+  for (int64_t left = bound(); left > 0; left = deadline - xt::now_ms()) {
+    if (!xt::native_ready(h, static_cast<int>(left))) break;
+    g = wait_set(w, 0);
+    if (g.rc == 0) return g;
+    EXPECT_EQ(XIPC_EAGAIN, g.rc) << g.text();
+    std::printf("[   INFO   ] native handle ready, wait(0) found nothing, %lld ms before the bound\n",
+                static_cast<long long>(deadline - xt::now_ms()));
+    ++*spurious;
+  }
+  return g;
+}
+
+// Settles the set (wait(0) once) and checks the handle is quiet then.
+void expect_quiet(xipc_waitset *w, intptr_t h, const char *when) {
+  Got g = wait_set(w, 0);
+  EXPECT_EQ(XIPC_EAGAIN, g.rc) << when << ": " << g.text();
+  EXPECT_FALSE(xt::native_ready(h, 50)) << "ready with nothing to report, " << when;
+}
+
+}  // namespace
+
+// A foreign loop's view: the handle becomes ready when the set has events
+// (a stream write, a queue put, a timer), not before, and stops once
+// wait(0) consumed them.
 TEST(Waitset, NativeHandleSignalsWhileEventsAreThere) {
   Pipe p;
   Queue q;
   Ws w;
   intptr_t h = 0;
   XT_OK(xipc_waitset_native_handle(w, &h));
+  // Asking for the handle makes it ready once (api/waitset.c keeps its
+  // state from then on): a loop's first look finds nothing.
+  expect_quiet(w, h, "an empty set");
   XT_OK(xipc_waitset_add_stream(w, p.r, XIPC_WAIT_READABLE, user_of(1)));
   XT_OK(xipc_waitset_add_queue(w, q.q, XIPC_WAIT_READABLE, user_of(2)));
-  EXPECT_FALSE(xt::native_ready(h, 50)) << "signaled with nothing ready";
+  expect_quiet(w, h, "after the adds");
   struct Step {
     const char *what;
     std::function<void()> make, consume;
   };
   char b[8];
   size_t n = 0;
+  int spurious = 0;
   std::vector<Step> steps = {
       {"stream write", [&] { EXPECT_EQ(0, xipc_stream_write(p.w, "x", 1, &n, 0)); },
        [&] { EXPECT_EQ(0, xipc_stream_read(p.r, b, sizeof b, &n, 0)); }},
       {"queue put", [&] { EXPECT_EQ(0, xipc_queue_put(q.q, "x", 1, 0)); },
        [&] { EXPECT_EQ(0, xipc_queue_get(q.q, b, sizeof b, &n, 0)); }},
-      {"timer", [&] { EXPECT_EQ(0, xipc_waitset_add_timer(w, 100, 0, user_of(3))); }, [] {}},
+      {"timer",
+       [&] {
+         EXPECT_EQ(0, xipc_waitset_add_timer(w, 200, 0, user_of(3)));
+         expect_quiet(w, h, "before the timer");
+       },
+       [] {}},
   };
   for (auto &s : steps) {
     SCOPED_TRACE(s.what);
     int64_t t0 = now_us();
     s.make();
-    if (std::string(s.what) == "timer") { EXPECT_FALSE(xt::native_ready(h, 50)) << "before the timer"; }
-    EXPECT_TRUE(xt::native_ready(h, bound()));
-    if (std::string(s.what) == "timer") { EXPECT_GE(now_us() - t0, 100000) << "early"; }
-    Got g = wait_set(w, 0);
+    int before = spurious;
+    Got g = foreign_loop(w, h, &spurious);
     ASSERT_EQ(0, g.rc) << g.text();
+    EXPECT_EQ(before, spurious) << "ready with nothing to report before the event";
+    if (std::string(s.what) == "timer") { EXPECT_GE(now_us() - t0, 200000) << "early"; }
     s.consume();
-    Got rest = wait_set(w, 0);
-    if (rest.rc == 0) std::printf("[   INFO   ] %s: spurious %s\n", s.what, rest.text().c_str());
-    EXPECT_FALSE(xt::native_ready(h, 100)) << "still signaled after everything was consumed";
+    expect_quiet(w, h, "after everything was consumed");
   }
   // The handle is the set's: the same value every time.
   intptr_t h2 = 0;
@@ -1006,25 +1088,42 @@ TEST(Waitset, NativeHandleSeesPutFromAnotherProcess) {
   intptr_t h = 0;
   XT_OK(xipc_waitset_native_handle(w, &h));
   XT_OK(xipc_waitset_add_queue(w, q.q, XIPC_WAIT_READABLE, kUser));
+  expect_quiet(w, h, "after the add");
   XT_OK(c.start("ws_put", {q.name, "1"}));
-  EXPECT_TRUE(xt::native_ready(h, bound()));
-  Got g = wait_set(w, 0);
+  int spurious = 0;
+  Got g = foreign_loop(w, h, &spurious);
   ASSERT_EQ(0, g.rc) << g.text();
   EXPECT_EQ(kUser, g.ev[0].user);
+  EXPECT_EQ(0, spurious);
   EXPECT_EQ(0, c.exit_code());
 }
 
 // ---- bad input -------------------------------------------------------------
 
-TEST(Waitset, NullsAndBadArgumentsAreEINVAL) {
+namespace {
+// One object of each kind that a set names by handle.
+struct OneOfEach {
   Pipe p;
   Queue q;
   xt::Child c;
-  XT_OK(c.start("ws_exit_now"));
-  std::string lname = xt::unique_name("wsbad");
+  std::string lname = xt::unique_name("wsone");
   xipc_listener *l = nullptr;
-  XT_OK(xipc_listen(&l, lname.c_str(), nullptr));
-  xt::Cleanup close_l([&] { xipc_listener_close(l); });
+  OneOfEach() {
+    EXPECT_EQ(0, c.start("ws_exit_now"));
+    EXPECT_EQ(0, xipc_listen(&l, lname.c_str(), nullptr));
+  }
+  ~OneOfEach() {
+    if (l) xipc_listener_close(l);
+  }
+};
+}  // namespace
+
+TEST(Waitset, NullsAndBadArgumentsAreEINVAL) {
+  OneOfEach o;
+  Pipe &p = o.p;
+  Queue &q = o.q;
+  xt::Child &c = o.c;
+  xipc_listener *l = o.l;
   intptr_t h = -1, setter = -1;
   ASSERT_TRUE(xt::native_signal_open(&h, &setter));
   xt::Cleanup close_h([&] { xt::native_signal_close(h, setter); });
@@ -1100,14 +1199,11 @@ TEST(Waitset, NullsAndBadArgumentsAreEINVAL) {
 }
 
 TEST(Waitset, SameObjectOrUserTwiceIsEEXIST) {
-  Pipe p;
-  Queue q;
-  xt::Child c;
-  XT_OK(c.start("ws_exit_now"));
-  std::string lname = xt::unique_name("wsdup");
-  xipc_listener *l = nullptr;
-  XT_OK(xipc_listen(&l, lname.c_str(), nullptr));
-  xt::Cleanup close_l([&] { xipc_listener_close(l); });
+  OneOfEach o;
+  Pipe &p = o.p;
+  Queue &q = o.q;
+  xt::Child &c = o.c;
+  xipc_listener *l = o.l;
   SignalGuard guard(XIPC_SIGUSR1);
   Ws w;
   const int R = XIPC_WAIT_READABLE;
@@ -1305,6 +1401,7 @@ TEST(Waitset, WatcherKilledAtRandomMomentsHarmsNobody) {
       } while (xt::now_ms() < end);
       return got - n0;
     };
+    EXPECT_GT(consume_for(100), 0) << "quiet before any victim";
     for (int it = 0; it < 25 && !HasFailure(); it++) {
       xt::Flag ready("wsvready");
       xt::Child victim;
@@ -1314,7 +1411,18 @@ TEST(Waitset, WatcherKilledAtRandomMomentsHarmsNobody) {
       consume_for(static_cast<int>(rng() % 30));
       XT_OK(victim.kill());
       EXPECT_EQ(-2000 - XIPC_SIGKILL, victim.exit_code()) << it;
-      EXPECT_GT(consume_for(20), 0) << "iteration " << it << ": the survivors' set went quiet";
+      long n = consume_for(20);
+      if (n == 0) {  // say what the queue and the set look like
+        size_t count = 0, len = 0;
+        char buf[16];
+        int crc = xipc_queue_count(q.q, &count);
+        Got g = wait_set(mine, 0);
+        int grc = xipc_queue_get(q.q, buf, sizeof buf, &len, 0);
+        ADD_FAILURE() << "iteration " << it << ": the survivors' set went quiet for 20 ms; count "
+                      << (crc == 0 ? std::to_string(count) : xipc_err_name(crc)) << ", wait(0) "
+                      << g.text() << ", get(0) " << (grc == 0 ? "0" : xipc_err_name(grc))
+                      << ", puts " << puts.load() << ", then in 1 s: " << consume_for(1000);
+      }
       ASSERT_EQ(0, put_error.load()) << xipc_err_name(put_error);
     }
   }
