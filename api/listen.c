@@ -72,6 +72,8 @@ int xipc_listener_shutdown(xipc_listener *l) {
 int xipc_listener_close(xipc_listener *l) {
   if (l == NULL)
     return xipc__fail(XIPC_EINVAL);
+  if (__atomic_load_n(xipc__listener_watchers(l), __ATOMIC_SEQ_CST) != 0)
+    return xipc__fail(XIPC_EBUSY); /* in a waitset: remove it first */
   return xipc__listener_os_close(l);
 }
 

@@ -156,9 +156,20 @@ int xipc_proc_kill(xipc_proc *p) {
   return xipc__proc_kill(p);
 }
 
+/* True if p or one of its stdio streams is in a waitset. */
+static bool proc_watched(xipc_proc *p) {
+  xipc_stream **io = xipc__proc_stdio(p);
+  for (int i = 0; i < 3; i++)
+    if (io[i] != NULL && XIPC__STREAM_BASE(io[i])->watch != NULL)
+      return true;
+  return __atomic_load_n(xipc__proc_watchers(p), __ATOMIC_SEQ_CST) != 0;
+}
+
 int xipc_proc_close(xipc_proc *p) {
   if (p == NULL)
     return xipc__fail(XIPC_EINVAL);
+  if (proc_watched(p))
+    return xipc__fail(XIPC_EBUSY); /* remove it from the waitset first */
   xipc__proc_stdio_close(p);
   return xipc__proc_close(p);
 }

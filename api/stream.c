@@ -127,6 +127,8 @@ int xipc_stream_close(xipc_stream *s) {
   if (s == NULL)
     return xipc__fail(XIPC_EINVAL);
   struct xipc__stream_base *b = XIPC__STREAM_BASE(s);
+  if (b->watch != NULL)
+    return xipc__fail(XIPC_EBUSY); /* in a waitset: remove it first */
   free(b->rb);
   free(b->tb);
   return xipc__stream_os_close(s);
@@ -304,6 +306,9 @@ int xipc_stream_recv(xipc_stream *s, void *buf, size_t cap, size_t *len,
   }
   if (rc == 0)
     *len = (size_t)mlen;
+  /* The OS no longer shows bytes that wait in the read-ahead. */
+  if (b->watch != NULL && (b->rend > b->rpos || b->eof))
+    xipc__waitset_stream_note(b->watch);
   return timeout_code(rc, timeout_ms);
 }
 
