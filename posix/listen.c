@@ -57,6 +57,7 @@ struct xipc_listener {
   unsigned inside;  /* threads in accept */
   pthread_mutex_t mu;
   pthread_cond_t left; /* inside dropped to 0 */
+  unsigned watchers;   /* waitsets watching l (api/waitset.c, atomic) */
 };
 
 /* The abstract address of name (checked, at most XIPC_LISTEN_NAME_MAX). */
@@ -214,6 +215,28 @@ int xipc__listener_os_shutdown(xipc_listener *l) {
   close_if_idle(l);
   pthread_mutex_unlock(&l->mu);
   return 0;
+}
+
+unsigned *xipc__listener_watchers(xipc_listener *l) { return &l->watchers; }
+
+/* A waitset watches a duplicate, not l->fd itself: the descriptor is closed
+ * by shutdown (close_if_idle), which would drop an epoll registration
+ * without a word, and its number may then be reused by another file. The
+ * duplicate keeps the shut-down socket (readable and hung up) until the
+ * waitset lets it go; its name stays bound until then, so a new listen on
+ * the name gets XIPC_EEXIST while a waitset still watches the old one.
+ * Once l->fd is closed, an unconnected socket shut down both ways stands
+ * in for it: it polls the same way (EPOLLIN | EPOLLHUP). */
+int xipc__listener_os_watch_fd(xipc_listener *l) {
+  pthread_mutex_lock(&l->mu);
+  int fd = l->fd >= 0 ? fcntl(l->fd, F_DUPFD_CLOEXEC, 0) : -2;
+  pthread_mutex_unlock(&l->mu);
+  if (fd != -2)
+    return fd;
+  fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd >= 0)
+    (void)shutdown(fd, SHUT_RDWR);
+  return fd;
 }
 
 int xipc__listener_os_close(xipc_listener *l) {

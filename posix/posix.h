@@ -42,4 +42,13 @@ void xipc__stream_os_set_peer(xipc_stream *s, pid_t pid);
  * is a connected AF_UNIX SOCK_STREAM socket; an XIPC_E* code otherwise. */
 int xipc__conn_check(int fd, pid_t *peer);
 
+/* Waitsets (posix/waitset.c). The child's pidfd, or -1 (posix/proc.c). */
+int xipc__proc_os_pidfd(const xipc_proc *p);
+/* A new descriptor that polls as listener l's socket (posix/listen.c): a
+ * duplicate, or a stand-in once shut down and closed; -1 with errno. */
+int xipc__listener_os_watch_fd(xipc_listener *l);
+/* Records the epoll set (-1: none) that watches s's descriptor, which a
+ * pipe write end's shutdown takes out of it before closing (stream.c). */
+void xipc__stream_os_watch(xipc_stream *s, int epfd);
+
 #endif

@@ -23,6 +23,7 @@ struct xipc_proc {
   bool reaped;
   xipc_exit_status status;
   xipc_stream *stdio[3]; /* parent's ends of PIPE stdio (api/proc.c) */
+  unsigned watchers;     /* waitsets watching p (api/waitset.c, atomic) */
 };
 
 /* ---- descriptors: the child gets its stdio and the passed fds, nothing
@@ -277,6 +278,10 @@ int xipc__proc_spawn(xipc_proc **out, const char *const argv[],
 }
 
 xipc_stream **xipc__proc_stdio(xipc_proc *p) { return p->stdio; }
+
+unsigned *xipc__proc_watchers(xipc_proc *p) { return &p->watchers; }
+
+int xipc__proc_os_pidfd(const xipc_proc *p) { return p->pidfd; }
 
 xipc_pid xipc__proc_pid(const xipc_proc *p) { return (xipc_pid)p->pid; }
 

@@ -33,6 +33,7 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
@@ -45,6 +46,8 @@ struct xipc_stream {
   bool poll_first;               /* the last timed read had to wait */
   bool sock;                     /* a connection (AF_UNIX SOCK_STREAM) */
   pid_t peer;                    /* connection: SO_PEERCRED pid */
+  int watch_ep; /* epoll fd of the waitset watching fd, or -1 (not 0: a
+                   zeroed stream must not name descriptor 0) */
 };
 
 /* Set once the kernel refused RWF_NOWAIT; then timed calls poll first. */
@@ -285,6 +288,7 @@ xipc_stream *xipc__stream_os_new(int fd, int kind) {
     s->base.kind = kind;
     s->fd = fd;
     s->sock = kind == XIPC__STREAM_CONN;
+    s->watch_ep = -1;
   }
   return s;
 }
@@ -320,11 +324,19 @@ bool xipc__stream_os_sync(const xipc_stream *s) {
 int xipc__stream_os_shutdown(xipc_stream *s) {
   if (s->sock) /* a connection keeps reading: end only our direction */
     return shutdown(s->fd, SHUT_WR) == 0 ? 0 : xipc__fail_os();
-  if (s->fd >= 0)
+  if (s->fd >= 0) {
+    /* The fd leaves a watching waitset's epoll set first: a closed
+     * descriptor drops out of epoll silently, and its number could be
+     * reused before the waitset removes the entry (posix/waitset.c). */
+    if (s->watch_ep >= 0)
+      (void)epoll_ctl(s->watch_ep, EPOLL_CTL_DEL, s->fd, NULL);
     close(s->fd); /* Linux frees the descriptor even on EINTR */
+  }
   s->fd = -1;
   return 0;
 }
+
+void xipc__stream_os_watch(xipc_stream *s, int epfd) { s->watch_ep = epfd; }
 
 void xipc__stream_os_detach(xipc_stream *s) { s->fd = -1; }
 
