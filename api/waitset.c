@@ -706,7 +706,7 @@ int xipc_waitset_wait(xipc_waitset *w, xipc_wait_event *ev, size_t cap,
       finish(w, true);
       return 0;
     }
-    if (kicked)
+    if (kicked || atomic_load(&w->woken))
       continue;
     if (timeout_ms == 0 || xipc__left_ns(deadline) == 0) {
       /* Timers that fell due during the OS wait are reported, not lost. */

@@ -1748,7 +1748,10 @@ int xipc_waitset_add_timer(xipc_waitset *w, int after_ms, int interval_ms,
 int xipc_waitset_add_native(xipc_waitset *w, intptr_t fd_or_handle,
                             unsigned events, void *user);
 
-/* Removes the entry of user; the object can be closed afterwards.
+/* Removes the entry of user; the object can be closed afterwards. For the
+ * signals entry: a signal that arrived but was not reported yet (more
+ * events were ready than a wait's cap) is raised again, so that its
+ * disposition applies; none is lost.
  * Errors: XIPC_EINVAL (w NULL), XIPC_ENOENT (no entry has user). */
 int xipc_waitset_remove(xipc_waitset *w, void *user);
 
