@@ -656,12 +656,27 @@ void xipc__queue_unwatch(xipc_queue *q, int slot, uint32_t bell,
  * channels of events (store the slot again if another process overwrote
  * it) so that the next change rings the doorbell, and check once more
  * after arming. 0, or XIPC_ECORRUPT (then *ready has the events asked for
- * and HANGUP). */
+ * and HANGUP), or (rare) XIPC_EAGAIN with *ready 0: nothing is ready but
+ * the queue could not be armed reliably (the heavy barrier failed, or
+ * another process kept changing the channel or the slot): look again
+ * within about a millisecond instead of sleeping. */
 int xipc__queue_arm(xipc_queue *q, unsigned events, int slot, uint32_t bell,
                     uint32_t cookie, bool arm, unsigned *ready);
 /* Portable: the waitsets watching this handle (xipc_queue_close returns
  * XIPC_EBUSY while it is not 0), changed with atomic operations. */
 unsigned *xipc__queue_watchers(xipc_queue *q);
+/* Where the slots lie in the header (byte offsets, checked by api/queue.c's
+ * static asserts; the conformance suite scribbles on them): slots 0-2 from
+ * _0, 3-4 from _3, 5-7 from _5, 16 bytes each {owner, bell}, and the
+ * 32-bit count of slots in use (a hint for wakers). */
+#define XIPC__QUEUE_WATCH_OFFSET_0 72u
+#define XIPC__QUEUE_WATCH_OFFSET_3 224u
+#define XIPC__QUEUE_WATCH_OFFSET_5 272u
+#define XIPC__QUEUE_WATCH_OFFSET(i)                                          \
+  ((i) < 3 ? XIPC__QUEUE_WATCH_OFFSET_0 + 16u * (i)                          \
+   : (i) < 5 ? XIPC__QUEUE_WATCH_OFFSET_3 + 16u * ((i) - 3)                  \
+             : XIPC__QUEUE_WATCH_OFFSET_5 + 16u * ((i) - 5))
+#define XIPC__QUEUE_WATCHERS_OFFSET 144u
 
 /* Tree: ring the doorbell `bell` (32-bit id) of the waitset process
  * `owner` (as a slot holds them: the caller checked only owner's pid and

@@ -101,6 +101,14 @@
 #define Q_SLOT_CH(q) (2u + (q)->l.nrings)
 #define Q_CHANNELS(q) (3u + (q)->l.nrings)
 
+/* A waitset's watcher slot (see "waitset watchers" below). The slots lie
+ * in what layout 3 left as padding, so older builds neither see nor touch
+ * them. */
+typedef struct {
+  _Atomic uint64_t owner; /* the waitset's process (xipc__qwait_self_owner) */
+  _Atomic uint64_t bell;  /* its doorbell id << 32 | the entry's cookie */
+} q_watch;
+
 typedef struct {
   /* Line 0: written by the creator before `magic`, read-only afterwards. */
   _Atomic uint64_t magic;
@@ -117,24 +125,28 @@ typedef struct {
   /* Line 1: rarely written. */
   _Atomic uint32_t closed;
   _Atomic uint32_t used; /* rings [0, used) may hold messages */
-  char pad1[Q_LINE - 8];
+  q_watch watch1[3];     /* watcher slots 0-2 */
+  char pad1[Q_LINE - 8 - 3 * sizeof(q_watch)];
   /* Line 2: consumers sleeping until a message arrives. */
   _Atomic uint32_t data_seq;
   _Atomic uint32_t data_sleepers;
   _Atomic uint64_t data_woke; /* when the last waker woke them (a hint) */
-  char pad2[Q_LINE - 16];
+  /* Watcher slots in use (a hint: 0 lets a waker skip them); on the line a
+   * waker of consumers reads anyway. */
+  _Atomic uint32_t watchers;
+  char pad2[Q_LINE - 20];
   /* Line 3: joiners (xipc_queue_join) sleeping until the tasks are done. */
   _Atomic uint32_t join_seq;
   _Atomic uint32_t join_sleepers;
   _Atomic uint64_t join_woke;
   _Atomic uint64_t lost;  /* tasks of dead consumers, not reported yet */
   _Atomic uint64_t spare; /* tasks of handles without a q_taker slot */
-  char pad3[Q_LINE - 32];
+  q_watch watch3[2];      /* watcher slots 3-4 */
   /* Line 4: producers waiting for a free ring (all taken). */
   _Atomic uint32_t slot_seq;
   _Atomic uint32_t slot_sleepers;
   _Atomic uint64_t slot_woke;
-  char pad4[Q_LINE - 16];
+  q_watch watch4[3]; /* watcher slots 5-7 */
 } q_header;
 
 typedef struct {
@@ -170,6 +182,16 @@ _Static_assert(sizeof(q_ring) == 2 * Q_LINE, "q_ring is 2 lines");
 _Static_assert(sizeof(q_taker) == Q_LINE, "q_taker is a line");
 _Static_assert(sizeof(q_header) == XIPC__QUEUE_HEADER_SIZE,
                "internal.h has the header's size");
+_Static_assert(3 + 2 + 3 == XIPC_WAITSET_QUEUE_WATCHERS, "8 watcher slots");
+_Static_assert(offsetof(q_header, watch1) == XIPC__QUEUE_WATCH_OFFSET_0 &&
+                   offsetof(q_header, watch3) == XIPC__QUEUE_WATCH_OFFSET_3 &&
+                   offsetof(q_header, watch4) == XIPC__QUEUE_WATCH_OFFSET_5 &&
+                   offsetof(q_header, watchers) == XIPC__QUEUE_WATCHERS_OFFSET,
+               "internal.h has the watcher slots' offsets");
+_Static_assert(offsetof(q_header, data_seq) == 2 * Q_LINE &&
+                   offsetof(q_header, join_seq) == 3 * Q_LINE &&
+                   offsetof(q_header, slot_seq) == 4 * Q_LINE,
+               "the slots fill padding only: every older field stays put");
 
 typedef struct {
   uint64_t capacity, max_message, data_offset, total_size;
@@ -209,6 +231,7 @@ struct xipc_queue {
   uint32_t spin_limit; /* spin rounds of the current wait */
   uint32_t misses;     /* waits in a row that outlasted a spin */
   uint64_t wait_start; /* when the current wait's first sleep began */
+  unsigned watchers;   /* waitsets watching this handle (api/waitset.c) */
 };
 
 enum { Q_TOOK = 0, Q_EMPTY = 1, Q_RACE = 2 };
@@ -499,6 +522,9 @@ fail_sys: /* rc comes from the map or wait layer, which recorded it */
 int xipc_queue_close(xipc_queue *q) {
   if (q == NULL)
     return xipc__fail(XIPC_EINVAL);
+  /* A waitset holds the handle: remove it there first. */
+  if (__atomic_load_n(&q->watchers, __ATOMIC_SEQ_CST) != 0)
+    return xipc__fail(XIPC_EBUSY);
   if (q->peek_ring >= 0)
     unhold(q, (uint32_t)q->peek_ring);
   release_ring(q);
@@ -666,10 +692,18 @@ static void q_waited(xipc_queue *q, uint32_t round) {
     q->misses = 0;
 }
 
+static void ring_watchers(xipc_queue *q);
+
 static void q_wake(xipc_queue *q, const q_chan *c) {
   uint32_t v = atomic_load(c->seq);
+  if ((v & 1) == 0)
+    return;
+  /* Waitsets arm these channels too; they are rung before the bit is
+   * cleared (see "waitset watchers"). Nothing arms the join channel. */
+  if (c->ch != Q_JOIN_CH(q))
+    ring_watchers(q);
   /* A failed CAS means another waker cleared the bit and wakes them. */
-  if ((v & 1) == 0 || !atomic_compare_exchange_strong(c->seq, &v, v + 1))
+  if (!atomic_compare_exchange_strong(c->seq, &v, v + 1))
     return;
   /* Nobody registered: whoever registers later sees the cleared bit and
    * re-checks after our change. */
@@ -741,13 +775,17 @@ static bool ring_empty(const q_ring *r) {
  * is gone; failing that, any ring whose owner is gone (after the messages it
  * left). An owner is a process id and a tag of its start time, so a reused
  * process id does not keep a dead producer's ring. */
+static bool claimable(const xipc_queue *q, int pass, uint32_t i, uint64_t o) {
+  return o == 0 ||
+         (pass != 0 && o != q->self && (pass != 1 || ring_empty(&q->rings[i])) &&
+          !xipc__qwait_owner_alive(o));
+}
+
 static int claim_ring(xipc_queue *q) {
   for (int pass = 0; pass < 3; pass++)
     for (uint32_t i = 0; i < q->l.nrings; i++) {
-      const q_ring *r = &q->rings[i];
-      uint64_t o = atomic_load(&r->owner);
-      if (o != 0 && (pass == 0 || o == q->self || (pass == 1 && !ring_empty(r)) ||
-                     xipc__qwait_owner_alive(o)))
+      uint64_t o = atomic_load(&q->rings[i].owner);
+      if (!claimable(q, pass, i, o))
         continue;
       int rc = claim_at(q, i, o);
       if (rc != XIPC_EBUSY)
@@ -1562,5 +1600,249 @@ int xipc_queue_shutdown(xipc_queue *q) {
   wake_data(q);
   for (uint32_t i = 0; i < q->l.nrings; i++)
     wake_space(q, i);
+  wake_chan(q, slot_chan(q)); /* puts waiting for a ring, and waitsets */
   return 0;
+}
+
+/* ---- waitset watchers -----------------------------------------------------
+ * A waitset that watches the queue holds one of the header's watcher slots
+ * {owner, bell} and, instead of sleeping on a channel, sets the channel's
+ * armed bit as q_sleep does (without counting itself a sleeper) and sleeps
+ * on its doorbell. A waker that finds the bit set rings the doorbell of
+ * every slot in use before it clears the bit: a waker killed in between
+ * leaves the bit set for the next one. While no waitset is armed, nothing
+ * changes for a put (the bit is clear: one load).
+ *
+ * Anyone who can write the mapping can write the slots: a waker loads each
+ * word once and uses only its copies, and the tree builds the doorbell's
+ * name from the numbers, so a forged slot can only ring some xipc doorbell
+ * (a spurious check for that waitset), and one whose doorbell does not
+ * exist is cleared. A slot is cleared bell first and taken owner first, so
+ * a waker never pairs a new owner with a bell it cleared. */
+
+static q_watch *watch_slot(q_header *h, unsigned i) {
+  if (i < 3)
+    return &h->watch1[i];
+  return i < 5 ? &h->watch3[i - 3] : &h->watch4[i - 5];
+}
+
+static uint64_t bell_word(uint32_t bell, uint32_t cookie) {
+  return (uint64_t)bell << 32 | cookie;
+}
+
+/* The hint never goes below 0; a forged value only makes wakers look. */
+static void watchers_down(q_header *h) {
+  uint32_t n = atomic_load(&h->watchers);
+  while (n != 0 && !atomic_compare_exchange_weak(&h->watchers, &n, n - 1)) {
+  }
+}
+
+/* Frees slot s if it holds exactly {owner, bell}. */
+static void slot_clear(q_header *h, q_watch *s, uint64_t owner, uint64_t bell) {
+  if (atomic_load(&s->owner) != owner ||
+      !atomic_compare_exchange_strong(&s->bell, &bell, 0))
+    return;
+  if (atomic_compare_exchange_strong(&s->owner, &owner, 0))
+    watchers_down(h);
+}
+
+static void ring_watchers(xipc_queue *q) {
+  if (atomic_load(&q->h->watchers) == 0)
+    return;
+  for (unsigned i = 0; i < XIPC_WAITSET_QUEUE_WATCHERS; i++) {
+    q_watch *s = watch_slot(q->h, i);
+    uint64_t owner = atomic_load(&s->owner), bell = atomic_load(&s->bell);
+    uint32_t id = (uint32_t)(bell >> 32);
+    if ((owner & 0xffffffffu) == 0 || id == 0)
+      continue;
+    if (xipc__qwait_ring(q->w, i, owner, id, (uint32_t)bell) == XIPC_ENOENT)
+      slot_clear(q->h, s, owner, bell); /* a waitset that is gone */
+  }
+}
+
+/* Takes slot i from `from` (0: free, or a dead owner). */
+static bool slot_take(xipc_queue *q, unsigned i, uint64_t from, uint64_t bell) {
+  q_watch *s = watch_slot(q->h, i);
+  if (!atomic_compare_exchange_strong(&s->owner, &from, q->self))
+    return false;
+  atomic_store(&s->bell, bell);
+  if (from == 0)
+    atomic_fetch_add(&q->h->watchers, 1);
+  return true;
+}
+
+int xipc__queue_watch(xipc_queue *q, uint32_t bell, uint32_t cookie,
+                      int *slot) {
+  int rc = header_ok(q);
+  if (rc != 0)
+    return xipc__fail(rc);
+  /* Free slots first; then those of owners that are gone. */
+  for (int pass = 0; pass < 2; pass++)
+    for (unsigned i = 0; i < XIPC_WAITSET_QUEUE_WATCHERS; i++) {
+      uint64_t o = atomic_load(&watch_slot(q->h, i)->owner);
+      if ((o == 0) != (pass == 0) ||
+          (o != 0 && (o == q->self || xipc__qwait_owner_alive(o))))
+        continue;
+      if (slot_take(q, i, o, bell_word(bell, cookie))) {
+        *slot = (int)i;
+        return 0;
+      }
+    }
+  return xipc__fail(XIPC_EBUSY);
+}
+
+void xipc__queue_unwatch(xipc_queue *q, int slot, uint32_t bell,
+                         uint32_t cookie) {
+  if (slot >= 0 && slot < XIPC_WAITSET_QUEUE_WATCHERS)
+    slot_clear(q->h, watch_slot(q->h, (unsigned)slot), q->self,
+               bell_word(bell, cookie));
+}
+
+unsigned *xipc__queue_watchers(xipc_queue *q) { return &q->watchers; }
+
+/* Stores the slot again if another process overwrote it (and the hint, if
+ * it was zeroed: then wakers would not look). A waker that read the old
+ * words read them before this store, so its change is seen by the check
+ * that follows. */
+static void slot_restore(xipc_queue *q, unsigned slot, uint64_t bell) {
+  q_watch *s = watch_slot(q->h, slot);
+  if (atomic_load(&s->owner) != q->self)
+    atomic_store(&s->owner, q->self);
+  if (atomic_load(&s->bell) != bell)
+    atomic_store(&s->bell, bell);
+  uint32_t none = 0;
+  if (atomic_load(&q->h->watchers) == 0)
+    atomic_compare_exchange_strong(&q->h->watchers, &none, 1);
+}
+
+static bool slot_holds(xipc_queue *q, unsigned slot, uint64_t bell) {
+  q_watch *s = watch_slot(q->h, slot);
+  return atomic_load(&s->owner) == q->self && atomic_load(&s->bell) == bell &&
+         atomic_load(&q->h->watchers) != 0;
+}
+
+static bool ring_has_room(const xipc_queue *q, uint32_t i, uint64_t need) {
+  uint64_t wr = atomic_load(&q->rings[i].wr), rd = atomic_load(&q->rings[i].rd);
+  return wr - rd > q->l.capacity || q->l.capacity - (wr - rd) >= need;
+}
+
+/* The ring a put of a handle without one would claim now (its first
+ * choice, as claim_ring makes it), or -1 if every ring is taken. */
+static int claim_candidate(const xipc_queue *q) {
+  for (int pass = 0; pass < 3; pass++)
+    for (uint32_t i = 0; i < q->l.nrings; i++)
+      if (claimable(q, pass, i, atomic_load(&q->rings[i].owner)))
+        return (int)i;
+  return -1;
+}
+
+/* Whether a put of max_message would not block now (*ring: the ring whose
+ * space it would wait for, -1: a free ring). An error that put would
+ * report at once counts as ready. */
+static int put_readiness(xipc_queue *q, bool *ready, int *ring) {
+  uint64_t need = rec_size(q->l.max_message);
+  *ring = q->own;
+  if (q->reserved) {
+    *ready = true; /* put fails at once (XIPC_EBUSY) */
+    return 0;
+  }
+  if (q->own < 0) {
+    *ring = claim_candidate(q);
+    *ready = *ring >= 0 && ring_has_room(q, (uint32_t)*ring, need);
+    return 0;
+  }
+  int rc = own_ring_ok(q);
+  if (rc == 0)
+    rc = refresh_rd(q);
+  *ready = rc == 0 && has_space(q, need);
+  return rc;
+}
+
+/* What q is ready for among events, with *ring as put_readiness sets it. */
+static int readiness(xipc_queue *q, unsigned events, unsigned *ready, int *ring) {
+  uint32_t used;
+  bool put_ok = false;
+  *ready = 0;
+  *ring = -1;
+  int rc = header_ok(q);
+  if (rc == 0)
+    rc = used_rings(q, &used);
+  if (rc == 0 && is_closed(q)) {
+    *ready = events | XIPC_WAIT_HANGUP;
+    return 0;
+  }
+  if (rc == 0 && (events & XIPC_WAIT_READABLE) && has_message(q, true))
+    *ready |= XIPC_WAIT_READABLE;
+  if (rc == 0 && (events & XIPC_WAIT_WRITABLE) &&
+      (rc = put_readiness(q, &put_ok, ring)) == 0 && put_ok)
+    *ready |= XIPC_WAIT_WRITABLE;
+  if (rc != 0)
+    *ready = events | XIPC_WAIT_HANGUP;
+  return rc;
+}
+
+/* Sets c's armed bit as q_sleep does, but counts no sleeper: the waitset
+ * sleeps on its doorbell. *armed: the value seq holds then. False if a
+ * waker moved seq meanwhile (then look again). */
+static bool arm_chan(const q_chan *c, uint32_t *armed) {
+  uint32_t v = atomic_load(c->seq);
+  if ((v & 1) == 0 && !atomic_compare_exchange_strong(c->seq, &v, v | 1))
+    return false;
+  *armed = v | 1;
+  return true;
+}
+
+/* The channels a waitset arms for events: data, and the space of the ring
+ * a put would wait for, or the slot channel. */
+static int watched_chans(xipc_queue *q, unsigned events, int ring, q_chan c[2]) {
+  int n = 0;
+  if (events & XIPC_WAIT_READABLE)
+    c[n++] = data_chan(q);
+  if (events & XIPC_WAIT_WRITABLE)
+    c[n++] = ring >= 0 ? space_chan(q, (uint32_t)ring) : slot_chan(q);
+  return n;
+}
+
+/* One try: arm, look again, and check that no waker came in between (the
+ * bits are still ours and so is the slot). 0 armed, 1 look again,
+ * XIPC_EAGAIN if the heavy barrier failed. */
+static int arm_once(xipc_queue *q, unsigned events, unsigned slot,
+                    uint64_t bell, unsigned *ready, int *ring) {
+  q_chan c[2];
+  uint32_t armed[2];
+  int n = watched_chans(q, events, *ring, c);
+  slot_restore(q, slot, bell);
+  for (int i = 0; i < n; i++)
+    if (!arm_chan(&c[i], &armed[i]))
+      return 1;
+  bool fenced = !(events & XIPC_WAIT_READABLE) || !any_relaxed(q) ||
+                xipc__qwait_heavy_barrier(); /* see any_relaxed */
+  int wanted = *ring, rc = readiness(q, events, ready, ring);
+  if (rc != 0 || *ready != 0)
+    return rc;
+  if (!fenced)
+    return XIPC_EAGAIN;
+  for (int i = 0; i < n; i++)
+    if (atomic_load(c[i].seq) != armed[i])
+      return 1;
+  return *ring == wanted && slot_holds(q, slot, bell) ? 0 : 1;
+}
+
+int xipc__queue_arm(xipc_queue *q, unsigned events, int slot, uint32_t bell,
+                    uint32_t cookie, bool arm, unsigned *ready) {
+  int ring;
+  int rc = readiness(q, events, ready, &ring);
+  if (rc != 0 || *ready != 0 || !arm)
+    return rc == 0 ? 0 : xipc__fail(rc);
+  if (slot < 0 || slot >= XIPC_WAITSET_QUEUE_WATCHERS)
+    return xipc__fail(XIPC_EINVAL);
+  /* Another process may keep changing seq (or the slot): after a few
+   * tries the caller looks again soon instead. */
+  for (int t = 0; t < Q_RACE_TRIES; t++) {
+    rc = arm_once(q, events, (unsigned)slot, bell_word(bell, cookie), ready,
+                  &ring);
+    if (rc != 1)
+      return rc == 0 ? 0 : xipc__fail(rc);
+  }
+  return xipc__fail(XIPC_EAGAIN);
 }

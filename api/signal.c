@@ -39,6 +39,7 @@ static struct {
   int running;          /* signal whose handler runs now; 0: none */
   bool alarm_set;
   uint64_t alarm_at; /* on the xipc__now_ns clock */
+  xipc__sig_watch *claims; /* waitsets' standing claims (counted in waiters) */
 } st;
 
 static _Thread_local bool on_dispatcher;
@@ -176,12 +177,21 @@ static unsigned take_batch(unsigned arrived) {
   return batch;
 }
 
+/* Lock held: tells the waitsets that claim a signal of `bits` that it is
+ * ready to be taken. */
+static void notify_claims(unsigned bits) {
+  for (xipc__sig_watch *w = st.claims; w != NULL; w = w->next)
+    if (w->set & bits)
+      w->notify(w->arg);
+}
+
 /* Routes one taken signal: waiter, handler, ignore or default action. */
 static void dispatch_one(int sig) {
   xipc__sig_lock();
   sig_slot *s = &st.slot[sig];
   if (s->waiters > 0) {
     st.for_waiters |= SIG_BIT(sig);
+    notify_claims(SIG_BIT(sig));
   } else if (s->kind == DISP_HANDLE) {
     xipc_signal_cb cb = s->cb;
     void *arg = s->arg;
@@ -330,7 +340,62 @@ int xipc_signal_wait(const int *sigs, size_t n, int timeout_ms, int *got) {
   return rc;
 }
 
+/* ---- waitsets' standing claims -------------------------------------------
+ * A claim is a waiter that stays: counted in the slots' `waiters` (so the
+ * dispatcher hands its signals to waiters, not to handlers) from add to
+ * remove, and told by notify when one is ready, instead of waiting on the
+ * condition. Threads in xipc_signal_wait and claims share the signals
+ * handed to waiters: whoever takes one first has it. */
+
+int xipc__sig_watch_add(xipc__sig_watch *w) {
+  unsigned catchable = 0;
+  for (int sig = XIPC_SIGINT; sig <= XIPC_SIGBREAK; sig++)
+    if (sig_catchable(sig))
+      catchable |= SIG_BIT(sig);
+  if (w == NULL || w->notify == NULL || w->set == 0 || (w->set & ~catchable) != 0)
+    return xipc__fail(XIPC_EINVAL);
+  xipc__sig_lock();
+  int rc = add_waiter(w->set);
+  if (rc != 0) {
+    remove_waiter(w->set);
+  } else {
+    w->next = st.claims;
+    st.claims = w;
+    if (st.for_waiters & w->set) /* left by a thread that stopped waiting */
+      w->notify(w->arg);
+  }
+  xipc__sig_unlock();
+  return rc;
+}
+
+/* Only a claim in the list is undone: after fork() the child forgot them
+ * (xipc__sig_reset_after_fork), and removing one there does nothing. */
+void xipc__sig_watch_remove(xipc__sig_watch *w) {
+  xipc__sig_lock();
+  for (xipc__sig_watch **p = &st.claims; *p != NULL; p = &(*p)->next) {
+    if (*p == w) {
+      *p = w->next;
+      w->next = NULL;
+      remove_waiter(w->set);
+      break;
+    }
+  }
+  xipc__sig_unlock();
+}
+
+unsigned xipc__sig_watch_take(xipc__sig_watch *w) {
+  xipc__sig_lock();
+  unsigned got = st.for_waiters & w->set;
+  st.for_waiters &= ~got;
+  xipc__sig_unlock();
+  return got;
+}
+
+/* The child keeps no claims: the waitsets' memory is copied into it, but
+ * no thread of the child waits on them, and the signals sent to the child
+ * must reach its own dispositions. */
 void xipc__sig_reset_after_fork(void) {
+  st.claims = NULL;
   st.for_waiters = 0;
   st.running = 0;
   st.alarm_set = false;

@@ -11,23 +11,71 @@
 #include <linux/membarrier.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
-/* Linux needs no per-handle state: the futex words live in the mapping. */
+/* The futex words live in the mapping; a handle only keeps the socket it
+ * rings waitsets' doorbells with, made at its first ring. */
+struct xipc__qwait {
+  int bell_fd; /* -1 until the first ring */
+};
+
 int xipc__qwait_open(xipc__qwait **out, const char *name, uint32_t channels) {
   (void)name;
   (void)channels;
-  *out = NULL;
+  *out = malloc(sizeof **out);
+  if (*out == NULL)
+    return xipc__fail(XIPC_ENOMEM);
+  (*out)->bell_fd = -1;
   return 0;
 }
 
-void xipc__qwait_close(xipc__qwait *w) { (void)w; }
+void xipc__qwait_close(xipc__qwait *w) {
+  if (w == NULL)
+    return;
+  if (w->bell_fd >= 0)
+    close(w->bell_fd);
+  free(w);
+}
+
+/* The doorbell's abstract address "\0xipc.bell.<pid>.<id>" (no trailing
+ * NUL: the length says where it ends); its length. */
+static socklen_t bell_addr(struct sockaddr_un *a, uint32_t pid, uint32_t id) {
+  memset(a, 0, sizeof *a);
+  a->sun_family = AF_UNIX;
+  int n = snprintf(a->sun_path + 1, sizeof a->sun_path - 1, "xipc.bell.%x.%x",
+                   (unsigned)pid, (unsigned)id);
+  return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n);
+}
+
+/* The slot index does not matter here: one socket reaches every doorbell.
+ * Errors are returned, not recorded: the put that rings succeeds anyway. */
+int xipc__qwait_ring(xipc__qwait *w, unsigned slot, uint64_t owner,
+                     uint32_t bell, uint32_t cookie) {
+  struct sockaddr_un a;
+  (void)slot;
+  if (w->bell_fd < 0)
+    w->bell_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (w->bell_fd < 0)
+    return xipc__translate_error(errno);
+  socklen_t len = bell_addr(&a, (uint32_t)owner, bell);
+  if (sendto(w->bell_fd, &cookie, sizeof cookie, MSG_DONTWAIT | MSG_NOSIGNAL,
+             (const struct sockaddr *)&a, len) == (ssize_t)sizeof cookie)
+    return 0;
+  if (errno == ECONNREFUSED || errno == ENOENT)
+    return XIPC_ENOENT; /* nobody has that doorbell: a stale slot */
+  if (errno == EAGAIN || errno == EWOULDBLOCK)
+    return XIPC_EAGAIN; /* full: its waitset wakes anyway */
+  return xipc__translate_error(errno);
+}
 
 int xipc__qwait_sleep(xipc__qwait *w, uint32_t ch, void *word, uint32_t seen,
                       int64_t timeout_ns) {

@@ -12,9 +12,17 @@
 #include <string.h>
 #include <wchar.h>
 
+/* A waitset's doorbell event, opened for one watcher slot's contents. */
+typedef struct {
+  uint64_t owner;
+  uint32_t bell;
+  HANDLE event; /* NULL: nothing cached */
+} q_bell;
+
 struct xipc__qwait {
   char *name;
   uint32_t channels;
+  q_bell bells[XIPC_WAITSET_QUEUE_WATCHERS];
   HANDLE sem[];
 };
 
@@ -38,6 +46,9 @@ void xipc__qwait_close(xipc__qwait *w) {
   for (uint32_t i = 0; i < w->channels; i++)
     if (w->sem[i] != NULL)
       CloseHandle(w->sem[i]);
+  for (unsigned i = 0; i < XIPC_WAITSET_QUEUE_WATCHERS; i++)
+    if (w->bells[i].event != NULL)
+      CloseHandle(w->bells[i].event);
   free(w->name);
   free(w);
 }
@@ -88,6 +99,41 @@ void xipc__qwait_wake(xipc__qwait *w, uint32_t ch, void *word, uint32_t n) {
     return;
   /* A corrupted sleeper count must not overflow the semaphore. */
   ReleaseSemaphore(h, n > 65536u ? 65536 : (LONG)n, NULL);
+}
+
+/* Opens the doorbell event "xipc.bell.<pid>.<id>" (session namespace),
+ * only to set it; NULL with the OS error. */
+static HANDLE open_bell(uint32_t pid, uint32_t id) {
+  wchar_t name[64];
+  _snwprintf(name, sizeof name / sizeof name[0], L"xipc.bell.%x.%x",
+             (unsigned)pid, (unsigned)id);
+  return OpenEventW(EVENT_MODIFY_STATE, FALSE, name);
+}
+
+/* The event stays open while the slot holds the same numbers, so a ring
+ * costs one SetEvent. Errors are returned, not recorded: the put that
+ * rings succeeds anyway. */
+int xipc__qwait_ring(xipc__qwait *w, unsigned slot, uint64_t owner,
+                     uint32_t bell, uint32_t cookie) {
+  (void)cookie; /* an event carries no data */
+  if (slot >= XIPC_WAITSET_QUEUE_WATCHERS)
+    return XIPC_EINVAL;
+  q_bell *b = &w->bells[slot];
+  if (b->event != NULL && (b->owner != owner || b->bell != bell)) {
+    CloseHandle(b->event);
+    b->event = NULL;
+  }
+  if (b->event == NULL) {
+    b->event = open_bell((uint32_t)owner, bell);
+    if (b->event == NULL) {
+      DWORD err = GetLastError();
+      return err == ERROR_FILE_NOT_FOUND ? XIPC_ENOENT
+                                         : xipc__translate_error((int)err);
+    }
+    b->owner = owner;
+    b->bell = bell;
+  }
+  return SetEvent(b->event) ? 0 : xipc__translate_error((int)GetLastError());
 }
 
 /* No barrier reaches the threads of other processes (FlushProcessWriteBuffers
