@@ -99,6 +99,7 @@ struct xipc_listener {
   volatile LONG inside; /* threads in accept */
   int nslots;
   struct slot slots[MAX_SLOTS];
+  unsigned watchers; /* waitsets watching l (api/waitset.c) */
 };
 
 /* ---- names, identities, security descriptors ----------------------------- */
@@ -533,6 +534,20 @@ int xipc__listener_os_close(xipc_listener *l) {
     Sleep(1);
   listener_free(l);
   return 0;
+}
+
+/* ---- waitsets ------------------------------------------------------------ */
+
+unsigned *xipc__listener_watchers(xipc_listener *l) { return &l->watchers; }
+
+/* The stop event and every slot's event. They live as long as l: a slot
+ * keeps its event when accept replaces its instance, so the waitset may
+ * hold on to them. */
+int xipc__listener_os_events(xipc_listener *l, HANDLE *out) {
+  out[0] = l->stop;
+  for (int i = 0; i < l->nslots; i++)
+    out[1 + i] = l->slots[i].ev;
+  return 1 + l->nslots;
 }
 
 /* ---- connect ------------------------------------------------------------- */

@@ -12,6 +12,7 @@ struct xipc_proc {
   bool reaped;
   xipc_exit_status status;
   xipc_stream *stdio[3]; /* parent's ends of PIPE stdio (api/proc.c) */
+  unsigned watchers;     /* waitsets watching p (api/waitset.c) */
 };
 
 /* STATUS_CONTROL_C_EXIT: how Windows ends a process on Ctrl+C. */
@@ -439,6 +440,10 @@ int xipc__proc_signal(xipc_proc *p, int sig) {
     return xipc__fail(XIPC_ESRCH);
   return xipc__sig_send_process(p->process, p->pid, sig);
 }
+
+unsigned *xipc__proc_watchers(xipc_proc *p) { return &p->watchers; }
+
+HANDLE xipc__proc_os_process(const xipc_proc *p) { return p->process; }
 
 int xipc__proc_close(xipc_proc *p) {
   CloseHandle(p->process);

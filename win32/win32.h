@@ -47,4 +47,29 @@ int xipc__sig_send_process(HANDLE process, DWORD pid, int sig);
  * owns on success (on failure the caller still does). */
 int xipc__conn_new(xipc_stream **out, HANDLE h, DWORD peer_pid);
 
+/* Waitsets (win32/waitset.c) reach into the other files through these. */
+
+/* win32/proc.c: the child's process handle (still p's). */
+HANDLE xipc__proc_os_process(const xipc_proc *p);
+
+/* win32/listen.c: the events that tell that l has a connection to accept
+ * or was shut down (out[0], the stop event), valid while l is open;
+ * returns how many, at most XIPC__LISTENER_EVENTS. */
+#define XIPC__LISTENER_EVENTS 17
+int xipc__listener_os_events(xipc_listener *l, HANDLE *out);
+
+/* win32/stream.c: readiness of an overlapped stream for a waitset, as
+ * XIPC_WAIT_* bits. xipc__stream_zread: if the waitset's zero-byte read is
+ * pending, what its completion says (0 while it is still pending);
+ * otherwise what the pipe shows now (PeekNamedPipe, the peer's end mark)
+ * and, if that is nothing and start is true, starts the zero-byte read
+ * with the manual-reset event ev, which is set when data, the end mark or
+ * a hang-up comes. 0 or the OS error. xipc__stream_zread_cancel: nothing
+ * stays pending afterwards (a read on a connection calls it first, see
+ * stream.c). xipc__stream_wlevel: WRITABLE if the pipe's write quota has
+ * room, WRITABLE | HANGUP once the reader is gone, else 0. */
+int xipc__stream_zread(xipc_stream *s, HANDLE ev, bool start, unsigned *ready);
+void xipc__stream_zread_cancel(xipc_stream *s);
+unsigned xipc__stream_wlevel(xipc_stream *s);
+
 #endif
