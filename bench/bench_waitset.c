@@ -54,6 +54,7 @@
 #include <xipc.h>
 
 #include "bench_clock.h"
+#include "bench_util.h"
 
 #ifdef _WIN32
 #include <windows.h>
@@ -142,84 +143,6 @@ static void unique_name(char *buf, size_t cap, const char *what) {
   snprintf(buf, cap, "bench-ws-%lld-%s-%u", (long long)xipc_self_pid(), what,
            counter++);
 }
-
-/* True if the comma-separated list in the environment variable var is
- * unset or empty, or names word. */
-static bool listed(const char *var, const char *word) {
-  const char *list = getenv(var), *p = list;
-  size_t n = strlen(word);
-  if (list == NULL || list[0] == '\0')
-    return true;
-  while ((p = strstr(p, word)) != NULL) {
-    if ((p == list || p[-1] == ',') && (p[n] == ',' || p[n] == '\0'))
-      return true;
-    p += n;
-  }
-  return false;
-}
-
-static void print_load(const char *when) {
-#ifdef _WIN32
-  (void)when;
-#else
-  char buf[128] = "?\n";
-  FILE *f = fopen("/proc/loadavg", "r");
-  if (f != NULL) {
-    if (fgets(buf, sizeof buf, f) == NULL)
-      strcpy(buf, "?\n");
-    fclose(f);
-  }
-  printf("# load average %s: %s", when, buf);
-#endif
-}
-
-/* ---- threads ------------------------------------------------------------- */
-
-typedef void (*thread_fn)(void *arg);
-typedef struct {
-  thread_fn fn;
-  void *arg;
-} thread_arg;
-
-#ifdef _WIN32
-typedef struct {
-  HANDLE h;
-  thread_arg a;
-} thread_t;
-static DWORD WINAPI thread_main(LPVOID p) {
-  thread_arg *a = p;
-  a->fn(a->arg);
-  return 0;
-}
-static void thread_start(thread_t *t, thread_fn fn, void *arg) {
-  t->a.fn = fn;
-  t->a.arg = arg;
-  t->h = CreateThread(NULL, 0, thread_main, &t->a, 0, NULL);
-  if (t->h == NULL)
-    die("CreateThread", XIPC_ENOMEM);
-}
-static void thread_join(thread_t *t) {
-  WaitForSingleObject(t->h, INFINITE);
-  CloseHandle(t->h);
-}
-#else
-typedef struct {
-  pthread_t t;
-  thread_arg a;
-} thread_t;
-static void *thread_main(void *p) {
-  thread_arg *a = p;
-  a->fn(a->arg);
-  return NULL;
-}
-static void thread_start(thread_t *t, thread_fn fn, void *arg) {
-  t->a.fn = fn;
-  t->a.arg = arg;
-  if (pthread_create(&t->t, NULL, thread_main, &t->a) != 0)
-    die("pthread_create", XIPC_ENOMEM);
-}
-static void thread_join(thread_t *t) { pthread_join(t->t, NULL); }
-#endif
 
 /* ---- rows ---------------------------------------------------------------- */
 
@@ -595,23 +518,7 @@ static double sig_xipc(bool ws) {
 }
 
 #ifndef _WIN32
-static volatile sig_atomic_t plain_got;
-
-static void plain_parent_on_usr2(int sig) {
-  (void)sig;
-  plain_got = 1;
-}
-
-static void plain_child_on_usr1(int sig) {
-  (void)sig;
-  kill(getppid(), SIGUSR2);
-}
-
-static void plain_await(const sigset_t *during) {
-  while (!plain_got)
-    sigsuspend(during);
-  plain_got = 0;
-}
+#include "bench_plain_signal.h"
 
 /* "--child sigplain ROUNDS": bench_signal's plain peer, in a process that
  * has no xipc thread (a signal would else land on one of them); prints
