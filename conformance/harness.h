@@ -310,3 +310,18 @@ int squat_listener_name(const std::string &name, bool message_type, const std::s
 intptr_t open_listener_lock(const std::string &name);
 void close_listener_lock(intptr_t h);
 }  // namespace xt
+
+namespace xt {
+// Waitsets (test_waitset_os.cc): a native object the caller can make ready
+// and not ready, as a program's own descriptor / handle would be. POSIX: a
+// pipe (*waitable its read end, readable while a byte is in it; *setter the
+// write end); Windows: a manual-reset event (both are the one handle).
+bool native_signal_open(intptr_t *waitable, intptr_t *setter);
+void native_signal_set(intptr_t setter);
+void native_signal_clear(intptr_t waitable);
+void native_signal_close(intptr_t waitable, intptr_t setter);
+// Whether native object h becomes ready within timeout_ms, as another
+// event loop would see it: POSIX poll() for POLLIN; Windows
+// WaitForSingleObject (signaled).
+bool native_ready(intptr_t h, int timeout_ms);
+}  // namespace xt

@@ -22,6 +22,7 @@
 #else
 #include <dirent.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -353,6 +354,19 @@ void close_listener_lock(intptr_t h) {
   if (h != -1) CloseHandle(reinterpret_cast<HANDLE>(h));
 }
 
+bool native_signal_open(intptr_t *waitable, intptr_t *setter) {
+  HANDLE h = CreateEventW(nullptr, TRUE, FALSE, nullptr);
+  *waitable = *setter = reinterpret_cast<intptr_t>(h);
+  return h != nullptr;
+}
+void native_signal_set(intptr_t setter) { SetEvent(reinterpret_cast<HANDLE>(setter)); }
+void native_signal_clear(intptr_t waitable) { ResetEvent(reinterpret_cast<HANDLE>(waitable)); }
+void native_signal_close(intptr_t waitable, intptr_t) { CloseHandle(reinterpret_cast<HANDLE>(waitable)); }
+bool native_ready(intptr_t h, int timeout_ms) {
+  DWORD ms = timeout_ms < 0 ? INFINITE : static_cast<DWORD>(timeout_ms);
+  return WaitForSingleObject(reinterpret_cast<HANDLE>(h), ms) == WAIT_OBJECT_0;
+}
+
 #else
 void set_env(const char *name, const char *value) {
   if (value)
@@ -556,6 +570,30 @@ int squat_listener_name(const std::string &name, bool, const std::string &ready,
 intptr_t open_listener_lock(const std::string &) { return -1; }
 
 void close_listener_lock(intptr_t) {}
+
+bool native_signal_open(intptr_t *waitable, intptr_t *setter) {
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) return false;
+  *waitable = fds[0];
+  *setter = fds[1];
+  return true;
+}
+void native_signal_set(intptr_t setter) {
+  char b = 1;
+  if (write(static_cast<int>(setter), &b, 1) != 1) std::perror("native_signal_set");
+}
+void native_signal_clear(intptr_t waitable) {
+  char b;
+  if (read(static_cast<int>(waitable), &b, 1) != 1) std::perror("native_signal_clear");
+}
+void native_signal_close(intptr_t waitable, intptr_t setter) {
+  close(static_cast<int>(waitable));
+  close(static_cast<int>(setter));
+}
+bool native_ready(intptr_t h, int timeout_ms) {
+  pollfd p = {static_cast<int>(h), POLLIN, 0};
+  return poll(&p, 1, timeout_ms) == 1 && (p.revents & POLLIN);
+}
 
 #endif
 
