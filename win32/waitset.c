@@ -65,7 +65,10 @@ struct ent {
   bool hup;             /* SOCKET: FD_CLOSE came */
   SOCKET sock;
   HANDLE rev;          /* STREAM: the zero-byte read's event */
-  HANDLE flusher;      /* STREAM: the drain thread, or NULL */
+  HANDLE drainer;      /* STREAM WRITABLE: the drain thread, or NULL */
+  HANDLE go;           /* auto-reset: start one drain (obj[WR]: done) */
+  volatile bool quit;  /* the drain thread is to end */
+  bool draining;       /* a drain was started and not looked at */
   DWORD flush_err;     /* its FlushFileBuffers error (0: drained) */
 };
 
@@ -133,34 +136,49 @@ static bool take_signaled(struct ent *x, int i) {
 
 /* ---- streams ------------------------------------------------------------- */
 
-static DWORD WINAPI flush_main(void *arg) {
+/* The drain thread of a WRITABLE stream entry: each `go` runs one
+ * FlushFileBuffers (it returns once the reader has taken every byte, or
+ * fails when the reader is gone or it is cancelled) and sets `done`, which
+ * the entry's registered wait watches. One thread per entry, made when the
+ * entry first needs it, so a set that checks a writable pipe at every wait
+ * does not make a thread each time. */
+static DWORD WINAPI drain_main(void *arg) {
   struct ent *x = arg;
   HANDLE h = (HANDLE)xipc__stream_os_handle(x->e->o.stream);
-  x->flush_err = FlushFileBuffers(h) ? 0 : GetLastError();
+  while (WaitForSingleObject(x->go, INFINITE) == WAIT_OBJECT_0 && !x->quit) {
+    x->flush_err = FlushFileBuffers(h) ? 0 : GetLastError();
+    SetEvent(x->obj[WR]);
+  }
   return 0;
 }
 
-/* Ends the drain thread (cancels its flush if it still runs). */
-static void flush_stop(struct ent *x) {
-  if (x->flusher == NULL)
-    return;
+/* Ends the drain thread (cancelling a flush that still runs). */
+static void drain_stop(struct ent *x) {
   disarm(x, WR);
-  /* The thread may not be in FlushFileBuffers yet: cancel until it ends
-   * (a flush of an empty pipe, or a cancelled one, returns at once). */
-  while (WaitForSingleObject(x->flusher, 1) == WAIT_TIMEOUT)
-    CancelSynchronousIo(x->flusher);
-  CloseHandle(x->flusher);
-  x->flusher = NULL;
-  x->obj[WR] = NULL;
+  if (x->drainer != NULL) {
+    x->quit = true;
+    SetEvent(x->go);
+    /* It may not be in FlushFileBuffers yet: cancel until it has ended. */
+    while (WaitForSingleObject(x->drainer, 1) == WAIT_TIMEOUT)
+      CancelSynchronousIo(x->drainer);
+    CloseHandle(x->drainer);
+  }
+  if (x->go != NULL)
+    CloseHandle(x->go);
+  if (x->obj[WR] != NULL)
+    CloseHandle(x->obj[WR]);
 }
 
-static int flush_start(struct ent *x) {
-  x->flush_err = 0;
-  x->flusher = CreateThread(NULL, 64 * 1024, flush_main, x,
-                            STACK_SIZE_PARAM_IS_A_RESERVATION, NULL);
-  if (x->flusher == NULL)
-    return xipc__fail_os();
-  x->obj[WR] = x->flusher;
+static int drain_start(struct ent *x) {
+  if (x->drainer == NULL) {
+    x->drainer = CreateThread(NULL, 64 * 1024, drain_main, x,
+                              STACK_SIZE_PARAM_IS_A_RESERVATION, NULL);
+    if (x->drainer == NULL)
+      return xipc__fail_os();
+  }
+  ResetEvent(x->obj[WR]);
+  x->draining = true;
+  SetEvent(x->go);
   return arm(x, WR);
 }
 
@@ -179,11 +197,11 @@ static int stream_read_look(struct ent *x, unsigned *ev) {
 
 static int stream_write_look(struct ent *x, unsigned *ev) {
   unsigned w = 0;
-  if (x->flusher != NULL) {
-    if (!signaled(x->flusher))
+  if (x->draining) {
+    if (!take_signaled(x, WR))
       return 0; /* still draining */
+    x->draining = false;
     DWORD err = x->flush_err;
-    flush_stop(x);
     if (err == 0)
       w = XIPC_WAIT_WRITABLE | (xipc__stream_wlevel(x->e->o.stream) &
                                 XIPC_WAIT_HANGUP);
@@ -193,7 +211,7 @@ static int stream_write_look(struct ent *x, unsigned *ev) {
     w = xipc__stream_wlevel(x->e->o.stream);
   }
   *ev |= w;
-  return w == 0 ? flush_start(x) : 0;
+  return w == 0 ? drain_start(x) : 0;
 }
 
 static int stream_look(struct ent *x, unsigned *ev) {
@@ -215,6 +233,10 @@ static int stream_add(struct ent *x) {
   x->nobj = 2;
   if ((x->e->events & XIPC_WAIT_READABLE) &&
       (x->rev = x->obj[RD] = CreateEventW(NULL, TRUE, FALSE, NULL)) == NULL)
+    return xipc__fail_os();
+  if ((x->e->events & XIPC_WAIT_WRITABLE) &&
+      ((x->obj[WR] = CreateEventW(NULL, TRUE, FALSE, NULL)) == NULL ||
+       (x->go = CreateEventW(NULL, FALSE, FALSE, NULL)) == NULL))
     return xipc__fail_os();
   return 0;
 }
@@ -444,7 +466,7 @@ static void ent_free(struct ent *x) {
     disarm(x, i);
   if (x->src == SRC_STREAM) {
     xipc__stream_zread_cancel(x->e->o.stream);
-    flush_stop(x);
+    drain_stop(x);
     if (x->rev != NULL)
       CloseHandle(x->rev);
   }
