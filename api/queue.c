@@ -702,8 +702,11 @@ static void q_wake(xipc_queue *q, const q_chan *c) {
    * cleared (see "waitset watchers"). Nothing arms the join channel. */
   if (c->ch != Q_JOIN_CH(q))
     ring_watchers(q);
-  /* A failed CAS means another waker cleared the bit and wakes them. */
-  if (!atomic_compare_exchange_strong(c->seq, &v, v + 1))
+  /* A failed CAS with the bit clear means another waker cleared it and
+   * wakes them. With the bit still set, a waitset armed the channel again
+   * after our ring (arm_chan moves a set seq on): the bit stays for the
+   * next waker, and the sleepers are woken here all the same. */
+  if (!atomic_compare_exchange_strong(c->seq, &v, v + 1) && (v & 1) == 0)
     return;
   /* Nobody registered: whoever registers later sees the cleared bit and
    * re-checks after our change. */
@@ -1782,13 +1785,19 @@ static int readiness(xipc_queue *q, unsigned events, unsigned *ready, int *ring)
 }
 
 /* Sets c's armed bit as q_sleep does, but counts no sleeper: the waitset
- * sleeps on its doorbell. *armed: the value seq holds then. False if a
- * waker moved seq meanwhile (then look again). */
+ * sleeps on its doorbell. A bit that is set already may be a waker's that
+ * has rung (perhaps the very ring this waitset just took, in a wait that
+ * found the message without sleeping) and is about to clear it: taking it
+ * as armed would lose the next put's ring. So a set seq moves on by 2
+ * (still set), which makes that waker's clear fail (see q_wake). *armed:
+ * the value seq holds then. False if a waker moved seq meanwhile (then
+ * look again). */
 static bool arm_chan(const q_chan *c, uint32_t *armed) {
   uint32_t v = atomic_load(c->seq);
-  if ((v & 1) == 0 && !atomic_compare_exchange_strong(c->seq, &v, v | 1))
+  uint32_t next = (v & 1) != 0 ? v + 2 : v | 1;
+  if (!atomic_compare_exchange_strong(c->seq, &v, next))
     return false;
-  *armed = v | 1;
+  *armed = next;
   return true;
 }
 
