@@ -49,6 +49,7 @@
 #include <xipc.h>
 
 #include "bench_clock.h"
+#include "bench_util.h"
 
 #ifdef _WIN32
 #include <windows.h>
@@ -86,54 +87,6 @@ static void die(const char *what, int err) {
   fprintf(stderr, "bench_listen: %s: %s\n", what, xipc_strerror(err));
   exit(1);
 }
-
-/* ---- threads ------------------------------------------------------------- */
-
-typedef void (*thread_fn)(void *arg);
-typedef struct {
-  thread_fn fn;
-  void *arg;
-} thread_arg;
-
-#ifdef _WIN32
-typedef struct {
-  HANDLE h;
-  thread_arg a;
-} thread_t;
-static DWORD WINAPI thread_main(LPVOID p) {
-  thread_arg *a = p;
-  a->fn(a->arg);
-  return 0;
-}
-static void thread_start(thread_t *t, thread_fn fn, void *arg) {
-  t->a.fn = fn;
-  t->a.arg = arg;
-  t->h = CreateThread(NULL, 0, thread_main, &t->a, 0, NULL);
-  if (t->h == NULL)
-    die("CreateThread", XIPC_ENOMEM);
-}
-static void thread_join(thread_t *t) {
-  WaitForSingleObject(t->h, INFINITE);
-  CloseHandle(t->h);
-}
-#else
-typedef struct {
-  pthread_t t;
-  thread_arg a;
-} thread_t;
-static void *thread_main(void *p) {
-  thread_arg *a = p;
-  a->fn(a->arg);
-  return NULL;
-}
-static void thread_start(thread_t *t, thread_fn fn, void *arg) {
-  t->a.fn = fn;
-  t->a.arg = arg;
-  if (pthread_create(&t->t, NULL, thread_main, &t->a) != 0)
-    die("pthread_create", XIPC_ENOMEM);
-}
-static void thread_join(thread_t *t) { pthread_join(t->t, NULL); }
-#endif
 
 /* ---- opening connections ------------------------------------------------- */
 
@@ -610,40 +563,10 @@ static void run_row(const row_spec *r, int reps) {
   fflush(stdout);
 }
 
-/* True if the comma-separated list in the environment variable var is
- * unset or empty, or names word. */
-static bool listed(const char *var, const char *word) {
-  const char *list = getenv(var), *p = list;
-  size_t n = strlen(word);
-  if (list == NULL || list[0] == '\0')
-    return true;
-  while ((p = strstr(p, word)) != NULL) {
-    if ((p == list || p[-1] == ',') && (p[n] == ',' || p[n] == '\0'))
-      return true;
-    p += n;
-  }
-  return false;
-}
-
 static void pick_columns(void) {
   static const char *const names[NCOLS] = {"raw", "xipc", "timed", "python"};
   for (int col = 0; col < NCOLS; col++)
     wanted[col] = listed("XIPC_BENCH_ONLY", names[col]);
-}
-
-static void print_load(const char *when) {
-#ifdef _WIN32
-  (void)when;
-#else
-  char buf[128] = "?";
-  FILE *f = fopen("/proc/loadavg", "r");
-  if (f != NULL) {
-    if (fgets(buf, sizeof buf, f) == NULL)
-      strcpy(buf, "?\n");
-    fclose(f);
-  }
-  printf("# load average %s: %s", when, buf);
-#endif
 }
 
 int main(int argc, char **argv) {

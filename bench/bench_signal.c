@@ -131,17 +131,7 @@ static int bench_xipc(const char *self, int rounds, int64_t *rtt) {
 /* ---- plain POSIX (Linux only) ------------------------------------------- */
 
 #ifndef _WIN32
-static volatile sig_atomic_t plain_got;
-
-static void plain_parent_on_usr2(int sig) {
-  (void)sig;
-  plain_got = 1;
-}
-
-static void plain_child_on_usr1(int sig) {
-  (void)sig;
-  kill(getppid(), SIGUSR2);
-}
+#include "bench_plain_signal.h"
 
 static void plain_child(void) {
   struct sigaction sa;
@@ -152,13 +142,6 @@ static void plain_child(void) {
   kill(getppid(), SIGUSR2); /* ready */
   for (;;)
     pause();
-}
-
-/* Waits with SIGUSR2 blocked except inside sigsuspend, so none is missed. */
-static void plain_await(const sigset_t *during) {
-  while (!plain_got)
-    sigsuspend(during);
-  plain_got = 0;
 }
 
 static int bench_plain(int rounds, int64_t *rtt) {

@@ -9,7 +9,9 @@
 # Wine. Each example starts its own second process and exits 0 on success;
 # pair_producer and pair_consumer are instead started separately, as two
 # programs in two terminals would be (ci/lib.sh, xipc_pair_demo), and so are
-# kv_server and its kv_client (xipc_kv_demo). Each run is bounded by
+# kv_server and its kv_client (xipc_kv_demo), and supervisor_demo is
+# stopped from another process, by its control client and by SIGTERM
+# (xipc_supervisor_demo). Each run is bounded by
 # XIPC_DEMO_TIMEOUT seconds (default 120). While the pair's producer holds
 # its queue, the demo runs `xipc ls` (cli/xipc.c) to show it.
 set -uo pipefail
@@ -23,7 +25,7 @@ for arg in "$@"; do
   case $arg in
     --linux-only) want_mingw=0 ;;
     --mingw-only) want_linux=0 ;;
-    -h|--help) sed -n '2,14s/^# \{0,1\}//p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,16s/^# \{0,1\}//p' "$0"; exit 0 ;;
     *) echo "unknown option: $arg (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -40,7 +42,7 @@ examples=() solo=()
 for src in examples/*.c; do
   [ -e "$src" ] || continue
   examples+=("$(basename "$src" .c)")
-  case $src in examples/pair_* | examples/kv_*) ;; *) solo+=("$(basename "$src" .c)") ;; esac
+  case $src in examples/pair_* | examples/kv_* | examples/supervisor_*) ;; *) solo+=("$(basename "$src" .c)") ;; esac
 done
 [ ${#examples[@]} -gt 0 ] || xipc_die "no examples/*.c to run"
 
@@ -85,6 +87,14 @@ run_examples() {
   [ "${PIPESTATUS[0]}" = 0 ] || failed=1
   while IFS= read -r line; do
     case $line in "kv: "*) results+=("[$leg] $line") ;; esac
+  done <"$out"
+  xipc_log "[$leg] supervisor_demo, stopped by its control client and by SIGTERM"
+  out="$build/supervisor-demo.log"
+  # shellcheck disable=SC2086 # runner is one path or empty
+  xipc_supervisor_demo "$build" "$ext" $runner | tee "$out"
+  [ "${PIPESTATUS[0]}" = 0 ] || failed=1
+  while IFS= read -r line; do
+    case $line in "supervisor: "*": OK" | "supervisor: "*": FAILED"*) results+=("[$leg] $line") ;; esac
   done <"$out"
 }
 

@@ -339,3 +339,93 @@ c.close()" >"$out.python" 2>&1
   step "server stopped by SIGTERM" "$rc" "$out.server" 'SIGTERM: stopping after'
   return $bad
 }
+
+# xipc_supervisor_demo DIR EXT [RUNNER...]: runs examples/supervisor_demo
+# of DIR (EXT: .exe or empty; RUNNER: wine-run.sh for Wine) twice, each
+# bounded by XIPC_DEMO_TIMEOUT seconds (default 120), and stops it from
+# another process once all its results are in:
+#   1. with its control client, `supervisor_demo ctl NAME status stop`;
+#   2. with SIGTERM, `xipc send PID TERM` (the command built in DIR/cli).
+# Each time the supervisor must exit 0 with the expected transcript on
+# stdout, line for line (its pid aside; Windows' CR LF stripped), and the
+# control client must print the expected replies. The status lines that
+# the supervisor prints on stderr depend on timing and are not checked.
+# Prints one line per step ("supervisor: ..."); returns non-zero if a step
+# failed.
+xipc_supervisor_demo() {
+  local dir=$1 ext=$2
+  shift 2
+  local run=("$@") t=${XIPC_DEMO_TIMEOUT:-120} name="supervisor-demo-$$" bad=0
+  local out="$dir/supervisor-demo" lim=() pid bg rc i
+  timeout --version >/dev/null 2>&1 && lim=(timeout -k 5 "$t")
+  if [ ! -f "$dir/supervisor_demo$ext" ] || [ ! -f "$dir/cli/xipc$ext" ]; then
+    echo "supervisor: FAILED (supervisor_demo or cli/xipc not built in $dir)"; return 1
+  fi
+  # sv_start STEP: starts the supervisor on the endpoint NAME-STEP in the
+  # background (bg), waits until it has all its results (or has ended) and
+  # sets pid from its first line.
+  sv_start() {
+    rm -f "$out.$1" "$out.$1.err"
+    "${lim[@]}" "${run[@]}" "$dir/supervisor_demo$ext" "$name-$1" \
+      >"$out.$1" 2>"$out.$1.err" &
+    bg=$!
+    for ((i = 0; i < t * 10; i++)); do
+      grep -q '^supervisor: all 8 results in' "$out.$1" 2>/dev/null && break
+      kill -0 "$bg" 2>/dev/null || break
+      sleep 0.1
+    done
+    pid=$(sed -n 's/^supervisor: pid \([0-9]*\),.*/\1/p' "$out.$1")
+  }
+  # sv_expect STEP REASON [LINE...]: the transcript expected of step STEP
+  # stopped for REASON, with the control lines LINE... before the stop.
+  sv_expect() {
+    local n="$name-$1" why=$2
+    shift 2
+    printf '%s\n' \
+      "supervisor: pid PID, control endpoint $n, queues $n.jobs and $n.results" \
+      "supervisor: started 2 workers, put 8 jobs" \
+      "supervisor: all 8 results in, sum of squares 204" "$@" \
+      "supervisor: stop ($why): job queue shut down, waiting for the workers" \
+      "supervisor: worker 1 exited with code 0" \
+      "supervisor: worker 2 exited with code 0" \
+      "supervisor: 8 of 8 results, closed the queues and the endpoint, exit 0"
+  }
+  # sv_verdict STEP WHAT RC EXPECTED: compares the transcript of STEP.
+  sv_verdict() {
+    local got
+    got=$(tr -d '\r' <"$out.$1" | sed 's/^supervisor: pid [0-9]*,/supervisor: pid PID,/')
+    printf '%s\n' "$got"
+    if [ "$3" = 0 ] && [ "$got" = "$4" ]; then
+      echo "supervisor: $2: OK"
+    else
+      echo "supervisor: $2: FAILED (exit $3, see $out.$1 and $out.$1.err); expected:"
+      printf '%s\n' "$4"; bad=1
+    fi
+  }
+  local status='"status" -> "8 of 8 results, 2 workers running"' stop='"stop" -> "stopping"'
+  local ctl_out want_ctl
+  sv_start ctl
+  ctl_out=$("${lim[@]}" "${run[@]}" "$dir/supervisor_demo$ext" ctl "$name-ctl" status stop)
+  rc=$?
+  ctl_out=$(printf '%s\n' "$ctl_out" | tr -d '\r')
+  printf '%s\n' "$ctl_out"
+  want_ctl=$(printf 'ctl: %s\nctl: %s' "$status" "$stop")
+  if [ "$rc" = 0 ] && [ "$ctl_out" = "$want_ctl" ]; then
+    echo "supervisor: control client's replies: OK"
+  else
+    echo "supervisor: control client's replies: FAILED (exit $rc)"; bad=1
+  fi
+  wait "$bg"
+  rc=$?
+  sv_verdict ctl "stopped by its control client" "$rc" \
+    "$(sv_expect ctl control "supervisor: control: $status" "supervisor: control: $stop")"
+
+  sv_start term
+  if [ -n "$pid" ]; then
+    "${lim[@]}" "${run[@]}" "$dir/cli/xipc$ext" send "$pid" TERM
+  fi
+  wait "$bg"
+  rc=$?
+  sv_verdict term "stopped by SIGTERM (xipc send PID TERM)" "$rc" "$(sv_expect term SIGTERM)"
+  return $bad
+}

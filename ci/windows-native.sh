@@ -4,11 +4,12 @@
 #
 #   bash ci/windows-native.sh DIR
 #
-# DIR holds conformance/xipc_conformance.exe and the examples' *.exe. The
-# suite is run without ctest (one process, every test), its report goes to
-# DIR/conformance.xml; then each example runs, bounded by a timeout, and
-# pair_consumer/pair_producer run as two separately started programs
-# (xipc_pair_demo in ci/lib.sh).
+# DIR holds conformance/xipc_conformance.exe, cli/xipc.exe and the
+# examples' *.exe. The suite is run without ctest (one process, every
+# test), its report goes to DIR/conformance.xml; then each example runs,
+# bounded by a timeout, and the examples that are started separately run
+# as ci/demo.sh runs them (ci/lib.sh: xipc_pair_demo, xipc_kv_demo,
+# xipc_supervisor_demo).
 set -uo pipefail
 dir=${1:?usage: bash ci/windows-native.sh DIR}
 # shellcheck source=ci/lib.sh
@@ -27,7 +28,7 @@ else
 fi
 for exe in "$dir"/*.exe; do
   [ -e "$exe" ] || continue
-  case $(basename "$exe") in pair_*) continue ;; esac
+  case $(basename "$exe") in pair_* | kv_* | supervisor_*) continue ;; esac
   echo "==> $(basename "$exe")"
   "${limit[@]}" "$exe"
   rc=$?
@@ -41,6 +42,14 @@ echo "==> pair_consumer + pair_producer, started separately"
 pair_out=$(xipc_pair_demo "$dir" .exe) || failed=1
 printf '%s\n' "$pair_out"
 results+=("$(printf '%s\n' "$pair_out" | grep '^pair: ')")
+echo "==> kv_server + kv_client, started separately"
+kv_out=$(xipc_kv_demo "$dir" .exe) || failed=1
+printf '%s\n' "$kv_out"
+results+=("$(printf '%s\n' "$kv_out" | grep '^kv: ')")
+echo "==> supervisor_demo, stopped by its control client and by SIGTERM"
+sv_out=$(xipc_supervisor_demo "$dir" .exe) || failed=1
+printf '%s\n' "$sv_out"
+results+=("$(printf '%s\n' "$sv_out" | grep -E '^supervisor: .*: (OK|FAILED)')")
 printf '\n================ native Windows summary ================\n'
 printf '%s\n' "${results[@]}"
 exit $failed
