@@ -22,12 +22,17 @@
 #define SIG_BIT(sig) (1u << (sig))
 #define BELLS 256u      /* cookies taken from the doorbell per OS wait */
 #define OS_READY 1024u  /* OS entries taken per OS wait, at most */
-/* Every queue is looked at (and armed) again at least this often, as a
- * queue's own sleepers re-check (api/queue.c, Q_MAX_SLEEP_NS): a waker
- * killed between its publish and its ring, a ring lost to a forged slot,
- * a ring freed by a dead producer (no one rings for that) delay a waitset,
- * never wedge it. After xipc__queue_arm said XIPC_EAGAIN, much sooner. */
-#define QUEUE_RECHECK_NS UINT64_C(250000000)
+/* A guard against a ring that never comes: a producer killed between
+ * publishing a message and ringing, or a watcher slot that another
+ * process overwrote while the set slept (only our own arm stores it
+ * again). Every QUEUE_GUARD_NS a wait looks whether a watched queue has
+ * become ready without a ring (a check of its positions: no write, no
+ * barrier, no system call), so such a message is reported late, never
+ * missed for good. It does not reach the native handle's timer: another
+ * event loop gets the guard whenever it calls xipc_waitset_wait. After
+ * xipc__queue_arm said XIPC_EAGAIN (not armed reliably), every queue is
+ * armed again QUEUE_RETRY_NS later. */
+#define QUEUE_GUARD_NS UINT64_C(1000000000)
 #define QUEUE_RETRY_NS UINT64_C(1000000)
 
 typedef struct went {
@@ -64,6 +69,7 @@ struct xipc_waitset {
   size_t ncookies;
   size_t nqueues;   /* queue entries */
   uint64_t requeue; /* when every queue is looked at again */
+  bool rearm;       /* ... and armed again (after XIPC_EAGAIN) */
   went *signals;
   unsigned sig_pending; /* taken from the claim, not reported yet */
   cand_t *cand;
@@ -194,15 +200,11 @@ static int take_cookie(xipc_waitset *w, went *e) {
   return 0;
 }
 
-/* The next timer, or the next re-check of the queues if sooner (so that
- * another event loop on the native handle comes back for it too). */
 static uint64_t next_due(const xipc_waitset *w) {
   uint64_t due = UINT64_MAX;
   for (size_t i = 0; i < w->timers.n; i++)
     if (w->timers.v[i]->due < due)
       due = w->timers.v[i]->due;
-  if (w->nqueues != 0 && w->requeue < due)
-    due = w->requeue;
   return due;
 }
 
@@ -576,6 +578,7 @@ static unsigned queue_ready(went *e) {
     uint64_t soon = xipc__now_ns() + QUEUE_RETRY_NS;
     if (soon < w->requeue)
       w->requeue = soon;
+    w->rearm = true;
   }
   return ready;
 }
@@ -626,13 +629,24 @@ static void collect_signals(xipc_waitset *w) {
       add_cand(w, w->signals, XIPC_WAIT_READABLE, sig);
 }
 
+/* The guard (see QUEUE_GUARD_NS). */
 static void collect_requeue(xipc_waitset *w, uint64_t now) {
   if (w->nqueues == 0 || now < w->requeue)
     return;
-  w->requeue = now + QUEUE_RECHECK_NS;
-  for (size_t i = 0; i < w->all.n; i++)
-    if (w->all.v[i]->pub.kind == XIPC__WE_QUEUE)
-      want_check(w, w->all.v[i]);
+  bool rearm = w->rearm;
+  w->rearm = false;
+  w->requeue = now + QUEUE_GUARD_NS;
+  for (size_t i = 0; i < w->all.n; i++) {
+    went *e = w->all.v[i];
+    unsigned ready = 0;
+    if (e->pub.kind != XIPC__WE_QUEUE)
+      continue;
+    if (!rearm)
+      (void)xipc__queue_arm(e->pub.o.queue, e->pub.events, e->slot, w->bell,
+                            e->pub.cookie, false, &ready);
+    if (rearm || ready != 0)
+      want_check(w, e);
+  }
 }
 
 static void collect_portable(xipc_waitset *w) {
@@ -710,6 +724,8 @@ static uint64_t os_deadline(const xipc_waitset *w, uint64_t deadline) {
   if (w->ncand > 0 || w->check.n > 0)
     return 0;
   uint64_t due = next_due(w);
+  if (w->nqueues != 0 && w->requeue < due)
+    due = w->requeue;
   return due < deadline ? due : deadline;
 }
 
