@@ -77,6 +77,11 @@ struct xipc_waitset {
   _Atomic bool waiting;
   _Atomic unsigned notes; /* xipc__waitset_stream_note calls */
   unsigned notes_seen;
+  /* The native handle is kept up to date (pending, timer) only once the
+   * caller asked for it: each costs system calls in every wait. */
+  bool native_used;
+  bool pend_on;      /* what the tree was last told */
+  uint64_t timer_at; /* likewise (UINT64_MAX: disarmed) */
 };
 
 /* ---- small helpers --------------------------------------------------------- */
@@ -201,6 +206,20 @@ static uint64_t next_due(const xipc_waitset *w) {
   return due;
 }
 
+static void set_pending(xipc_waitset *w, bool on) {
+  if (w->native_used && on != w->pend_on) {
+    xipc__wos_pending(w->os, on);
+    w->pend_on = on;
+  }
+}
+
+static void set_timer(xipc_waitset *w) {
+  uint64_t due = next_due(w);
+  if (w->native_used && due != w->timer_at &&
+      xipc__wos_timer(w->os, due) == 0)
+    w->timer_at = due;
+}
+
 /* ---- open, add, remove, close ----------------------------------------------- */
 
 int xipc_waitset_open(xipc_waitset **out) {
@@ -224,6 +243,7 @@ int xipc_waitset_open(xipc_waitset **out) {
     free(w);
     return rc; /* recorded by the tree */
   }
+  w->timer_at = UINT64_MAX;
   *out = w;
   return 0;
 }
@@ -324,7 +344,7 @@ static int add_entry(xipc_waitset *w, went *e) {
   if (e->pub.kind == XIPC__WE_SIGNALS)
     w->signals = e;
   /* The native handle must show what the next wait would find. */
-  xipc__wos_pending(w->os, true);
+  set_pending(w, true);
   return 0;
 }
 
@@ -438,7 +458,7 @@ int xipc_waitset_add_timer(xipc_waitset *w, int after_ms, int interval_ms,
   e->every = (uint64_t)interval_ms * UINT64_C(1000000);
   int rc = add_entry(w, e);
   if (rc == 0)
-    (void)xipc__wos_timer(w->os, next_due(w));
+    set_timer(w);
   return rc;
 }
 
@@ -463,7 +483,7 @@ static void remove_entry(xipc_waitset *w, went *e) {
   detach(w, e);
   wl_del(&w->all, e);
   if (e->pub.kind == XIPC__WE_TIMER)
-    (void)xipc__wos_timer(w->os, next_due(w));
+    set_timer(w);
   free(e);
   for (int sig = XIPC_SIGINT; sig <= XIPC_SIGBREAK; sig++)
     if (lost & SIG_BIT(sig))
@@ -508,6 +528,11 @@ int xipc_waitset_native_handle(xipc_waitset *w, intptr_t *fd_or_handle) {
   if (w == NULL || fd_or_handle == NULL)
     return xipc__fail(XIPC_EINVAL);
   *fd_or_handle = xipc__wos_native(w->os);
+  if (!w->native_used) {
+    w->native_used = true;
+    set_pending(w, true); /* what the next wait finds is not known yet */
+    set_timer(w);
+  }
   return 0;
 }
 
@@ -708,8 +733,8 @@ static int os_round(xipc_waitset *w, uint64_t deadline, bool *kicked) {
 }
 
 static void finish(xipc_waitset *w, bool events) {
-  xipc__wos_pending(w->os, events);
-  (void)xipc__wos_timer(w->os, next_due(w));
+  set_pending(w, events);
+  set_timer(w);
 }
 
 int xipc_waitset_wait(xipc_waitset *w, xipc_wait_event *ev, size_t cap,
@@ -719,7 +744,7 @@ int xipc_waitset_wait(xipc_waitset *w, xipc_wait_event *ev, size_t cap,
   if (w == NULL || ev == NULL || cap == 0 || n == NULL || timeout_ms < -1)
     return xipc__fail(XIPC_EINVAL);
   uint64_t deadline = xipc__deadline_ns(timeout_ms);
-  xipc__wos_pending(w->os, false);
+  set_pending(w, false);
   for (;;) {
     if (atomic_exchange(&w->woken, 0)) {
       finish(w, false);
