@@ -95,6 +95,9 @@
  * sleepers, never wedges them. */
 #define Q_MAX_SLEEP_NS INT64_C(250000000)
 #define Q_RACE_TRIES 64
+/* Rounds of rings a waker makes while waitsets re-arm under it (each
+ * round rings every watcher slot). */
+#define Q_WAKE_TRIES 8
 #define Q_STREAK 32u
 /* Wait channels: 0 data, 1 + i space in ring i, then join and slot. */
 #define Q_JOIN_CH(q) (1u + (q)->l.nrings)
@@ -699,12 +702,12 @@ static void ring_watchers(xipc_queue *q);
  * that arms meanwhile moves seq to another odd value, so that our CAS
  * fails: we ring again (it may have armed after we rang). A failed CAS
  * that finds the bit clear means another waker cleared it and wakes the
- * sleepers. A waitset that keeps re-arming cannot hold us for long: after
- * Q_RACE_TRIES the bit stays set for the next waker. */
+ * sleepers. A waitset (or a forger) that keeps re-arming cannot hold us
+ * for long: after Q_WAKE_TRIES the bit stays set for the next waker. */
 static void q_wake(xipc_queue *q, const q_chan *c) {
   uint32_t v = atomic_load(c->seq);
   for (int t = 0;; t++) {
-    if ((v & 1) == 0 || t == Q_RACE_TRIES)
+    if ((v & 1) == 0 || t == Q_WAKE_TRIES)
       return;
     if (c->ch != Q_JOIN_CH(q))
       ring_watchers(q);
