@@ -53,6 +53,7 @@ enum { SRC_HANDLE, SRC_SOCKET, SRC_PROC, SRC_STREAM, SRC_LISTENER };
 /* The most registered waits of one entry: a listener's events. */
 #define SRC_MAX XIPC__LISTENER_EVENTS
 enum { RD = 0, WR = 1 }; /* a stream's sources */
+#define DRAIN_PEEK_MS 5
 
 struct ent {
   xipc__wos *o;
@@ -185,15 +186,21 @@ static void drain_stop(struct ent *x) {
     CloseHandle(x->obj[WR]);
 }
 
+static int drain_thread(struct ent *x) {
+  if (x->drainer == NULL &&
+      (x->drainer = CreateThread(NULL, 64 * 1024, drain_main, x,
+                                 STACK_SIZE_PARAM_IS_A_RESERVATION, NULL)) ==
+          NULL)
+    return xipc__fail_os();
+  return 0;
+}
+
 static int drain_start(struct ent *x) {
   if (xipc__stream_os_handle(x->e->o.stream) == -1)
     return 0; /* shut down: xipc__stream_wlevel says HANGUP */
-  if (x->drainer == NULL) {
-    x->drainer = CreateThread(NULL, 64 * 1024, drain_main, x,
-                              STACK_SIZE_PARAM_IS_A_RESERVATION, NULL);
-    if (x->drainer == NULL)
-      return xipc__fail_os();
-  }
+  int rc = drain_thread(x);
+  if (rc != 0)
+    return rc;
   ResetEvent(x->obj[WR]);
   x->drain_seq = xipc__stream_wseq(x->e->o.stream);
   x->draining = true;
@@ -235,8 +242,19 @@ static int stream_write_look(struct ent *x, unsigned *ev) {
     w = xipc__stream_wlevel(s);
   if (w == 0 && x->empty_known && xipc__stream_wseq(s) == x->empty_seq)
     w = XIPC_WAIT_WRITABLE;
+  if (w == 0 && !x->draining) {
+    int rc = drain_start(x);
+    if (rc != 0)
+      return rc;
+    /* An empty pipe drains at once: give the thread DRAIN_PEEK_MS, so that
+     * a look with timeout 0 at an empty pipe says WRITABLE. A full pipe
+     * costs that once per drain, not per wait. */
+    if (x->draining && WaitForSingleObject(x->obj[WR], DRAIN_PEEK_MS) ==
+                           WAIT_OBJECT_0)
+      return stream_write_look(x, ev);
+  }
   *ev |= w;
-  return w == 0 ? drain_start(x) : 0;
+  return 0;
 }
 
 static int stream_look(struct ent *x, unsigned *ev) {
@@ -263,9 +281,10 @@ static int stream_add(struct ent *x) {
       ((x->obj[WR] = CreateEventW(NULL, TRUE, FALSE, NULL)) == NULL ||
        (x->go = CreateEventW(NULL, FALSE, FALSE, NULL)) == NULL))
     return xipc__fail_os();
-  if (x->e->events & XIPC_WAIT_WRITABLE)
-    xipc__stream_set_wstop(s, drain_halt, x);
-  return 0;
+  if (!(x->e->events & XIPC_WAIT_WRITABLE))
+    return 0;
+  xipc__stream_set_wstop(s, drain_halt, x);
+  return drain_thread(x); /* now, so that the first drain starts at once */
 }
 
 /* ---- sockets ------------------------------------------------------------- */
@@ -612,9 +631,22 @@ static bool fired_unseen(struct ent *x) {
   return false;
 }
 
+/* Whether a look will report something anyway (no system call). */
+static bool any_fired(const xipc__wos *o) {
+  for (size_t i = 0; i < o->n; i++)
+    if (o->ents[i]->ready || o->ents[i]->fired != 0)
+      return true;
+  return false;
+}
+
+/* A look that returns (timeout 0, or something fired or is ready) also
+ * sweeps the armed entries (fired_unseen), so that it reports every entry
+ * that is ready now, not only those whose callbacks have run: O(entries)
+ * WaitForSingleObject(h, 0) calls per returning wait, none while idle. */
 static int collect(xipc__wos *o, xipc__wready *out, size_t cap, size_t *n,
                    bool sweep, bool *more) {
   size_t last = o->rot, total = o->n;
+  sweep = sweep || any_fired(o);
   for (size_t k = 0; k < total; k++) {
     struct ent *x = o->ents[(o->rot + k) % total];
     if (!x->ready && x->fired == 0 && !(sweep && fired_unseen(x)))
