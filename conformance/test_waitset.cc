@@ -547,7 +547,7 @@ TEST(Waitset, QueueEveryPutEndsTheWait) {
     char b[4];
     size_t n = 0;
     if (g.rc == 0 && xipc_queue_get(q.q, b, sizeof b, &n, 0) == 0) {
-      if (g.ms() > xt::scaled_ms(100)) slow++;
+      if (g.ms() > xt::scaled_ms(100) && ++slow > 10) break;  // enough said, and fast
       taken++;
       continue;
     }
