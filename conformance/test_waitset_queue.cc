@@ -58,6 +58,15 @@ int wait_for(xipc_waitset *w, void *tag, int timeout_ms, unsigned *events) {
   return rc;
 }
 
+// A new queue `name` (options o, may be NULL) in g, watched for events by
+// a new set in s (user: the queue).
+void watch_new_queue(const std::string &name, QueueGuard &g, SetGuard &s, unsigned events,
+                     const xipc_queue_options *o = nullptr) {
+  XT_OK(xipc_queue_open(&g.q, name.c_str(), o, XIPC_CREATE | XIPC_EXCL));
+  XT_OK(xipc_waitset_open(&s.w));
+  XT_OK(xipc_waitset_add_queue(s.w, g.q, events, g.q));
+}
+
 struct Rec {
   uint32_t producer, seq;
 };
@@ -184,9 +193,7 @@ TEST(WaitsetQueue, ReadableOnlyWhileAMessageIsThere) {
   std::string name = xt::unique_name("wsq");
   QueueGuard g;
   SetGuard s;
-  XT_OK(xipc_queue_open(&g.q, name.c_str(), nullptr, XIPC_CREATE | XIPC_EXCL));
-  XT_OK(xipc_waitset_open(&s.w));
-  XT_OK(xipc_waitset_add_queue(s.w, g.q, XIPC_WAIT_READABLE, g.q));
+  ASSERT_NO_FATAL_FAILURE(watch_new_queue(name, g, s, XIPC_WAIT_READABLE));
   unsigned ev = 0;
   EXPECT_EQ(XIPC_EAGAIN, wait_for(s.w, g.q, 0, &ev));
   int64_t t0 = xt::now_ms();
@@ -207,9 +214,7 @@ TEST(WaitsetQueue, BecomesReadableWhenAnotherProcessPuts) {
   std::string name = xt::unique_name("wsq");
   QueueGuard g;
   SetGuard s;
-  XT_OK(xipc_queue_open(&g.q, name.c_str(), nullptr, XIPC_CREATE | XIPC_EXCL));
-  XT_OK(xipc_waitset_open(&s.w));
-  XT_OK(xipc_waitset_add_queue(s.w, g.q, XIPC_WAIT_READABLE, g.q));
+  ASSERT_NO_FATAL_FAILURE(watch_new_queue(name, g, s, XIPC_WAIT_READABLE));
   xt::Child c;
   XT_OK(c.start("wsq_put_later", {name, "300"}));
   unsigned ev = 0;
@@ -231,10 +236,8 @@ TEST(WaitsetQueue, WakeUpComesFromThePutsRing) {
   std::string name = xt::unique_name("wsq");
   QueueGuard g, producer;
   SetGuard s;
-  XT_OK(xipc_queue_open(&g.q, name.c_str(), nullptr, XIPC_CREATE | XIPC_EXCL));
+  ASSERT_NO_FATAL_FAILURE(watch_new_queue(name, g, s, XIPC_WAIT_READABLE));
   XT_OK(open_existing(&producer.q, name.c_str()));
-  XT_OK(xipc_waitset_open(&s.w));
-  XT_OK(xipc_waitset_add_queue(s.w, g.q, XIPC_WAIT_READABLE, g.q));
   std::vector<int64_t> delays;
   for (int round = 0; round < 9; round++) {
     std::atomic<int64_t> put_at{0};
@@ -284,9 +287,7 @@ TEST(WaitsetQueue, HandleWithoutARingIsWritableWhileARingIsFree) {
   std::string name = xt::unique_name("wsq");
   QueueGuard g;
   SetGuard s;
-  XT_OK(xipc_queue_open(&g.q, name.c_str(), nullptr, XIPC_CREATE | XIPC_EXCL));
-  XT_OK(xipc_waitset_open(&s.w));
-  XT_OK(xipc_waitset_add_queue(s.w, g.q, XIPC_WAIT_READABLE | XIPC_WAIT_WRITABLE, g.q));
+  ASSERT_NO_FATAL_FAILURE(watch_new_queue(name, g, s, XIPC_WAIT_READABLE | XIPC_WAIT_WRITABLE));
   unsigned ev = 0;
   XT_OK(wait_for(s.w, g.q, 0, &ev));
   EXPECT_EQ((unsigned)XIPC_WAIT_WRITABLE, ev);
@@ -296,10 +297,8 @@ TEST(WaitsetQueue, ShutDownQueueHangsUp) {
   std::string name = xt::unique_name("wsq");
   QueueGuard g, other;
   SetGuard s;
-  XT_OK(xipc_queue_open(&g.q, name.c_str(), nullptr, XIPC_CREATE | XIPC_EXCL));
+  ASSERT_NO_FATAL_FAILURE(watch_new_queue(name, g, s, XIPC_WAIT_READABLE));
   XT_OK(open_existing(&other.q, name.c_str()));
-  XT_OK(xipc_waitset_open(&s.w));
-  XT_OK(xipc_waitset_add_queue(s.w, g.q, XIPC_WAIT_READABLE, g.q));
   unsigned ev = 0;
   EXPECT_EQ(XIPC_EAGAIN, wait_for(s.w, g.q, 0, &ev));
   std::thread t([&] {
@@ -467,13 +466,11 @@ TEST(WaitsetQueue, ForgedSlotsNeitherCrashNorHang) {
   QueueGuard g;
   SetGuard s;
   xipc_queue_options o = qopts(1024, 64);
-  XT_OK(xipc_queue_open(&g.q, name.c_str(), &o, XIPC_CREATE | XIPC_EXCL));
+  ASSERT_NO_FATAL_FAILURE(watch_new_queue(name, g, s, XIPC_WAIT_READABLE, &o));
   xipc_map *m = nullptr;
   XT_OK(xipc_map_named(&m, name.c_str(), 0, XIPC_ACCESS_WRITE, 0));
   xt::Cleanup unmap([&] { xipc_map_close(m); });
   auto *base = static_cast<unsigned char *>(xipc_map_data(m));
-  XT_OK(xipc_waitset_open(&s.w));
-  XT_OK(xipc_waitset_add_queue(s.w, g.q, XIPC_WAIT_READABLE, g.q));
   xt::Child p1, p2;
   XT_OK(p1.start("wsq_put_forever", {name}));
   XT_OK(p2.start("wsq_put_forever", {name}));
