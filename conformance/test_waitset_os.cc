@@ -294,6 +294,39 @@ TEST(WaitsetOs, ConnectionHangsUpWhenThePeerCloses) {
   XT_OK(xipc_waitset_remove(ws.w, &tag_a));
 }
 
+// The peer's shutdown ends only our reading: a set that watches our
+// writing sees it stay writable (no hang-up it could never clear), one
+// that watches reading sees the end.
+TEST(WaitsetOs, PeerShutdownEndsOnlyReading) {
+  std::string name = xt::unique_name("wsos-half");
+  xipc_listener *l = nullptr;
+  XT_OK(xipc_listen(&l, name.c_str(), nullptr));
+  xt::Cleanup cl([&] { xipc_listener_close(l); });
+  xipc_stream *c = nullptr, *s = nullptr;
+  XT_OK(xipc_connect(&c, name.c_str(), xt::scaled_ms(kWait)));
+  xt::Cleanup cc([&] { xipc_stream_close(c); });
+  XT_OK(xipc_accept(l, &s, xt::scaled_ms(kWait)));
+  xt::Cleanup cs([&] { xipc_stream_close(s); });
+  Waitset ws;
+  XT_OK(xipc_waitset_add_stream(ws.w, s, XIPC_WAIT_WRITABLE, &tag_a));
+  ws.expect_one(&tag_a, XIPC_WAIT_WRITABLE);
+  XT_OK(xipc_stream_shutdown(c));
+  xt::sleep_ms(50);  // let the shutdown reach the other end
+  for (int i = 0; i < 3; i++) ws.expect_one(&tag_a, XIPC_WAIT_WRITABLE);
+  XT_OK(xipc_stream_write(s, "ok", 2, nullptr, xt::scaled_ms(kWait)));
+  XT_OK(xipc_waitset_remove(ws.w, &tag_a));
+  XT_OK(xipc_waitset_add_stream(ws.w, s, XIPC_WAIT_READABLE, &tag_b));
+  std::vector<xipc_wait_event> ev;
+  XT_OK(ws.wait(ev, xt::scaled_ms(kWait)));
+  ASSERT_EQ(1u, ev.size());
+  EXPECT_TRUE(ev[0].events & XIPC_WAIT_READABLE);
+  char b;
+  size_t n = 1;
+  XT_OK(xipc_stream_read(s, &b, 1, &n, 0));
+  EXPECT_EQ(0u, n);  // end of stream
+  XT_OK(xipc_waitset_remove(ws.w, &tag_b));
+}
+
 TEST(WaitsetOs, ListenerIsReadableWhenAClientConnects) {
   std::string name = xt::unique_name("wsos-lsn");
   xipc_listener *l = nullptr;
