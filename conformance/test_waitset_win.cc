@@ -490,6 +490,81 @@ TEST(WaitsetWin, WritableAgainOnceTheReaderDrains) {
   EXPECT_EQ(unsigned(XIPC_WAIT_WRITABLE | XIPC_WAIT_HANGUP), seen);
 }
 
+// A write end shut down while the set waits for it to drain: the reader
+// still gets every byte and then the end.
+TEST(WaitsetWin, ShutdownOfAFullWatchedWriteEnd) {
+  Pipe p;
+  XT_OK(xipc_pipe(&p.r, &p.w));
+  Set s;
+  XT_OK(xipc_waitset_add_stream(s.w, p.w, XIPC_WAIT_WRITABLE, nullptr));
+  std::vector<unsigned char> chunk(4096);
+  size_t total = 0, n = 0;
+  int rc = 0;
+  for (;;) {
+    for (size_t i = 0; i < chunk.size(); i++) chunk[i] = byte_at(total + i);
+    rc = xipc_stream_write(p.w, chunk.data(), chunk.size(), &n, 20);
+    total += n;
+    if (rc != 0) break;
+  }
+  EXPECT_EQ(XIPC_ETIMEDOUT, rc);
+  wait_events(s.w, 50, &rc);  // Windows: a drain is under way now
+  XT_OK(xipc_stream_shutdown(p.w));
+  wait_events(s.w, 0, &rc);
+  XT_OK(xipc_waitset_remove(s.w, nullptr));
+  std::vector<unsigned char> buf(65536);
+  size_t got = 0;
+  for (;;) {
+    XT_OK(xipc_stream_read(p.r, buf.data(), buf.size(), &n, xt::scaled_ms(kWait)));
+    if (n == 0) break;
+    for (size_t i = 0; i < n; i++) ASSERT_EQ(byte_at(got + i), buf[i]) << got + i;
+    got += n;
+  }
+  EXPECT_EQ(total, got);
+}
+
+// Windows: a child's stdio end does synchronous I/O, which cannot carry the
+// waitset's overlapped zero-byte read, so adding it is XIPC_ENOTSUP; POSIX
+// ends are all alike.
+TEST(WaitsetWin, ChildStdioEnds) {
+  for (unsigned flag : {unsigned(XIPC_PIPE_CHILD_READ), unsigned(XIPC_PIPE_CHILD_WRITE)}) {
+    Pipe p;
+    XT_OK(xipc_pipe_ex(&p.r, &p.w, flag));
+    xipc_stream *child_end = flag == XIPC_PIPE_CHILD_READ ? p.r : p.w;
+    xipc_stream *our_end = flag == XIPC_PIPE_CHILD_READ ? p.w : p.r;
+    unsigned ev = child_end == p.r ? XIPC_WAIT_READABLE : XIPC_WAIT_WRITABLE;
+    Set s;
+#ifdef _WIN32
+    EXPECT_EQ(XIPC_ENOTSUP, xipc_waitset_add_stream(s.w, child_end, ev, nullptr));
+#else
+    XT_EXPECT_OK(xipc_waitset_add_stream(s.w, child_end, ev, nullptr));
+    XT_EXPECT_OK(xipc_waitset_remove(s.w, nullptr));
+#endif
+    // Our end of the same pipe is an ordinary one.
+    unsigned ours = our_end == p.r ? XIPC_WAIT_READABLE : XIPC_WAIT_WRITABLE;
+    XT_EXPECT_OK(xipc_waitset_add_stream(s.w, our_end, ours, nullptr));
+    XT_EXPECT_OK(xipc_waitset_remove(s.w, nullptr));
+  }
+}
+
+// Windows: a HANDLE can only be "signaled", so WRITABLE on one that is not
+// a socket is XIPC_EINVAL; a POSIX descriptor may be asked for either.
+TEST(WaitsetWin, WritableOnAWaitableHandle) {
+  intptr_t waitable = -1, setter = -1;
+  ASSERT_TRUE(xt::native_signal_open(&waitable, &setter));
+  xt::Cleanup c([&] { xt::native_signal_close(waitable, setter); });
+  Set s;
+  int rc = xipc_waitset_add_native(s.w, waitable, XIPC_WAIT_WRITABLE, nullptr);
+#ifdef _WIN32
+  EXPECT_EQ(XIPC_EINVAL, rc);
+  EXPECT_EQ(XIPC_EINVAL, xipc_waitset_add_native(s.w, waitable, XIPC_WAIT_READABLE |
+                                                                   XIPC_WAIT_WRITABLE, nullptr));
+#else
+  EXPECT_EQ(0, rc);
+  XT_EXPECT_OK(xipc_waitset_remove(s.w, nullptr));
+#endif
+  XT_EXPECT_OK(xipc_waitset_add_native(s.w, waitable, XIPC_WAIT_READABLE, nullptr));
+}
+
 // ---- resources -----------------------------------------------------------
 
 TEST(WaitsetWin, NoHandleLeaks) {

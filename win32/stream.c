@@ -59,6 +59,8 @@ struct xipc_stream {
   OVERLAPPED zov;                /* the waitset's zero-byte read */
   bool zpending;                 /* zov is in flight */
   volatile LONG wseq;            /* writes started (for a waitset) */
+  void (*wstop)(void *);         /* a waitset's drain of h: stop it */
+  void *wstop_arg;
 };
 
 static volatile LONG pipe_counter;
@@ -277,6 +279,11 @@ void xipc__stream_zread_cancel(xipc_stream *s) {
     s->zpending = false;
   }
   ReleaseSRWLockExclusive(&s->zlock);
+}
+
+void xipc__stream_set_wstop(xipc_stream *s, void (*fn)(void *), void *arg) {
+  s->wstop = fn;
+  s->wstop_arg = arg;
 }
 
 LONG xipc__stream_wseq(xipc_stream *s) {
@@ -535,6 +542,8 @@ static int conn_shutdown(xipc_stream *s) {
 int xipc__stream_os_shutdown(xipc_stream *s) {
   if (is_conn(s))
     return s->h != NULL ? conn_shutdown(s) : 0;
+  if (s->wstop != NULL)
+    s->wstop(s->wstop_arg); /* no flush may use h once it is closed */
   if (s->h != NULL)
     CloseHandle(s->h);
   s->h = NULL;

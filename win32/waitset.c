@@ -82,7 +82,6 @@ struct xipc__wos {
   HANDLE bell, bell_wait;
   HANDLE timer, timer_wait;
   volatile LONG kicked, rang, timed;
-  bool pending;
   struct ent **ents;
   size_t n, cap, rot, nready;
 };
@@ -159,16 +158,27 @@ static DWORD WINAPI drain_main(void *arg) {
 }
 
 /* Ends the drain thread (cancelling a flush that still runs). */
-static void drain_stop(struct ent *x) {
+static void drain_end(struct ent *x) {
   disarm(x, WR);
-  if (x->drainer != NULL) {
-    x->quit = true;
-    SetEvent(x->go);
-    /* It may not be in FlushFileBuffers yet: cancel until it has ended. */
-    while (WaitForSingleObject(x->drainer, 1) == WAIT_TIMEOUT)
-      CancelSynchronousIo(x->drainer);
-    CloseHandle(x->drainer);
-  }
+  x->draining = false;
+  if (x->drainer == NULL)
+    return;
+  x->quit = true;
+  SetEvent(x->go);
+  /* It may not be in FlushFileBuffers yet: cancel until it has ended. */
+  while (WaitForSingleObject(x->drainer, 1) == WAIT_TIMEOUT)
+    CancelSynchronousIo(x->drainer);
+  CloseHandle(x->drainer);
+  x->drainer = NULL;
+  x->quit = false;
+}
+
+/* xipc_stream_shutdown is about to close the write end's handle. */
+static void drain_halt(void *arg) { drain_end(arg); }
+
+static void drain_stop(struct ent *x) {
+  xipc__stream_set_wstop(x->e->o.stream, NULL, NULL);
+  drain_end(x);
   if (x->go != NULL)
     CloseHandle(x->go);
   if (x->obj[WR] != NULL)
@@ -176,6 +186,8 @@ static void drain_stop(struct ent *x) {
 }
 
 static int drain_start(struct ent *x) {
+  if (xipc__stream_os_handle(x->e->o.stream) == -1)
+    return 0; /* shut down: xipc__stream_wlevel says HANGUP */
   if (x->drainer == NULL) {
     x->drainer = CreateThread(NULL, 64 * 1024, drain_main, x,
                               STACK_SIZE_PARAM_IS_A_RESERVATION, NULL);
@@ -251,6 +263,8 @@ static int stream_add(struct ent *x) {
       ((x->obj[WR] = CreateEventW(NULL, TRUE, FALSE, NULL)) == NULL ||
        (x->go = CreateEventW(NULL, FALSE, FALSE, NULL)) == NULL))
     return xipc__fail_os();
+  if (x->e->events & XIPC_WAIT_WRITABLE)
+    xipc__stream_set_wstop(s, drain_halt, x);
   return 0;
 }
 
@@ -395,6 +409,8 @@ static int bell_create(xipc__wos *o, uint32_t *bell) {
     swprintf(name, sizeof name / sizeof name[0], L"xipc.bell.%lx.%lx",
              (unsigned long)GetCurrentProcessId(), (unsigned long)id);
     HANDLE h = CreateEventW(NULL, TRUE, FALSE, name); /* see bell_take */
+    if (h == NULL && GetLastError() == ERROR_ACCESS_DENIED)
+      continue; /* another user's object has the name: another id */
     if (h == NULL)
       return xipc__fail_os();
     if (GetLastError() != ERROR_ALREADY_EXISTS) {
@@ -632,7 +648,6 @@ int xipc__wos_wait(xipc__wos *o, uint64_t deadline, xipc__wready *out,
   *n = 0;
   *nb = 0;
   *kicked = false;
-  o->pending = false; /* api/ says it again at the end of this wait */
   for (;;) {
     bool more = false;
     ResetEvent(o->ready);
@@ -662,8 +677,9 @@ void xipc__wos_kick(xipc__wos *o) {
   SetEvent(o->ready);
 }
 
+/* On: `ready` is set; off needs nothing, since every wait resets `ready`
+ * and sets it again only while something is ready. */
 void xipc__wos_pending(xipc__wos *o, bool on) {
-  o->pending = on;
   if (on)
     SetEvent(o->ready);
 }
