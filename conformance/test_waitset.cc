@@ -547,7 +547,7 @@ TEST(Waitset, QueueEveryPutEndsTheWait) {
     char b[4];
     size_t n = 0;
     if (g.rc == 0 && xipc_queue_get(q.q, b, sizeof b, &n, 0) == 0) {
-      if (g.ms() > xt::scaled_ms(100)) slow++;
+      if (g.ms() > xt::scaled_ms(100) && ++slow > 10) break;  // enough said, and fast
       taken++;
       continue;
     }
@@ -1411,14 +1411,14 @@ TEST(Waitset, WatcherKilledAtRandomMomentsHarmsNobody) {
       consume_for(static_cast<int>(rng() % 30));
       XT_OK(victim.kill());
       EXPECT_EQ(-2000 - XIPC_SIGKILL, victim.exit_code()) << it;
-      long n = consume_for(20);
+      long n = consume_for(xt::scaled_ms(20));
       if (n == 0) {  // say what the queue and the set look like
         size_t count = 0, len = 0;
         char buf[16];
         int crc = xipc_queue_count(q.q, &count);
         Got g = wait_set(mine, 0);
         int grc = xipc_queue_get(q.q, buf, sizeof buf, &len, 0);
-        ADD_FAILURE() << "iteration " << it << ": the survivors' set went quiet for 20 ms; count "
+        ADD_FAILURE() << "iteration " << it << ": the survivors' set went quiet; count "
                       << (crc == 0 ? std::to_string(count) : xipc_err_name(crc)) << ", wait(0) "
                       << g.text() << ", get(0) " << (grc == 0 ? "0" : xipc_err_name(grc))
                       << ", puts " << puts.load() << ", then in 1 s: " << consume_for(1000);
@@ -1463,5 +1463,7 @@ TEST(Waitset, OpenCloseLeaksNothing) {
   one();  // first use may set up lasting state (the signal dispatcher)
   long before = xt::open_handle_count();
   for (int i = 0; i < 200 && !HasFailure(); i++) one();
-  EXPECT_EQ(before, xt::open_handle_count());
+  // Fewer is fine: handles of earlier work that the OS or Wine's thread
+  // pool let go meanwhile.
+  EXPECT_LE(xt::open_handle_count(), before);
 }

@@ -18,6 +18,8 @@ const int kWait = 30000;  // generous bound for an event that must come (scaled)
 
 bool on_windows() { return xt::shm_object_path("x").empty(); }
 
+// Declared after the objects it watches, so that it closes first: an object
+// that is in a set cannot be closed (XIPC_EBUSY).
 struct Waitset {
   xipc_waitset *w = nullptr;
   Waitset() { EXPECT_EQ(0, xipc_waitset_open(&w)); }
@@ -93,8 +95,8 @@ XT_HELPER(wsos_exit_on_flag) {
 }  // namespace
 
 TEST(WaitsetOs, NativeObjectIsReadableOnlyWhileSignalled) {
-  Waitset ws;
   NativeSignal sig;
+  Waitset ws;
   XT_OK(xipc_waitset_add_native(ws.w, sig.waitable, XIPC_WAIT_READABLE, &tag_a));
   std::vector<xipc_wait_event> ev;
   EXPECT_EQ(XIPC_EAGAIN, ws.wait(ev, 0));
@@ -113,8 +115,8 @@ TEST(WaitsetOs, NativeObjectIsReadableOnlyWhileSignalled) {
 }
 
 TEST(WaitsetOs, NativeObjectSignalledByAnotherThreadEndsAWaitWithoutTimeout) {
-  Waitset ws;
   NativeSignal sig;
+  Waitset ws;
   XT_OK(xipc_waitset_add_native(ws.w, sig.waitable, XIPC_WAIT_READABLE, nullptr));
   std::thread t([&] {
     xt::sleep_ms(50);
@@ -129,8 +131,8 @@ TEST(WaitsetOs, NativeObjectSignalledByAnotherThreadEndsAWaitWithoutTimeout) {
 }
 
 TEST(WaitsetOs, OneNativeObjectInTwoSets) {
-  Waitset a, b;
   NativeSignal sig;
+  Waitset a, b;
   XT_OK(xipc_waitset_add_native(a.w, sig.waitable, XIPC_WAIT_READABLE, &tag_a));
   XT_OK(xipc_waitset_add_native(b.w, sig.waitable, XIPC_WAIT_READABLE, &tag_b));
   EXPECT_EQ(XIPC_EEXIST, xipc_waitset_add_native(a.w, sig.waitable, XIPC_WAIT_READABLE, &tag_c));
@@ -173,8 +175,8 @@ TEST(WaitsetOs, RegularFileIsEpermOnPosix) {
 }
 
 TEST(WaitsetOs, NativeHandleSeesAStreamWriteAsAnotherLoopWould) {
-  Waitset ws;
   Pipe p;
+  Waitset ws;
   XT_OK(xipc_waitset_add_stream(ws.w, p.r, XIPC_WAIT_READABLE, &tag_a));
   intptr_t h = -1;
   XT_OK(xipc_waitset_native_handle(ws.w, &h));
@@ -213,8 +215,8 @@ TEST(WaitsetOs, TimerMakesTheNativeHandleReady) {
 }
 
 TEST(WaitsetOs, StreamHangsUpWhenTheWriterCloses) {
-  Waitset ws;
   Pipe p;
+  Waitset ws;
   XT_OK(xipc_waitset_add_stream(ws.w, p.r, XIPC_WAIT_READABLE, &tag_a));
   std::vector<xipc_wait_event> ev;
   EXPECT_EQ(XIPC_EAGAIN, ws.wait(ev, 0));
@@ -230,8 +232,8 @@ TEST(WaitsetOs, StreamHangsUpWhenTheWriterCloses) {
 }
 
 TEST(WaitsetOs, WriteEndIsWritableAndHangsUpWhenTheReaderCloses) {
-  Waitset ws;
   Pipe p;
+  Waitset ws;
   XT_OK(xipc_waitset_add_stream(ws.w, p.w, XIPC_WAIT_WRITABLE, &tag_a));
   std::vector<xipc_wait_event> ev;
   ws.expect_one(&tag_a, XIPC_WAIT_WRITABLE);
@@ -243,8 +245,9 @@ TEST(WaitsetOs, WriteEndIsWritableAndHangsUpWhenTheReaderCloses) {
 }
 
 TEST(WaitsetOs, ShutdownOfAWatchedWriteEndStillEndsTheStream) {
-  Waitset ws;
+  NativeSignal sig;
   Pipe p;
+  Waitset ws;
   XT_OK(xipc_waitset_add_stream(ws.w, p.w, XIPC_WAIT_WRITABLE, &tag_a));
   XT_OK(xipc_stream_shutdown(p.w));
   char b;
@@ -256,7 +259,6 @@ TEST(WaitsetOs, ShutdownOfAWatchedWriteEndStillEndsTheStream) {
   EXPECT_TRUE(rc == 0 || rc == XIPC_EAGAIN) << xipc_err_name(rc);
   XT_OK(xipc_waitset_remove(ws.w, &tag_a));
   // The next entry in the set is unaffected.
-  NativeSignal sig;
   XT_OK(xipc_waitset_add_native(ws.w, sig.waitable, XIPC_WAIT_READABLE, &tag_b));
   EXPECT_EQ(XIPC_EAGAIN, ws.wait(ev, 0));
   xt::native_signal_set(sig.setter);
@@ -290,6 +292,39 @@ TEST(WaitsetOs, ConnectionHangsUpWhenThePeerCloses) {
   EXPECT_TRUE(got & XIPC_WAIT_HANGUP);
   EXPECT_TRUE(got & XIPC_WAIT_READABLE);
   XT_OK(xipc_waitset_remove(ws.w, &tag_a));
+}
+
+// The peer's shutdown ends only our reading: a set that watches our
+// writing sees it stay writable (no hang-up it could never clear), one
+// that watches reading sees the end.
+TEST(WaitsetOs, PeerShutdownEndsOnlyReading) {
+  std::string name = xt::unique_name("wsos-half");
+  xipc_listener *l = nullptr;
+  XT_OK(xipc_listen(&l, name.c_str(), nullptr));
+  xt::Cleanup cl([&] { xipc_listener_close(l); });
+  xipc_stream *c = nullptr, *s = nullptr;
+  XT_OK(xipc_connect(&c, name.c_str(), xt::scaled_ms(kWait)));
+  xt::Cleanup cc([&] { xipc_stream_close(c); });
+  XT_OK(xipc_accept(l, &s, xt::scaled_ms(kWait)));
+  xt::Cleanup cs([&] { xipc_stream_close(s); });
+  Waitset ws;
+  XT_OK(xipc_waitset_add_stream(ws.w, s, XIPC_WAIT_WRITABLE, &tag_a));
+  ws.expect_one(&tag_a, XIPC_WAIT_WRITABLE);
+  XT_OK(xipc_stream_shutdown(c));
+  xt::sleep_ms(50);  // let the shutdown reach the other end
+  for (int i = 0; i < 3; i++) ws.expect_one(&tag_a, XIPC_WAIT_WRITABLE);
+  XT_OK(xipc_stream_write(s, "ok", 2, nullptr, xt::scaled_ms(kWait)));
+  XT_OK(xipc_waitset_remove(ws.w, &tag_a));
+  XT_OK(xipc_waitset_add_stream(ws.w, s, XIPC_WAIT_READABLE, &tag_b));
+  std::vector<xipc_wait_event> ev;
+  XT_OK(ws.wait(ev, xt::scaled_ms(kWait)));
+  ASSERT_EQ(1u, ev.size());
+  EXPECT_TRUE(ev[0].events & XIPC_WAIT_READABLE);
+  char b;
+  size_t n = 1;
+  XT_OK(xipc_stream_read(s, &b, 1, &n, 0));
+  EXPECT_EQ(0u, n);  // end of stream
+  XT_OK(xipc_waitset_remove(ws.w, &tag_b));
 }
 
 TEST(WaitsetOs, ListenerIsReadableWhenAClientConnects) {
@@ -360,8 +395,8 @@ TEST(WaitsetOs, ProcessExitIsReadable) {
 }
 
 TEST(WaitsetOs, MoreReadyThanCapRotates) {
-  Waitset ws;
   Pipe p[5];  // streams: both trees check a ready stream at every wait
+  Waitset ws;
   int users[5];
   for (int i = 0; i < 5; i++) {
     XT_OK(xipc_waitset_add_stream(ws.w, p[i].r, XIPC_WAIT_READABLE, &users[i]));

@@ -214,8 +214,11 @@ static uint32_t epoll_mask(const xipc__went *e) {
     m |= EPOLLIN;
   if (e->events & XIPC_WAIT_WRITABLE)
     m |= EPOLLOUT;
-  if (e->kind == XIPC__WE_STREAM || e->kind == XIPC__WE_LISTENER)
-    m |= EPOLLRDHUP; /* sockets: the peer's shutdown; pipes never set it */
+  /* Sockets: the peer's shutdown ends reading (pipes never set it). Not
+   * for a writer only: it could not clear that level and would spin. */
+  if ((e->kind == XIPC__WE_STREAM || e->kind == XIPC__WE_LISTENER) &&
+      (e->events & XIPC_WAIT_READABLE))
+    m |= EPOLLRDHUP;
   return m;
 }
 
