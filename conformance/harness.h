@@ -309,6 +309,13 @@ int squat_listener_name(const std::string &name, bool message_type, const std::s
 // -1 (a listener has no lock object there).
 intptr_t open_listener_lock(const std::string &name);
 void close_listener_lock(intptr_t h);
+// A value that names no open descriptor (POSIX) or handle (Windows).
+intptr_t native_invalid();
+// POSIX: installs fn as the raw sigaction() handler of XIPC_SIG* sig,
+// bypassing xipc, and returns true; raw_signal_default puts SIG_DFL back.
+// Windows: false, nothing done (it has no asynchronous signal handlers).
+bool raw_signal_handler(int sig, void (*fn)());
+void raw_signal_default(int sig);
 }  // namespace xt
 
 namespace xt {

@@ -354,6 +354,17 @@ void close_listener_lock(intptr_t h) {
   if (h != -1) CloseHandle(reinterpret_cast<HANDLE>(h));
 }
 
+// Far above any handle value this process hands out (checked, to be sure).
+intptr_t native_invalid() {
+  DWORD flags;
+  for (uintptr_t v = 0x3ffffffcu;; v -= 4)
+    if (!GetHandleInformation(reinterpret_cast<HANDLE>(v), &flags)) return static_cast<intptr_t>(v);
+}
+
+bool raw_signal_handler(int, void (*)()) { return false; }
+
+void raw_signal_default(int) {}
+
 bool native_signal_open(intptr_t *waitable, intptr_t *setter) {
   HANDLE h = CreateEventW(nullptr, TRUE, FALSE, nullptr);
   *waitable = *setter = reinterpret_cast<intptr_t>(h);
@@ -570,6 +581,37 @@ int squat_listener_name(const std::string &name, bool, const std::string &ready,
 intptr_t open_listener_lock(const std::string &) { return -1; }
 
 void close_listener_lock(intptr_t) {}
+
+// Above any RLIMIT_NOFILE, so never an open descriptor.
+intptr_t native_invalid() { return 0x7ffffff0; }
+
+static int native_signal(int sig) {
+  switch (sig) {
+    case XIPC_SIGINT: return SIGINT;
+    case XIPC_SIGTERM: return SIGTERM;
+    case XIPC_SIGALRM: return SIGALRM;
+    case XIPC_SIGUSR1: return SIGUSR1;
+    case XIPC_SIGUSR2: return SIGUSR2;
+    case XIPC_SIGHUP: return SIGHUP;
+    case XIPC_SIGBREAK: return SIGQUIT;
+    default: return 0;
+  }
+}
+
+bool raw_signal_handler(int sig, void (*fn)()) {
+  struct sigaction sa = {};
+  sa.sa_handler = reinterpret_cast<void (*)(int)>(fn);
+  sigemptyset(&sa.sa_mask);
+  int n = native_signal(sig);
+  return n != 0 && sigaction(n, &sa, nullptr) == 0;
+}
+
+void raw_signal_default(int sig) {
+  struct sigaction sa = {};
+  sa.sa_handler = SIG_DFL;
+  sigemptyset(&sa.sa_mask);
+  if (native_signal(sig) != 0) sigaction(native_signal(sig), &sa, nullptr);
+}
 
 bool native_signal_open(intptr_t *waitable, intptr_t *setter) {
   int fds[2];

@@ -48,7 +48,8 @@ int xipc__proc_os_pidfd(const xipc_proc *p);
  * duplicate, or a stand-in once shut down and closed; -1 with errno. */
 int xipc__listener_os_watch_fd(xipc_listener *l);
 /* Records the epoll set (-1: none) that watches s's descriptor, which a
- * pipe write end's shutdown takes out of it before closing (stream.c). */
-void xipc__stream_os_watch(xipc_stream *s, int epfd);
+ * pipe write end's shutdown takes out of it before closing (stream.c),
+ * and returns the one recorded before: -1 once shutdown took it out. */
+int xipc__stream_os_watch(xipc_stream *s, int epfd);
 
 #endif

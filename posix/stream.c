@@ -330,13 +330,18 @@ int xipc__stream_os_shutdown(xipc_stream *s) {
      * reused before the waitset removes the entry (posix/waitset.c). */
     if (s->watch_ep >= 0)
       (void)epoll_ctl(s->watch_ep, EPOLL_CTL_DEL, s->fd, NULL);
+    s->watch_ep = -1; /* tells the waitset it is out already */
     close(s->fd); /* Linux frees the descriptor even on EINTR */
   }
   s->fd = -1;
   return 0;
 }
 
-void xipc__stream_os_watch(xipc_stream *s, int epfd) { s->watch_ep = epfd; }
+int xipc__stream_os_watch(xipc_stream *s, int epfd) {
+  int was = s->watch_ep;
+  s->watch_ep = epfd;
+  return was;
+}
 
 void xipc__stream_os_detach(xipc_stream *s) { s->fd = -1; }
 

@@ -12,13 +12,16 @@
  *     polls the epoll fd sees timers fall due.
  * Everything is level-triggered, as the waitset is.
  *
- * Which descriptor an entry registers: a stream its own fd (a pipe write
- * end's shutdown takes it out of the set first, see posix/stream.c); a
- * process its pidfd; a listener and a caller's descriptor a duplicate, so
- * that the caller may put one descriptor into several entries or sets and
- * a registration never outlives or aliases the number it was made with
- * (epoll keys registrations by file and number). Each entry keeps its
- * registered fd in e->os, stored as fd + 1 so that NULL means none. */
+ * Which descriptor an entry registers: a stream its own fd, since a
+ * duplicate would keep a shut-down pipe write end open and its reader
+ * would never see end of stream (the shutdown takes the fd out of the set
+ * before closing it, see posix/stream.c); a process its pidfd, open until
+ * the process is closed; a listener and a caller's descriptor a duplicate,
+ * so that the caller may put one descriptor into several entries or sets
+ * and a registration never outlives or aliases the number it was made
+ * with (epoll keys registrations by file and number; see posix/listen.c
+ * for the listener). Each entry keeps its registered fd in e->os, stored
+ * as fd + 1 so that NULL means none. */
 #include "posix.h"
 
 #include <errno.h>
@@ -256,7 +259,7 @@ int xipc__wos_add(xipc__wos *o, xipc__went *e) {
     return rc;
   }
   if (e->kind == XIPC__WE_STREAM)
-    xipc__stream_os_watch(e->o.stream, o->ep);
+    (void)xipc__stream_os_watch(e->o.stream, o->ep);
   e->os = (void *)(intptr_t)(fd + 1);
   o->nent++;
   return 0;
@@ -264,12 +267,9 @@ int xipc__wos_add(xipc__wos *o, xipc__went *e) {
 
 void xipc__wos_remove(xipc__wos *o, xipc__went *e) {
   int fd = went_fd(e);
-  if (e->kind == XIPC__WE_STREAM) {
-    xipc__stream_os_watch(e->o.stream, -1);
-    /* A shut-down pipe write end left the set when it closed its fd. */
-    if (xipc__stream_os_handle(e->o.stream) < 0)
-      fd = -1;
-  }
+  /* A shut-down pipe write end left the set when it closed its fd. */
+  if (e->kind == XIPC__WE_STREAM && xipc__stream_os_watch(e->o.stream, -1) < 0)
+    fd = -1;
   if (fd >= 0)
     (void)epoll_ctl(o->ep, EPOLL_CTL_DEL, fd, NULL);
   if (e->kind == XIPC__WE_LISTENER || e->kind == XIPC__WE_NATIVE)
