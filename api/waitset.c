@@ -194,11 +194,15 @@ static int take_cookie(xipc_waitset *w, went *e) {
   return 0;
 }
 
+/* The next timer, or the next re-check of the queues if sooner (so that
+ * another event loop on the native handle comes back for it too). */
 static uint64_t next_due(const xipc_waitset *w) {
   uint64_t due = UINT64_MAX;
   for (size_t i = 0; i < w->timers.n; i++)
     if (w->timers.v[i]->due < due)
       due = w->timers.v[i]->due;
+  if (w->nqueues != 0 && w->requeue < due)
+    due = w->requeue;
   return due;
 }
 
@@ -706,8 +710,6 @@ static uint64_t os_deadline(const xipc_waitset *w, uint64_t deadline) {
   if (w->ncand > 0 || w->check.n > 0)
     return 0;
   uint64_t due = next_due(w);
-  if (w->nqueues != 0 && w->requeue < due)
-    due = w->requeue;
   return due < deadline ? due : deadline;
 }
 

@@ -16,9 +16,14 @@
 #include <vector>
 
 #ifdef _WIN32
+#include <winsock2.h>
 #include <windows.h>
 #else
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #endif
 
 namespace {
@@ -38,6 +43,56 @@ bool native_ready(xipc_waitset *w, int timeout_ms) {
   return poll(&p, 1, timeout_ms) == 1;
 #endif
 }
+
+// A connected loopback TCP pair, made with the system's sockets (the other
+// platform-specific part of this file). a and b are -1 on failure.
+struct TcpPair {
+  intptr_t a = -1, b = -1;
+  TcpPair() {
+#ifdef _WIN32
+    WSADATA wd;
+    WSAStartup(MAKEWORD(2, 2), &wd);
+    using sock_t = SOCKET;
+    using len_t = int;
+#else
+    using sock_t = int;
+    using len_t = socklen_t;
+#endif
+    sock_t l = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {};
+    len_t len = sizeof sa;
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (bind(l, reinterpret_cast<sockaddr *>(&sa), sizeof sa) == 0 && listen(l, 1) == 0 &&
+        getsockname(l, reinterpret_cast<sockaddr *>(&sa), &len) == 0) {
+      sock_t c = socket(AF_INET, SOCK_STREAM, 0);
+      if (connect(c, reinterpret_cast<sockaddr *>(&sa), sizeof sa) == 0) {
+        a = static_cast<intptr_t>(c);
+        b = static_cast<intptr_t>(accept(l, nullptr, nullptr));
+      }
+    }
+    close_one(static_cast<intptr_t>(l));
+  }
+  ~TcpPair() {
+    close_one(a);
+    close_one(b);
+  }
+  static void close_one(intptr_t s) {
+    if (s == -1) return;
+#ifdef _WIN32
+    closesocket(static_cast<SOCKET>(s));
+#else
+    close(static_cast<int>(s));
+#endif
+  }
+  bool send1(intptr_t s, char c) {
+    return send(static_cast<decltype(socket(0, 0, 0))>(s), &c, 1, 0) == 1;
+  }
+  bool recv1(intptr_t s) {
+    char c;
+    return recv(static_cast<decltype(socket(0, 0, 0))>(s), &c, 1, 0) == 1;
+  }
+};
 
 struct Pipe {
   xipc_stream *r = nullptr, *w = nullptr;
@@ -239,6 +294,8 @@ TEST(WaitsetWin, NativeHandleSeesWriteWhileNobodyWaits) {
   Set s;
   XT_OK(xipc_waitset_add_stream(s.w, p.r, XIPC_WAIT_READABLE, tag(0)));
   XT_OK(xipc_waitset_add_stream(s.w, c.server, XIPC_WAIT_READABLE, tag(1)));
+  intptr_t h = -1;  // asked for before the waits, as an event loop would
+  XT_OK(xipc_waitset_native_handle(s.w, &h));
   int rc = 0;
   EXPECT_TRUE(wait_events(s.w, 0, &rc).empty());
   EXPECT_EQ(XIPC_EAGAIN, rc);
@@ -307,6 +364,8 @@ TEST(WaitsetWin, ProcExit) {
   Set s;
   XT_OK(xipc_waitset_add_proc(s.w, c.proc(), nullptr));
   EXPECT_EQ(XIPC_EBUSY, xipc_proc_close(c.proc()));
+  intptr_t h = -1;
+  XT_OK(xipc_waitset_native_handle(s.w, &h));
   int rc = 0;
   EXPECT_TRUE(wait_events(s.w, 0, &rc).empty());
   EXPECT_FALSE(native_ready(s.w, 50));
@@ -320,6 +379,46 @@ TEST(WaitsetWin, ProcExit) {
   XT_OK(xipc_proc_wait(c.proc(), 0, &st));
   XT_OK(xipc_waitset_remove(s.w, nullptr));
   EXPECT_EQ(7, c.exit_code(0));
+}
+
+// ---- sockets -------------------------------------------------------------
+
+TEST(WaitsetWin, NativeSocketLevelAndHangup) {
+  TcpPair t;
+  ASSERT_NE(-1, t.a);
+  ASSERT_NE(-1, t.b);
+  Set s;
+  XT_OK(xipc_waitset_add_native(s.w, t.b, XIPC_WAIT_READABLE | XIPC_WAIT_WRITABLE, tag(0)));
+  int rc = 0;
+  auto ev = wait_events(s.w, xt::scaled_ms(kWait), &rc);
+  ASSERT_EQ(0, rc);
+  ASSERT_EQ(1u, ev.size());
+  EXPECT_EQ(unsigned(XIPC_WAIT_WRITABLE), ev[0].events);
+  EXPECT_EQ(1u, wait_events(s.w, 0, &rc).size()) << "still writable";
+  XT_OK(xipc_waitset_remove(s.w, tag(0)));
+  XT_OK(xipc_waitset_add_native(s.w, t.b, XIPC_WAIT_READABLE, tag(1)));
+  EXPECT_TRUE(wait_events(s.w, 0, &rc).empty());
+  EXPECT_EQ(XIPC_EAGAIN, rc);
+  for (int round = 0; round < 5; round++) {  // data, drained, data again
+    ASSERT_TRUE(t.send1(t.a, 'a'));
+    ASSERT_TRUE(t.send1(t.a, 'b'));
+    ev = wait_events(s.w, xt::scaled_ms(kWait), &rc);
+    ASSERT_EQ(0, rc) << round;
+    ASSERT_EQ(1u, ev.size());
+    EXPECT_EQ(unsigned(XIPC_WAIT_READABLE), ev[0].events);
+    ASSERT_TRUE(t.recv1(t.b));
+    EXPECT_EQ(1u, wait_events(s.w, 0, &rc).size()) << "one byte left";
+    ASSERT_TRUE(t.recv1(t.b));
+    EXPECT_TRUE(wait_events(s.w, 0, &rc).empty()) << round;
+  }
+  TcpPair::close_one(t.a);
+  t.a = -1;
+  unsigned seen = 0;
+  int64_t end = xt::now_ms() + xt::scaled_ms(kWait);
+  while (!(seen & XIPC_WAIT_READABLE) && xt::now_ms() < end)
+    for (auto &e : wait_events(s.w, xt::scaled_ms(kWait), &rc)) seen |= e.events;
+  EXPECT_TRUE(seen & XIPC_WAIT_READABLE);  // recv returns 0 now
+  XT_OK(xipc_waitset_remove(s.w, tag(1)));
 }
 
 // ---- removal with I/O pending -------------------------------------------
@@ -389,6 +488,81 @@ TEST(WaitsetWin, WritableAgainOnceTheReaderDrains) {
   while (!(seen & XIPC_WAIT_HANGUP) && xt::now_ms() < end)
     for (auto &e : wait_events(s.w, xt::scaled_ms(kWait), &rc)) seen |= e.events;
   EXPECT_EQ(unsigned(XIPC_WAIT_WRITABLE | XIPC_WAIT_HANGUP), seen);
+}
+
+// A write end shut down while the set waits for it to drain: the reader
+// still gets every byte and then the end.
+TEST(WaitsetWin, ShutdownOfAFullWatchedWriteEnd) {
+  Pipe p;
+  XT_OK(xipc_pipe(&p.r, &p.w));
+  Set s;
+  XT_OK(xipc_waitset_add_stream(s.w, p.w, XIPC_WAIT_WRITABLE, nullptr));
+  std::vector<unsigned char> chunk(4096);
+  size_t total = 0, n = 0;
+  int rc = 0;
+  for (;;) {
+    for (size_t i = 0; i < chunk.size(); i++) chunk[i] = byte_at(total + i);
+    rc = xipc_stream_write(p.w, chunk.data(), chunk.size(), &n, 20);
+    total += n;
+    if (rc != 0) break;
+  }
+  EXPECT_EQ(XIPC_ETIMEDOUT, rc);
+  wait_events(s.w, 50, &rc);  // Windows: a drain is under way now
+  XT_OK(xipc_stream_shutdown(p.w));
+  wait_events(s.w, 0, &rc);
+  XT_OK(xipc_waitset_remove(s.w, nullptr));
+  std::vector<unsigned char> buf(65536);
+  size_t got = 0;
+  for (;;) {
+    XT_OK(xipc_stream_read(p.r, buf.data(), buf.size(), &n, xt::scaled_ms(kWait)));
+    if (n == 0) break;
+    for (size_t i = 0; i < n; i++) ASSERT_EQ(byte_at(got + i), buf[i]) << got + i;
+    got += n;
+  }
+  EXPECT_EQ(total, got);
+}
+
+// Windows: a child's stdio end does synchronous I/O, which cannot carry the
+// waitset's overlapped zero-byte read, so adding it is XIPC_ENOTSUP; POSIX
+// ends are all alike.
+TEST(WaitsetWin, ChildStdioEnds) {
+  for (unsigned flag : {unsigned(XIPC_PIPE_CHILD_READ), unsigned(XIPC_PIPE_CHILD_WRITE)}) {
+    Pipe p;
+    XT_OK(xipc_pipe_ex(&p.r, &p.w, flag));
+    xipc_stream *child_end = flag == XIPC_PIPE_CHILD_READ ? p.r : p.w;
+    xipc_stream *our_end = flag == XIPC_PIPE_CHILD_READ ? p.w : p.r;
+    unsigned ev = child_end == p.r ? XIPC_WAIT_READABLE : XIPC_WAIT_WRITABLE;
+    Set s;
+#ifdef _WIN32
+    EXPECT_EQ(XIPC_ENOTSUP, xipc_waitset_add_stream(s.w, child_end, ev, nullptr));
+#else
+    XT_EXPECT_OK(xipc_waitset_add_stream(s.w, child_end, ev, nullptr));
+    XT_EXPECT_OK(xipc_waitset_remove(s.w, nullptr));
+#endif
+    // Our end of the same pipe is an ordinary one.
+    unsigned ours = our_end == p.r ? XIPC_WAIT_READABLE : XIPC_WAIT_WRITABLE;
+    XT_EXPECT_OK(xipc_waitset_add_stream(s.w, our_end, ours, nullptr));
+    XT_EXPECT_OK(xipc_waitset_remove(s.w, nullptr));
+  }
+}
+
+// Windows: a HANDLE can only be "signaled", so WRITABLE on one that is not
+// a socket is XIPC_EINVAL; a POSIX descriptor may be asked for either.
+TEST(WaitsetWin, WritableOnAWaitableHandle) {
+  intptr_t waitable = -1, setter = -1;
+  ASSERT_TRUE(xt::native_signal_open(&waitable, &setter));
+  xt::Cleanup c([&] { xt::native_signal_close(waitable, setter); });
+  Set s;
+  int rc = xipc_waitset_add_native(s.w, waitable, XIPC_WAIT_WRITABLE, nullptr);
+#ifdef _WIN32
+  EXPECT_EQ(XIPC_EINVAL, rc);
+  EXPECT_EQ(XIPC_EINVAL, xipc_waitset_add_native(s.w, waitable, XIPC_WAIT_READABLE |
+                                                                   XIPC_WAIT_WRITABLE, nullptr));
+#else
+  EXPECT_EQ(0, rc);
+  XT_EXPECT_OK(xipc_waitset_remove(s.w, nullptr));
+#endif
+  XT_EXPECT_OK(xipc_waitset_add_native(s.w, waitable, XIPC_WAIT_READABLE, nullptr));
 }
 
 // ---- resources -----------------------------------------------------------

@@ -58,6 +58,9 @@ struct xipc_stream {
   SRWLOCK zlock;                 /* zov, zpending, peer_shut vs the waitset */
   OVERLAPPED zov;                /* the waitset's zero-byte read */
   bool zpending;                 /* zov is in flight */
+  volatile LONG wseq;            /* writes started (for a waitset) */
+  void (*wstop)(void *);         /* a waitset's drain of h: stop it */
+  void *wstop_arg;
 };
 
 static volatile LONG pipe_counter;
@@ -278,6 +281,15 @@ void xipc__stream_zread_cancel(xipc_stream *s) {
   ReleaseSRWLockExclusive(&s->zlock);
 }
 
+void xipc__stream_set_wstop(xipc_stream *s, void (*fn)(void *), void *arg) {
+  s->wstop = fn;
+  s->wstop_arg = arg;
+}
+
+LONG xipc__stream_wseq(xipc_stream *s) {
+  return InterlockedCompareExchange(&s->wseq, 0, 0);
+}
+
 /* FilePipeLocalInformation (ntddk.h), NtQueryInformationFile class 24. */
 typedef struct {
   ULONG type, config, max_instances, cur_instances, in_quota, read_avail,
@@ -339,6 +351,7 @@ int xipc__stream_os_write(xipc_stream *s, const void *buf, size_t n,
                           size_t *nwritten, uint64_t deadline) {
   const unsigned char *p = buf;
   *nwritten = 0;
+  InterlockedIncrement(&s->wseq);
   if (s->sync && deadline != UINT64_MAX)
     return xipc__fail(XIPC_ENOTSUP);
   while (*nwritten < n) {
@@ -508,6 +521,7 @@ bool xipc__stream_os_sync(const xipc_stream *s) { return s->sync; }
 static int conn_shutdown(xipc_stream *s) {
   OVERLAPPED *ov = calloc(1, sizeof *ov);
   DWORD got;
+  InterlockedIncrement(&s->wseq);
   if (ov == NULL)
     return xipc__fail(XIPC_ENOMEM);
   ov->hEvent = s->wev;
@@ -528,6 +542,8 @@ static int conn_shutdown(xipc_stream *s) {
 int xipc__stream_os_shutdown(xipc_stream *s) {
   if (is_conn(s))
     return s->h != NULL ? conn_shutdown(s) : 0;
+  if (s->wstop != NULL)
+    s->wstop(s->wstop_arg); /* no flush may use h once it is closed */
   if (s->h != NULL)
     CloseHandle(s->h);
   s->h = NULL;

@@ -2,41 +2,43 @@
  *
  * One manual-reset event, `ready`, is the native handle and the only thing
  * xipc__wos_wait sleeps on. Every waitable source has a registered wait
- * (RegisterWaitForSingleObject, WT_EXECUTEONLYONCE, INFINITE) whose
- * callback marks its entry fired and sets `ready`; the doorbell and the
- * timer have standing registered waits (auto-reset objects) that set a
- * flag and `ready`; a kick sets a flag and `ready`. So any number of
- * entries can be watched (the thread pool spreads the waits over its wait
- * threads, 63 a thread), nothing polls, and an idle set costs no CPU.
- * Registered waits were chosen over own WaitForMultipleObjects threads
- * because Wine 8 runs them correctly, also 250 at once
- * (ci/wine-probes/FINDINGS.md items 11 and 15); a finite timeout is never
- * used (item 11: it goes dead under Wine). A wait that is unregistered is
+ * (RegisterWaitForSingleObject, WT_EXECUTEONLYONCE, INFINITE,
+ * WT_EXECUTEINWAITTHREAD: the callback only marks its entry fired and sets
+ * `ready`, so it runs in the wait thread, which makes a firing visible
+ * sooner); the doorbell and the timer have standing registered waits
+ * (auto-reset objects) that set a flag and `ready`; a kick sets a flag and
+ * `ready`. So any number of entries can be watched (the thread pool
+ * spreads the waits over its wait threads, 63 a thread), nothing polls,
+ * and an idle set costs no CPU. Registered waits were chosen over own
+ * WaitForMultipleObjects threads because Wine 8 runs them correctly, also
+ * 250 at once (ci/wine-probes/FINDINGS.md items 11 and 15); a finite
+ * timeout is never used (item 11: it goes dead under Wine). A wait is
  * unregistered with UnregisterWaitEx(INVALID_HANDLE_VALUE), which returns
- * only when no callback runs any more.
+ * only when no callback runs any more. Entries are found by a scan of the
+ * fired flags (O(entries) interlocked reads per wait, no system call for
+ * an entry that did not fire).
  *
  * Level-triggered: a fired entry is checked (WaitForSingleObject(h, 0),
  * PeekNamedPipe, select()) and, while it is ready, it is reported and
  * checked again by every wait without a registered wait; once it is not
  * ready any more its source is armed again. `ready` is set again at the
  * end of a wait while an entry is ready, so the native handle stays
- * signaled while anything is ready.
+ * signaled while anything is ready. A firing reaches the set through the
+ * thread pool, a little after the object was signaled.
  *
- * Sources: a process (its handle); a caller's HANDLE (signaled: reported
- * once per firing, since a wait resets an auto-reset object, and then
- * armed at once, so a manual-reset one is reported while it stays
- * signaled); a SOCKET (WSAEventSelect on an own event, select() with
- * timeout 0 as the level); a stream's readability (a zero-byte overlapped
- * read, win32/stream.c, which stays pending between waits: the native
- * handle sees data while nobody waits); a stream's writability (the write
- * quota where Windows reports it; otherwise, and always under Wine, which
- * reports 0, a helper thread in FlushFileBuffers, which returns once the
- * reader has taken every byte: WRITABLE then means "the pipe is empty",
- * later than "there is room" but never wrong and never a poll); a
- * listener (its stop event and its slots' ConnectNamedPipe events,
- * win32/listen.c). Synchronous stream ends (child stdio) take no
- * overlapped I/O and a flush on them would block their writes: add
- * refuses them with XIPC_ENOTSUP. */
+ * Sources: a process (its handle); a caller's HANDLE (see handle_look); a
+ * SOCKET (WSAEventSelect on an own event, select() with timeout 0 as the
+ * level); a stream's readability (a zero-byte overlapped read,
+ * win32/stream.c, which stays pending between waits: the native handle
+ * sees data while nobody waits); a stream's writability (the write quota
+ * where Windows reports it; otherwise, and always under Wine, which reports
+ * 0, a drain thread in FlushFileBuffers, which returns once the reader has
+ * taken every byte: WRITABLE then means "the pipe is empty, or nothing was
+ * written since it was", later than "there is room" but never wrong and
+ * never a poll); a listener (its stop event and its slots'
+ * ConnectNamedPipe events, win32/listen.c). Synchronous stream ends (child
+ * stdio) take no overlapped I/O and a flush on them would block their
+ * writes: add refuses them with XIPC_ENOTSUP. */
 #include <winsock2.h>
 
 #include "win32.h"
@@ -70,6 +72,9 @@ struct ent {
   volatile bool quit;  /* the drain thread is to end */
   bool draining;       /* a drain was started and not looked at */
   DWORD flush_err;     /* its FlushFileBuffers error (0: drained) */
+  LONG drain_seq;      /* the stream's write count when it started */
+  LONG empty_seq;      /* the write count at which the pipe was empty */
+  bool empty_known;    /* empty_seq is valid */
 };
 
 struct xipc__wos {
@@ -77,7 +82,6 @@ struct xipc__wos {
   HANDLE bell, bell_wait;
   HANDLE timer, timer_wait;
   volatile LONG kicked, rang, timed;
-  bool pending;
   struct ent **ents;
   size_t n, cap, rot, nready;
 };
@@ -110,7 +114,8 @@ static int arm(struct ent *x, int i) {
   if (x->wait[i] != NULL)
     return 0;
   if (!RegisterWaitForSingleObject(&x->wait[i], x->obj[i], on_fire, x,
-                                   INFINITE, WT_EXECUTEONLYONCE)) {
+                                   INFINITE,
+                                   WT_EXECUTEONLYONCE | WT_EXECUTEINWAITTHREAD)) {
     x->wait[i] = NULL;
     return xipc__fail_os();
   }
@@ -153,16 +158,27 @@ static DWORD WINAPI drain_main(void *arg) {
 }
 
 /* Ends the drain thread (cancelling a flush that still runs). */
-static void drain_stop(struct ent *x) {
+static void drain_end(struct ent *x) {
   disarm(x, WR);
-  if (x->drainer != NULL) {
-    x->quit = true;
-    SetEvent(x->go);
-    /* It may not be in FlushFileBuffers yet: cancel until it has ended. */
-    while (WaitForSingleObject(x->drainer, 1) == WAIT_TIMEOUT)
-      CancelSynchronousIo(x->drainer);
-    CloseHandle(x->drainer);
-  }
+  x->draining = false;
+  if (x->drainer == NULL)
+    return;
+  x->quit = true;
+  SetEvent(x->go);
+  /* It may not be in FlushFileBuffers yet: cancel until it has ended. */
+  while (WaitForSingleObject(x->drainer, 1) == WAIT_TIMEOUT)
+    CancelSynchronousIo(x->drainer);
+  CloseHandle(x->drainer);
+  x->drainer = NULL;
+  x->quit = false;
+}
+
+/* xipc_stream_shutdown is about to close the write end's handle. */
+static void drain_halt(void *arg) { drain_end(arg); }
+
+static void drain_stop(struct ent *x) {
+  xipc__stream_set_wstop(x->e->o.stream, NULL, NULL);
+  drain_end(x);
   if (x->go != NULL)
     CloseHandle(x->go);
   if (x->obj[WR] != NULL)
@@ -170,6 +186,8 @@ static void drain_stop(struct ent *x) {
 }
 
 static int drain_start(struct ent *x) {
+  if (xipc__stream_os_handle(x->e->o.stream) == -1)
+    return 0; /* shut down: xipc__stream_wlevel says HANGUP */
   if (x->drainer == NULL) {
     x->drainer = CreateThread(NULL, 64 * 1024, drain_main, x,
                               STACK_SIZE_PARAM_IS_A_RESERVATION, NULL);
@@ -177,6 +195,7 @@ static int drain_start(struct ent *x) {
       return xipc__fail_os();
   }
   ResetEvent(x->obj[WR]);
+  x->drain_seq = xipc__stream_wseq(x->e->o.stream);
   x->draining = true;
   SetEvent(x->go);
   return arm(x, WR);
@@ -195,21 +214,27 @@ static int stream_read_look(struct ent *x, unsigned *ev) {
   return rc;
 }
 
+/* WRITABLE: the write quota's room (Windows), else "the pipe was empty and
+ * nothing was written since": a drain that started at write count
+ * drain_seq and ended without error. */
 static int stream_write_look(struct ent *x, unsigned *ev) {
+  xipc_stream *s = x->e->o.stream;
   unsigned w = 0;
   if (x->draining) {
     if (!take_signaled(x, WR))
       return 0; /* still draining */
     x->draining = false;
-    DWORD err = x->flush_err;
-    if (err == 0)
-      w = XIPC_WAIT_WRITABLE | (xipc__stream_wlevel(x->e->o.stream) &
-                                XIPC_WAIT_HANGUP);
-    else if (err != ERROR_OPERATION_ABORTED)
+    if (x->flush_err == 0) {
+      x->empty_seq = x->drain_seq;
+      x->empty_known = true;
+    } else if (x->flush_err != ERROR_OPERATION_ABORTED) {
       w = XIPC_WAIT_WRITABLE | XIPC_WAIT_HANGUP; /* a write fails at once */
-  } else {
-    w = xipc__stream_wlevel(x->e->o.stream);
+    }
   }
+  if (w == 0)
+    w = xipc__stream_wlevel(s);
+  if (w == 0 && x->empty_known && xipc__stream_wseq(s) == x->empty_seq)
+    w = XIPC_WAIT_WRITABLE;
   *ev |= w;
   return w == 0 ? drain_start(x) : 0;
 }
@@ -238,6 +263,8 @@ static int stream_add(struct ent *x) {
       ((x->obj[WR] = CreateEventW(NULL, TRUE, FALSE, NULL)) == NULL ||
        (x->go = CreateEventW(NULL, FALSE, FALSE, NULL)) == NULL))
     return xipc__fail_os();
+  if (x->e->events & XIPC_WAIT_WRITABLE)
+    xipc__stream_set_wstop(s, drain_halt, x);
   return 0;
 }
 
@@ -312,13 +339,17 @@ static int native_add(struct ent *x) {
   return 0;
 }
 
-/* A caller's handle fired: reported once (the wait reset an auto-reset
- * object), then armed again (a manual-reset one fires again at once). */
+/* A caller's handle: its registered wait reset an auto-reset object, so
+ * a firing is reported as it is; while it is reported, each look asks
+ * WaitForSingleObject(h, 0), which sees a manual-reset object that stays
+ * signaled (level) and takes a new signal of an auto-reset one (which is
+ * then reported, as any wait would take it); otherwise it is armed. */
 static int handle_look(struct ent *x, bool fired, unsigned *ev) {
-  if (!fired)
+  if (fired || (x->wait[0] == NULL && signaled(x->obj[0]))) {
+    disarm(x, 0);
+    *ev |= XIPC_WAIT_READABLE;
     return 0;
-  disarm(x, 0);
-  *ev |= XIPC_WAIT_READABLE;
+  }
   return arm(x, 0);
 }
 
@@ -377,7 +408,9 @@ static int bell_create(xipc__wos *o, uint32_t *bell) {
       continue;
     swprintf(name, sizeof name / sizeof name[0], L"xipc.bell.%lx.%lx",
              (unsigned long)GetCurrentProcessId(), (unsigned long)id);
-    HANDLE h = CreateEventW(NULL, FALSE, FALSE, name);
+    HANDLE h = CreateEventW(NULL, TRUE, FALSE, name); /* see bell_take */
+    if (h == NULL && GetLastError() == ERROR_ACCESS_DENIED)
+      continue; /* another user's object has the name: another id */
     if (h == NULL)
       return xipc__fail_os();
     if (GetLastError() != ERROR_ALREADY_EXISTS) {
@@ -390,6 +423,35 @@ static int bell_create(xipc__wos *o, uint32_t *bell) {
   return xipc__fail(XIPC_EIO);
 }
 
+static int bell_arm(xipc__wos *o) {
+  if (!RegisterWaitForSingleObject(&o->bell_wait, o->bell, bell_fire, o,
+                                   INFINITE,
+                                   WT_EXECUTEONLYONCE | WT_EXECUTEINWAITTHREAD)) {
+    o->bell_wait = NULL;
+    return xipc__fail_os();
+  }
+  return 0;
+}
+
+/* Whether the doorbell rang; arms its wait again. The bell is a
+ * manual-reset event (api/internal.h says auto-reset; a producer only
+ * sets it either way): a wait of the thread pool on an auto-reset event
+ * takes the signal the moment SetEvent runs, so a look with timeout 0 just
+ * after a put in the same thread could miss it until the pool thread has
+ * run its callback. This looks at the event itself and resets it before
+ * api/ checks the queues (a ring after the reset sets it again). */
+static int bell_take(xipc__wos *o, bool *rang) {
+  bool fired = InterlockedExchange(&o->rang, 0) != 0;
+  *rang = fired || signaled(o->bell);
+  if (*rang)
+    ResetEvent(o->bell);
+  if (!fired)
+    return 0;
+  UnregisterWaitEx(o->bell_wait, INVALID_HANDLE_VALUE);
+  o->bell_wait = NULL;
+  return bell_arm(o);
+}
+
 static int wos_setup(xipc__wos *o, uint32_t *bell) {
   if ((o->ready = CreateEventW(NULL, TRUE, FALSE, NULL)) == NULL ||
       (o->timer = CreateWaitableTimerW(NULL, FALSE, NULL)) == NULL)
@@ -397,13 +459,10 @@ static int wos_setup(xipc__wos *o, uint32_t *bell) {
   int rc = bell_create(o, bell);
   if (rc != 0)
     return rc;
-  if (!RegisterWaitForSingleObject(&o->bell_wait, o->bell, bell_fire, o,
-                                   INFINITE, WT_EXECUTEDEFAULT)) {
-    o->bell_wait = NULL;
-    return xipc__fail_os();
-  }
+  if ((rc = bell_arm(o)) != 0)
+    return rc;
   if (!RegisterWaitForSingleObject(&o->timer_wait, o->timer, timer_fire, o,
-                                   INFINITE, WT_EXECUTEDEFAULT)) {
+                                   INFINITE, WT_EXECUTEINWAITTHREAD)) {
     o->timer_wait = NULL;
     return xipc__fail_os();
   }
@@ -540,12 +599,25 @@ static void set_ready(xipc__wos *o, struct ent *x, bool ready) {
 
 /* Looks at the entries that fired or were ready, from o->rot on, storing
  * up to cap results; *more when it stopped at cap. */
+/* For a look with timeout 0: whether an armed entry's object is signaled
+ * although its callback has not run yet (the thread pool delivers a
+ * firing a little later). Only objects that a look does not reset: not a
+ * caller's handle. */
+static bool fired_unseen(struct ent *x) {
+  if (x->src == SRC_HANDLE)
+    return false;
+  for (int i = 0; i < x->nobj; i++)
+    if (x->wait[i] != NULL && signaled(x->obj[i]))
+      return true;
+  return false;
+}
+
 static int collect(xipc__wos *o, xipc__wready *out, size_t cap, size_t *n,
-                   bool *more) {
+                   bool sweep, bool *more) {
   size_t last = o->rot, total = o->n;
   for (size_t k = 0; k < total; k++) {
     struct ent *x = o->ents[(o->rot + k) % total];
-    if (!x->ready && x->fired == 0)
+    if (!x->ready && x->fired == 0 && !(sweep && fired_unseen(x)))
       continue;
     if (*n == cap) {
       *more = true;
@@ -556,7 +628,7 @@ static int collect(xipc__wos *o, xipc__wready *out, size_t cap, size_t *n,
     int rc = look(x, fired, &ev);
     if (rc != 0)
       return rc;
-    set_ready(o, x, ev != 0 && x->src != SRC_HANDLE);
+    set_ready(o, x, ev != 0);
     if (ev != 0) {
       out[*n].e = x->e;
       out[(*n)++].events = ev;
@@ -576,15 +648,17 @@ int xipc__wos_wait(xipc__wos *o, uint64_t deadline, xipc__wready *out,
   *n = 0;
   *nb = 0;
   *kicked = false;
-  o->pending = false; /* api/ says it again at the end of this wait */
   for (;;) {
     bool more = false;
     ResetEvent(o->ready);
-    int rc = collect(o, out, cap, n, &more);
+    int rc = collect(o, out, cap, n, deadline == 0, &more);
     if (rc != 0)
       return rc;
     *kicked = InterlockedExchange(&o->kicked, 0) != 0;
-    if (InterlockedExchange(&o->rang, 0) != 0)
+    bool rang = false;
+    if ((rc = bell_take(o, &rang)) != 0)
+      return rc;
+    if (rang)
       *nb = SIZE_MAX;
     bool timed = InterlockedExchange(&o->timed, 0) != 0;
     if (more || o->nready > 0)
@@ -603,8 +677,9 @@ void xipc__wos_kick(xipc__wos *o) {
   SetEvent(o->ready);
 }
 
+/* On: `ready` is set; off needs nothing, since every wait resets `ready`
+ * and sets it again only while something is ready. */
 void xipc__wos_pending(xipc__wos *o, bool on) {
-  o->pending = on;
   if (on)
     SetEvent(o->ready);
 }

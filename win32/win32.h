@@ -71,5 +71,12 @@ int xipc__listener_os_events(xipc_listener *l, HANDLE *out);
 int xipc__stream_zread(xipc_stream *s, HANDLE ev, bool start, unsigned *ready);
 void xipc__stream_zread_cancel(xipc_stream *s);
 unsigned xipc__stream_wlevel(xipc_stream *s);
+/* How many writes were started on s (wraps): a waitset that saw the pipe
+ * empty at count n knows it is still writable while the count is n. */
+LONG xipc__stream_wseq(xipc_stream *s);
+/* A waitset that drains s (a FlushFileBuffers on s's handle in another
+ * thread) registers fn(arg), which stops that before xipc_stream_shutdown
+ * closes a pipe write end's handle; fn NULL clears it. */
+void xipc__stream_set_wstop(xipc_stream *s, void (*fn)(void *), void *arg);
 
 #endif

@@ -10,8 +10,8 @@ mkdir -p "$out"
 out=$(cd "$out" && pwd)
 export WINEPREFIX="$out/prefix" WINEDEBUG=-all
 [ -f "$WINEPREFIX/system.reg" ] || wineboot -i >/dev/null 2>&1
-for p in p1 p2 p2b p3 p4 p4b p5 p6 p7 p8 p9 p10 p10b p11 p12 p13 p14; do
-  x86_64-w64-mingw32-gcc-posix -municode -O1 -static -I"$src" -o "$out/$p.exe" "$src/$p.c" -ladvapi32 -lntdll
+for p in p1 p2 p2b p3 p4 p4b p5 p6 p7 p8 p9 p10 p10b p11 p12 p13 p14 p15; do
+  x86_64-w64-mingw32-gcc-posix -municode -O1 -static -I"$src" -o "$out/$p.exe" "$src/$p.c" -ladvapi32 -lntdll -lws2_32
   (cd "$out" && timeout 60 wine "./$p.exe" >"$p.out" 2>&1) || echo "$p exited $?"
 done
 wineserver -k
