@@ -1,6 +1,6 @@
 /* Helpers that several benchmarks share (header-only, C): a thread that
- * runs fn(arg) on both platforms, the XIPC_BENCH_* list knobs and the
- * load average line. */
+ * runs fn(arg) on both platforms, the median of repetitions, the
+ * XIPC_BENCH_* list knobs and the load average line. */
 #ifndef XIPC_BENCH_UTIL_H
 #define XIPC_BENCH_UTIL_H
 
@@ -64,6 +64,25 @@ static inline void thread_start(thread_t *t, thread_fn fn, void *arg) {
 }
 static inline void thread_join(thread_t *t) { pthread_join(t->t, NULL); }
 #endif
+
+static inline int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y;
+}
+
+/* The median of v[0..n) (n >= 1); v is left as it is. */
+static inline double median(const double *v, int n) {
+  double *s = malloc((size_t)n * sizeof *s);
+  if (s == NULL) {
+    fprintf(stderr, "bench: out of memory\n");
+    exit(1);
+  }
+  memcpy(s, v, (size_t)n * sizeof *v);
+  qsort(s, (size_t)n, sizeof *s, cmp_double);
+  double m = n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+  free(s);
+  return m;
+}
 
 /* True if the comma-separated list in the environment variable var is
  * unset or empty, or names word. */

@@ -116,18 +116,6 @@ static double median_i64(int64_t *v, long n) {
   return n % 2 ? (double)v[n / 2] : ((double)v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
-}
-
-static double median_d(const double *v, int n) {
-  double s[MAX_REPS];
-  memcpy(s, v, (size_t)n * sizeof *v);
-  qsort(s, (size_t)n, sizeof *s, cmp_double);
-  return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
-}
-
 /* The median of the values that are not n/a (negative), or -1. */
 static double median_valid(const double *v, int n) {
   double ok[MAX_REPS];
@@ -135,7 +123,7 @@ static double median_valid(const double *v, int n) {
   for (int i = 0; i < n; i++)
     if (v[i] >= 0)
       ok[k++] = v[i];
-  return k > 0 ? median_d(ok, k) : -1;
+  return k > 0 ? median(ok, k) : -1;
 }
 
 static long rounds_of(double n) {
@@ -714,8 +702,8 @@ static void run_idle(void) {
   objects_close(&o);
   printf("%-34s  CPU %8.3f ms (user + system, whole process) in a %.2f s "
          "wait, median of %d  Linux target < 5 ms\n",
-         "idle 5 s, 100 objects", median_d(cpu, times) / 1e6,
-         median_d(wall, times) / 1e9, times);
+         "idle 5 s, 100 objects", median(cpu, times) / 1e6,
+         median(wall, times) / 1e9, times);
   fflush(stdout);
 }
 
@@ -781,7 +769,7 @@ static void run_scale(void) {
     for (int col = 0; col < MAX_COLS; col++)
       v[col][rep] = r.fn(col, r.arg);
   for (int col = 0; col < MAX_COLS; col++)
-    med[col] = median_d(v[col], reps);
+    med[col] = median(v[col], reps);
   scale_close(&s);
   printf("%-34s", r.name);
   for (int col = 0; col < MAX_COLS; col++)
