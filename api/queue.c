@@ -95,6 +95,9 @@
  * sleepers, never wedges them. */
 #define Q_MAX_SLEEP_NS INT64_C(250000000)
 #define Q_RACE_TRIES 64
+/* Rounds of rings a waker makes while waitsets re-arm under it (each
+ * round rings every watcher slot). */
+#define Q_WAKE_TRIES 8
 #define Q_STREAK 32u
 /* Wait channels: 0 data, 1 + i space in ring i, then join and slot. */
 #define Q_JOIN_CH(q) (1u + (q)->l.nrings)
@@ -694,17 +697,23 @@ static void q_waited(xipc_queue *q, uint32_t round) {
 
 static void ring_watchers(xipc_queue *q);
 
+/* Waitsets arm the channels but data, space and slot too (not join); they
+ * are rung before the bit is cleared (see "waitset watchers"). A waitset
+ * that arms meanwhile moves seq to another odd value, so that our CAS
+ * fails: we ring again (it may have armed after we rang). A failed CAS
+ * that finds the bit clear means another waker cleared it and wakes the
+ * sleepers. A waitset (or a forger) that keeps re-arming cannot hold us
+ * for long: after Q_WAKE_TRIES the bit stays set for the next waker. */
 static void q_wake(xipc_queue *q, const q_chan *c) {
   uint32_t v = atomic_load(c->seq);
-  if ((v & 1) == 0)
-    return;
-  /* Waitsets arm these channels too; they are rung before the bit is
-   * cleared (see "waitset watchers"). Nothing arms the join channel. */
-  if (c->ch != Q_JOIN_CH(q))
-    ring_watchers(q);
-  /* A failed CAS means another waker cleared the bit and wakes them. */
-  if (!atomic_compare_exchange_strong(c->seq, &v, v + 1))
-    return;
+  for (int t = 0;; t++) {
+    if ((v & 1) == 0 || t == Q_WAKE_TRIES)
+      return;
+    if (c->ch != Q_JOIN_CH(q))
+      ring_watchers(q);
+    if (atomic_compare_exchange_strong(c->seq, &v, v + 1))
+      break;
+  }
   /* Nobody registered: whoever registers later sees the cleared bit and
    * re-checks after our change. */
   uint32_t n = atomic_load(c->sleepers);
@@ -1782,13 +1791,17 @@ static int readiness(xipc_queue *q, unsigned events, unsigned *ready, int *ring)
 }
 
 /* Sets c's armed bit as q_sleep does, but counts no sleeper: the waitset
- * sleeps on its doorbell. *armed: the value seq holds then. False if a
- * waker moved seq meanwhile (then look again). */
+ * sleeps on its doorbell, and no futex compares seq for it. So it always
+ * stores a new value, odd (armed), also when the bit is set already: a
+ * waker that read the old value and rang before our slot was there then
+ * fails its CAS and rings again (q_wake), instead of clearing the bit we
+ * count on. *armed: the value stored. False if seq moved meanwhile. */
 static bool arm_chan(const q_chan *c, uint32_t *armed) {
   uint32_t v = atomic_load(c->seq);
-  if ((v & 1) == 0 && !atomic_compare_exchange_strong(c->seq, &v, v | 1))
+  uint32_t want = (v & 1) != 0 ? v + 2 : v | 1;
+  if (!atomic_compare_exchange_strong(c->seq, &v, want))
     return false;
-  *armed = v | 1;
+  *armed = want;
   return true;
 }
 

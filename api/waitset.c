@@ -22,6 +22,13 @@
 #define SIG_BIT(sig) (1u << (sig))
 #define BELLS 256u      /* cookies taken from the doorbell per OS wait */
 #define OS_READY 1024u  /* OS entries taken per OS wait, at most */
+/* Every queue is looked at (and armed) again at least this often, as a
+ * queue's own sleepers re-check (api/queue.c, Q_MAX_SLEEP_NS): a waker
+ * killed between its publish and its ring, a ring lost to a forged slot,
+ * a ring freed by a dead producer (no one rings for that) delay a waitset,
+ * never wedge it. After xipc__queue_arm said XIPC_EAGAIN, much sooner. */
+#define QUEUE_RECHECK_NS UINT64_C(250000000)
+#define QUEUE_RETRY_NS UINT64_C(1000000)
 
 typedef struct went {
   xipc__went pub; /* first: the tree's view */
@@ -55,6 +62,8 @@ struct xipc_waitset {
   wlist timers;
   went **by_cookie; /* cookie -> queue entry (NULL: free) */
   size_t ncookies;
+  size_t nqueues;   /* queue entries */
+  uint64_t requeue; /* when every queue is looked at again */
   went *signals;
   unsigned sig_pending; /* taken from the claim, not reported yet */
   cand_t *cand;
@@ -185,11 +194,15 @@ static int take_cookie(xipc_waitset *w, went *e) {
   return 0;
 }
 
+/* The next timer, or the next re-check of the queues if sooner (so that
+ * another event loop on the native handle comes back for it too). */
 static uint64_t next_due(const xipc_waitset *w) {
   uint64_t due = UINT64_MAX;
   for (size_t i = 0; i < w->timers.n; i++)
     if (w->timers.v[i]->due < due)
       due = w->timers.v[i]->due;
+  if (w->nqueues != 0 && w->requeue < due)
+    due = w->requeue;
   return due;
 }
 
@@ -250,6 +263,7 @@ static int attach_queue(xipc_waitset *w, went *e) {
     w->by_cookie[e->pub.cookie] = NULL;
     return rc;
   }
+  w->nqueues++;
   want_check(w, e);
   return 0;
 }
@@ -282,6 +296,7 @@ static void detach(xipc_waitset *w, went *e) {
   case XIPC__WE_QUEUE:
     xipc__queue_unwatch(e->pub.o.queue, e->slot, w->bell, e->pub.cookie);
     w->by_cookie[e->pub.cookie] = NULL;
+    w->nqueues--;
     break;
   case XIPC__WE_SIGNALS:
     xipc__sig_watch_remove(&e->claim);
@@ -554,8 +569,14 @@ static unsigned stream_ready(const went *e) {
 
 static unsigned queue_ready(went *e) {
   unsigned ready = 0;
-  (void)xipc__queue_arm(e->pub.o.queue, e->pub.events, e->slot, e->ws->bell,
-                        e->pub.cookie, true, &ready);
+  xipc_waitset *w = e->ws;
+  int rc = xipc__queue_arm(e->pub.o.queue, e->pub.events, e->slot, w->bell,
+                           e->pub.cookie, true, &ready);
+  if (rc == XIPC_EAGAIN) { /* not armed: look again soon */
+    uint64_t soon = xipc__now_ns() + QUEUE_RETRY_NS;
+    if (soon < w->requeue)
+      w->requeue = soon;
+  }
   return ready;
 }
 
@@ -605,10 +626,20 @@ static void collect_signals(xipc_waitset *w) {
       add_cand(w, w->signals, XIPC_WAIT_READABLE, sig);
 }
 
+static void collect_requeue(xipc_waitset *w, uint64_t now) {
+  if (w->nqueues == 0 || now < w->requeue)
+    return;
+  w->requeue = now + QUEUE_RECHECK_NS;
+  for (size_t i = 0; i < w->all.n; i++)
+    if (w->all.v[i]->pub.kind == XIPC__WE_QUEUE)
+      want_check(w, w->all.v[i]);
+}
+
 static void collect_portable(xipc_waitset *w) {
   w->round++;
   w->ncand = 0;
   collect_notes(w);
+  collect_requeue(w, xipc__now_ns());
   collect_checks(w);
   collect_timers(w, xipc__now_ns());
   collect_signals(w);
