@@ -355,6 +355,12 @@ TEST(WaitsetOs, ListenerIsReadableWhenAClientConnects) {
   XT_OK(xipc_listener_shutdown(l));
   ws.expect_one(&tag_a, XIPC_WAIT_READABLE | XIPC_WAIT_HANGUP);
   EXPECT_EQ(XIPC_ECLOSED, xipc_accept(l, &s, 0));
+  // The name is free for a new listener although the set still watches
+  // the old one.
+  xipc_listener *again = nullptr;
+  XT_EXPECT_OK(xipc_listen(&again, name.c_str(), nullptr));
+  if (again) xipc_listener_close(again);
+  ws.expect_one(&tag_a, XIPC_WAIT_READABLE | XIPC_WAIT_HANGUP);  // still
   XT_OK(xipc_waitset_remove(ws.w, &tag_a));
   XT_OK(xipc_listener_close(l));
 }
@@ -502,11 +508,10 @@ TEST(WaitsetOs, ManyQueuesRingingAtOnceAreAllReported) {
 }
 
 TEST(WaitsetOs, NothingLeaks) {
-  long before = xt::open_handle_count();
-  for (int round = 0; round < 3; round++) {
-    Waitset ws;
+  auto round = [](int r) {
     NativeSignal sig;
     Pipe p;
+    Waitset ws;
     std::string name = xt::unique_name("wsos-leak");
     xipc_listener *l = nullptr;
     XT_OK(xipc_listen(&l, name.c_str(), nullptr));
@@ -516,10 +521,19 @@ TEST(WaitsetOs, NothingLeaks) {
     xt::native_signal_set(sig.setter);
     std::vector<xipc_wait_event> ev;
     XT_OK(ws.wait(ev, xt::scaled_ms(kWait)));
+    if (r == 1) {  // a watched listener shut down: seen, then removed
+      XT_OK(xipc_listener_shutdown(l));
+      XT_OK(ws.wait(ev, xt::scaled_ms(kWait)));
+    }
     XT_OK(xipc_waitset_remove(ws.w, &tag_b));
     XT_OK(xipc_waitset_close(ws.w));  // removes the rest
     ws.w = nullptr;
     XT_OK(xipc_listener_close(l));
-  }
+  };
+  // A warm-up round first: Windows' thread pool keeps its wait threads
+  // (and their handles) once a process has used them.
+  round(0);
+  long before = xt::open_handle_count();
+  for (int r = 0; r < 3; r++) round(r);
   EXPECT_EQ(before, xt::open_handle_count());
 }

@@ -222,18 +222,20 @@ unsigned *xipc__listener_watchers(xipc_listener *l) { return &l->watchers; }
 /* A waitset watches a duplicate, not l->fd itself: the descriptor is closed
  * by shutdown (close_if_idle), which would drop an epoll registration
  * without a word, and its number may then be reused by another file. The
- * duplicate keeps the shut-down socket (readable and hung up) until the
- * waitset lets it go; its name stays bound until then, so a new listen on
- * the name gets XIPC_EEXIST while a waitset still watches the old one.
- * Once l->fd is closed, an unconnected socket shut down both ways stands
- * in for it: it polls the same way (EPOLLIN | EPOLLHUP). */
+ * duplicate keeps the shut-down socket, and so its name, until the
+ * waitset sees the hang-up and swaps it for a stand-in (posix/waitset.c).
+ * Once l->fd is closed, the stand-in is watched from the start. */
 int xipc__listener_os_watch_fd(xipc_listener *l) {
   pthread_mutex_lock(&l->mu);
   int fd = l->fd >= 0 ? fcntl(l->fd, F_DUPFD_CLOEXEC, 0) : -2;
   pthread_mutex_unlock(&l->mu);
-  if (fd != -2)
-    return fd;
-  fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  return fd != -2 ? fd : xipc__listener_os_standin();
+}
+
+/* An unconnected socket shut down both ways: it polls as a shut-down
+ * listener does (EPOLLIN | EPOLLHUP) and holds no name. */
+int xipc__listener_os_standin(void) {
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd >= 0)
     (void)shutdown(fd, SHUT_RDWR);
   return fd;

@@ -47,6 +47,8 @@ int xipc__proc_os_pidfd(const xipc_proc *p);
 /* A new descriptor that polls as listener l's socket (posix/listen.c): a
  * duplicate, or a stand-in once shut down and closed; -1 with errno. */
 int xipc__listener_os_watch_fd(xipc_listener *l);
+/* That stand-in alone: polls as a shut-down listener, holds no name. */
+int xipc__listener_os_standin(void);
 /* Records the epoll set (-1: none) that watches s's descriptor, which a
  * pipe write end's shutdown takes out of it before closing (stream.c),
  * and returns the one recorded before: -1 once shutdown took it out. */

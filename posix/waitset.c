@@ -21,7 +21,8 @@
  * and a registration never outlives or aliases the number it was made
  * with (epoll keys registrations by file and number; see posix/listen.c
  * for the listener). Each entry keeps its registered fd in e->os, stored
- * as fd + 1 so that NULL means none. */
+ * as (fd + 1) << 1 | standin so that NULL means none; `standin` marks a
+ * listener's stand-in (see listener_hung_up). */
 #include "posix.h"
 
 #include <errno.h>
@@ -206,7 +207,13 @@ int xipc__wos_open(xipc__wos **out, uint32_t *bell) {
 
 /* ---- entries ------------------------------------------------------------- */
 
-static int went_fd(const xipc__went *e) { return (int)(intptr_t)e->os - 1; }
+static int went_fd(const xipc__went *e) {
+  return (int)((intptr_t)e->os >> 1) - 1;
+}
+
+static void went_set(xipc__went *e, int fd, bool standin) {
+  e->os = (void *)(((intptr_t)fd + 1) << 1 | (intptr_t)standin);
+}
 
 static uint32_t epoll_mask(const xipc__went *e) {
   uint32_t m = 0;
@@ -263,7 +270,7 @@ int xipc__wos_add(xipc__wos *o, xipc__went *e) {
   }
   if (e->kind == XIPC__WE_STREAM)
     (void)xipc__stream_os_watch(e->o.stream, o->ep);
-  e->os = (void *)(intptr_t)(fd + 1);
+  went_set(e, fd, false);
   o->nent++;
   return 0;
 }
@@ -300,6 +307,25 @@ static unsigned ready_events(const xipc__went *e, uint32_t r) {
   if (r & EPOLLRDHUP)
     ev |= XIPC_WAIT_HANGUP | (asked & XIPC_WAIT_READABLE);
   return ev & (asked | XIPC_WAIT_HANGUP);
+}
+
+/* A watched listener was shut down: our duplicate keeps its socket, and
+ * so its name, bound. Swap it for a stand-in that polls the same, so that
+ * the name is free for a new listen from this wait on (the thread that
+ * waits is woken by the shutdown itself). On failure the duplicate stays:
+ * the name is then free once the entry is removed. */
+static void listener_hung_up(xipc__wos *o, xipc__went *e) {
+  if ((intptr_t)e->os & 1)
+    return; /* a stand-in already */
+  int fd = xipc__listener_os_standin();
+  struct epoll_event ev = {.events = epoll_mask(e), .data.ptr = e};
+  if (fd < 0 || epoll_ctl(o->ep, EPOLL_CTL_ADD, fd, &ev) != 0) {
+    close_fd(fd);
+    return;
+  }
+  (void)epoll_ctl(o->ep, EPOLL_CTL_DEL, went_fd(e), NULL);
+  close(went_fd(e));
+  went_set(e, fd, true);
 }
 
 static void drain_fd(int fd) {
@@ -350,9 +376,12 @@ int xipc__wos_wait(xipc__wos *o, uint64_t deadline, xipc__wready *out,
     } else if (tag == &tag_timer)
       drain_fd(o->timer); /* the portable layer reports timers */
     else if (tag != &tag_pending && *n < cap) {
-      unsigned ev = ready_events(tag, o->evs[i].events);
+      xipc__went *e = tag;
+      unsigned ev = ready_events(e, o->evs[i].events);
+      if (e->kind == XIPC__WE_LISTENER && (o->evs[i].events & EPOLLHUP))
+        listener_hung_up(o, e);
       if (ev != 0)
-        out[(*n)++] = (xipc__wready){tag, ev};
+        out[(*n)++] = (xipc__wready){e, ev};
     }
   }
   return 0;
