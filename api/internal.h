@@ -535,7 +535,7 @@ int xipc__qstore_unlink(const char *name);
  * (non-zero, unique among the process's open waitsets), both in lower-case
  * hex without leading zeros: POSIX the abstract datagram socket
  * "\0xipc.bell.<pid>.<id>" (a ring is one datagram whose 4 bytes are the
- * cookie, host order); Windows the named auto-reset event
+ * cookie, host order); Windows the named manual-reset event
  * "xipc.bell.<pid>.<id>" in the session namespace (a ring sets it, the
  * cookie is not carried). */
 
@@ -609,9 +609,10 @@ int xipc__wos_wait(xipc__wos *o, uint64_t deadline, xipc__wready *out,
 void xipc__wos_kick(xipc__wos *o);
 /* Tree: while on, the native handle stays readable / signaled even when
  * no OS entry is ready (the portable layer has events for the caller);
- * set by api/ at the end of every wait. The native handle is also
- * readable / signaled while an OS entry is ready, the doorbell has rung
- * or a kick is pending. */
+ * set by api/ at the end of every wait once the caller asked for the
+ * native handle (before that api/ calls neither this nor xipc__wos_timer).
+ * The native handle is also readable / signaled while an OS entry is
+ * ready, the doorbell has rung or a kick is pending. */
 void xipc__wos_pending(xipc__wos *o, bool on);
 intptr_t xipc__wos_native(xipc__wos *o);
 /* Tree: the next timer of the set falls due at deadline (xipc__now_ns

@@ -1646,10 +1646,18 @@ int xipc_objects_sweep(xipc_object_info **removed, size_t *n);
  * queue); signals come from xipc's signal dispatcher; timers shorten the
  * epoll wait. Windows: waitable handles (processes, the caller's handles,
  * events of zero-byte overlapped reads on pipes and of the listener's
- * pending ConnectNamedPipe), a named auto-reset event
+ * pending ConnectNamedPipe), a named manual-reset event
  * "xipc.bell.<pid>.<id>" per waitset that queues set, any number of
  * objects (past MAXIMUM_WAIT_OBJECTS) through registered waits that set
- * one event. */
+ * one event; a wait that returns also looks at every armed entry itself,
+ * so a timeout-0 wait sees what is ready now.
+ *
+ * Lost rings: a producer killed between publishing a message and ringing,
+ * or a watcher slot that another process overwrote, leave a queue's
+ * message unannounced. A waitset that watches queues therefore looks at
+ * their positions once a second while it waits (no write, no system call;
+ * a few nanoseconds per queue), so such a message is reported late, never
+ * missed for good. Nothing else wakes an idle set. */
 typedef struct xipc_waitset xipc_waitset;
 
 enum { XIPC_WAIT_READABLE = 1, XIPC_WAIT_WRITABLE = 2, XIPC_WAIT_HANGUP = 4 };
@@ -1690,13 +1698,19 @@ int xipc_waitset_add_queue(xipc_waitset *w, xipc_queue *q, unsigned events,
  * ahead by xipc count), XIPC_WAIT_WRITABLE (a write can make progress).
  * XIPC_WAIT_HANGUP is reported, without being asked for, once the other
  * end is gone. A stream is in at most one waitset at a time.
- * Windows: readability comes from a zero-byte overlapped read, cancelled
- * before the wait returns; a pipe reports WRITABLE while its write quota
- * has room (a write of more than the room still waits for the reader).
+ * Windows: readability comes from a zero-byte overlapped read, kept
+ * pending between waits (so that the native handle sees data while nobody
+ * waits) and cancelled by remove; a read on a connection cancels it first
+ * (a zero-byte read would take the peer's end-of-stream mark). WRITABLE
+ * means the pipe's write quota has room or, where the quota cannot be read
+ * (always under Wine), that the reader has taken every byte written: a
+ * writer is woken when the pipe is empty, not at the first free byte (one
+ * waiting thread per watched writable stream). A synchronous end meant for
+ * a child's stdio (XIPC_PIPE_CHILD_*) cannot be watched: XIPC_ENOTSUP.
  * Errors: XIPC_EINVAL (NULL, events 0 or other bits, a write end asked
  * for READABLE or a read end for WRITABLE, a shut-down write end),
  * XIPC_EEXIST (s or user already in this set), XIPC_EBUSY (s is in
- * another set), XIPC_ENOMEM. */
+ * another set), XIPC_ENOMEM, XIPC_ENOTSUP (Windows: a child-stdio end). */
 int xipc_waitset_add_stream(xipc_waitset *w, xipc_stream *s, unsigned events,
                             void *user);
 
@@ -1739,8 +1753,9 @@ int xipc_waitset_add_timer(xipc_waitset *w, int after_ms, int interval_ms,
  * caller's (it is not closed; keep it open while it is in the set).
  * POSIX: a file descriptor, for XIPC_WAIT_READABLE / _WRITABLE as poll()
  * sees it (HANGUP for POLLHUP/POLLERR). Windows: a SOCKET (READABLE /
- * WRITABLE through WSAEventSelect, which makes the socket non-blocking)
- * or any waitable HANDLE (events must be READABLE: "signaled"; an
+ * WRITABLE through WSAEventSelect, which makes the socket non-blocking;
+ * a socket can be in one waitset at a time, since WSAEventSelect keeps one
+ * event per socket) or any waitable HANDLE (events must be READABLE: "signaled"; an
  * auto-reset object is reset by the wait that sees it, as by any wait).
  * Errors: XIPC_EINVAL (not an open descriptor / handle, events 0 or other
  * bits, a HANDLE asked for WRITABLE), XIPC_EEXIST, XIPC_ENOMEM, XIPC_EPERM
@@ -1775,7 +1790,10 @@ int xipc_waitset_wake(xipc_waitset *w);
  * uv_poll_t, GLib, a Win32 message loop): a descriptor (POSIX) that polls
  * readable, or an event HANDLE (Windows) that is signaled, while the set
  * has events; then call xipc_waitset_wait with timeout 0. It stays the
- * waitset's: do not read, reset or close it.
+ * waitset's: do not read, reset or close it. Right after this call and
+ * after each add it is ready once, whatever the set holds (what the next
+ * wait finds is not known yet): a loop's first wait(0) may give
+ * XIPC_EAGAIN. Until the handle is asked for, waits skip its upkeep.
  * Errors: XIPC_EINVAL (NULL). */
 int xipc_waitset_native_handle(xipc_waitset *w, intptr_t *fd_or_handle);
 
