@@ -698,7 +698,12 @@ XT_HELPER(ws_agent) {
     size_t len = 0, n = 0;
     XT_CHECK(xipc_queue_get(cmd, buf, sizeof buf, &len, helper_wait_ms()));
     for (size_t i = 0; i < len; i++) {
-      if (buf[i] == 'x') return 0;
+      if (buf[i] == 'x') {  // closes everything: LeakSanitizer checks at exit
+        XT_CHECK(xipc_queue_close(data));
+        XT_CHECK(xipc_queue_close(cmd));
+        XT_CHECK(xipc_stream_close(s));
+        return 0;
+      }
       if (buf[i] == 'q') XT_CHECK(xipc_queue_put(data, "q", 1, -1));
       if (buf[i] == 's') XT_CHECK(xipc_stream_write(s, "s", 1, &n, -1));
       if (buf[i] == 'g') XT_CHECK(xipc_signal_send(ppid, XIPC_SIGUSR1));

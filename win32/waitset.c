@@ -54,6 +54,9 @@ enum { SRC_HANDLE, SRC_SOCKET, SRC_PROC, SRC_STREAM, SRC_LISTENER };
 #define SRC_MAX XIPC__LISTENER_EVENTS
 enum { RD = 0, WR = 1 }; /* a stream's sources */
 #define DRAIN_PEEK_MS 5
+/* The first drain of an entry (nothing known about the pipe yet) may wait
+ * longer: its thread may still be starting (seen under a loaded Wine). */
+#define DRAIN_FIRST_PEEK_MS 100
 
 struct ent {
   xipc__wos *o;
@@ -249,8 +252,8 @@ static int stream_write_look(struct ent *x, unsigned *ev) {
     /* An empty pipe drains at once: give the thread DRAIN_PEEK_MS, so that
      * a look with timeout 0 at an empty pipe says WRITABLE. A full pipe
      * costs that once per drain, not per wait. */
-    if (x->draining && WaitForSingleObject(x->obj[WR], DRAIN_PEEK_MS) ==
-                           WAIT_OBJECT_0)
+    DWORD peek = x->empty_known ? DRAIN_PEEK_MS : DRAIN_FIRST_PEEK_MS;
+    if (x->draining && WaitForSingleObject(x->obj[WR], peek) == WAIT_OBJECT_0)
       return stream_write_look(x, ev);
   }
   *ev |= w;
@@ -623,8 +626,11 @@ static void set_ready(xipc__wos *o, struct ent *x, bool ready) {
  * firing a little later). Only objects that a look does not reset: not a
  * caller's handle. */
 static bool fired_unseen(struct ent *x) {
+  /* A caller's handle: asking consumes an auto-reset object's signal, so
+   * collect reports what this saw as a firing (documented: the wait that
+   * sees an auto-reset object resets it). */
   if (x->src == SRC_HANDLE)
-    return false;
+    return x->wait[0] != NULL && signaled(x->obj[0]);
   for (int i = 0; i < x->nobj; i++)
     if (x->wait[i] != NULL && signaled(x->obj[i]))
       return true;
@@ -649,13 +655,18 @@ static int collect(xipc__wos *o, xipc__wready *out, size_t cap, size_t *n,
   sweep = sweep || any_fired(o);
   for (size_t k = 0; k < total; k++) {
     struct ent *x = o->ents[(o->rot + k) % total];
-    if (!x->ready && x->fired == 0 && !(sweep && fired_unseen(x)))
+    bool idle = !x->ready && x->fired == 0;
+    if (idle && (!sweep || (x->src != SRC_HANDLE && !fired_unseen(x))))
       continue;
     if (*n == cap) {
       *more = true;
       break;
     }
-    bool fired = InterlockedExchange(&x->fired, 0) != 0;
+    /* Asked only now, when it can be reported: see fired_unseen. */
+    bool seen_handle = idle && x->src == SRC_HANDLE;
+    if (seen_handle && !fired_unseen(x))
+      continue;
+    bool fired = InterlockedExchange(&x->fired, 0) != 0 || seen_handle;
     unsigned ev = 0;
     int rc = look(x, fired, &ev);
     if (rc != 0)
