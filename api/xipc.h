@@ -1705,7 +1705,9 @@ int xipc_waitset_add_queue(xipc_waitset *w, xipc_queue *q, unsigned events,
  * means the pipe's write quota has room or, where the quota cannot be read
  * (always under Wine), that the reader has taken every byte written: a
  * writer is woken when the pipe is empty, not at the first free byte (one
- * waiting thread per watched writable stream). A synchronous end meant for
+ * waiting thread per watched writable stream; the first look at a newly
+ * added write end may take up to 0.1 s, also with timeout 0, while that
+ * thread starts). A synchronous end meant for
  * a child's stdio (XIPC_PIPE_CHILD_*) cannot be watched: XIPC_ENOTSUP.
  * Errors: XIPC_EINVAL (NULL, events 0 or other bits, a write end asked
  * for READABLE or a read end for WRITABLE, a shut-down write end),
