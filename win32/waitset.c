@@ -694,7 +694,8 @@ int xipc__wos_wait(xipc__wos *o, uint64_t deadline, xipc__wready *out,
   for (;;) {
     bool more = false;
     ResetEvent(o->ready);
-    int rc = collect(o, out, cap, n, deadline == 0, &more);
+    /* A look whose deadline has come (timeout 0 arrives as "now") sweeps. */
+    int rc = collect(o, out, cap, n, xipc__left_ns(deadline) == 0, &more);
     if (rc != 0)
       return rc;
     *kicked = InterlockedExchange(&o->kicked, 0) != 0;
