@@ -361,6 +361,18 @@ static went *new_entry(int kind, unsigned events, void *user) {
   return e;
 }
 
+/* A new entry of kind for obj / native and user, after the checks every
+ * add makes (XIPC_EEXIST); the caller stores the object and adds it. */
+static int new_checked(xipc_waitset *w, int kind, unsigned events,
+                       const void *obj, intptr_t native, void *user,
+                       went **out) {
+  int rc = check_new(w, kind, obj, native, user);
+  if (rc != 0)
+    return xipc__fail(rc);
+  *out = new_entry(kind, events, user);
+  return *out == NULL ? xipc__fail(XIPC_ENOMEM) : 0;
+}
+
 static bool rw_events(unsigned ev) {
   return ev != 0 && (ev & ~(unsigned)(XIPC_WAIT_READABLE | XIPC_WAIT_WRITABLE)) == 0;
 }
@@ -369,12 +381,10 @@ int xipc_waitset_add_queue(xipc_waitset *w, xipc_queue *q, unsigned events,
                            void *user) {
   if (w == NULL || q == NULL || !rw_events(events))
     return xipc__fail(XIPC_EINVAL);
-  int rc = check_new(w, XIPC__WE_QUEUE, q, 0, user);
+  went *e = NULL;
+  int rc = new_checked(w, XIPC__WE_QUEUE, events, q, 0, user, &e);
   if (rc != 0)
-    return xipc__fail(rc);
-  went *e = new_entry(XIPC__WE_QUEUE, events, user);
-  if (e == NULL)
-    return xipc__fail(XIPC_ENOMEM);
+    return rc;
   e->pub.o.queue = q;
   return add_entry(w, e);
 }
@@ -388,14 +398,14 @@ int xipc_waitset_add_stream(xipc_waitset *w, xipc_stream *s, unsigned events,
       (b->kind == XIPC__STREAM_PIPE_READ && (events & XIPC_WAIT_WRITABLE)) ||
       (b->shut && (events & XIPC_WAIT_WRITABLE)))
     return xipc__fail(XIPC_EINVAL);
-  int rc = check_new(w, XIPC__WE_STREAM, s, 0, user);
+  went *e = NULL;
+  int rc = new_checked(w, XIPC__WE_STREAM, events, s, 0, user, &e);
   if (rc != 0)
-    return xipc__fail(rc);
-  if (b->watch != NULL)
+    return rc;
+  if (b->watch != NULL) { /* in another set */
+    free(e);
     return xipc__fail(XIPC_EBUSY);
-  went *e = new_entry(XIPC__WE_STREAM, events, user);
-  if (e == NULL)
-    return xipc__fail(XIPC_ENOMEM);
+  }
   e->pub.o.stream = s;
   return add_entry(w, e);
 }
@@ -403,12 +413,10 @@ int xipc_waitset_add_stream(xipc_waitset *w, xipc_stream *s, unsigned events,
 int xipc_waitset_add_listener(xipc_waitset *w, xipc_listener *l, void *user) {
   if (w == NULL || l == NULL)
     return xipc__fail(XIPC_EINVAL);
-  int rc = check_new(w, XIPC__WE_LISTENER, l, 0, user);
+  went *e = NULL;
+  int rc = new_checked(w, XIPC__WE_LISTENER, XIPC_WAIT_READABLE, l, 0, user, &e);
   if (rc != 0)
-    return xipc__fail(rc);
-  went *e = new_entry(XIPC__WE_LISTENER, XIPC_WAIT_READABLE, user);
-  if (e == NULL)
-    return xipc__fail(XIPC_ENOMEM);
+    return rc;
   e->pub.o.listener = l;
   return add_entry(w, e);
 }
@@ -416,12 +424,10 @@ int xipc_waitset_add_listener(xipc_waitset *w, xipc_listener *l, void *user) {
 int xipc_waitset_add_proc(xipc_waitset *w, xipc_proc *p, void *user) {
   if (w == NULL || p == NULL)
     return xipc__fail(XIPC_EINVAL);
-  int rc = check_new(w, XIPC__WE_PROC, p, 0, user);
+  went *e = NULL;
+  int rc = new_checked(w, XIPC__WE_PROC, XIPC_WAIT_READABLE, p, 0, user, &e);
   if (rc != 0)
-    return xipc__fail(rc);
-  went *e = new_entry(XIPC__WE_PROC, XIPC_WAIT_READABLE, user);
-  if (e == NULL)
-    return xipc__fail(XIPC_ENOMEM);
+    return rc;
   e->pub.o.proc = p;
   return add_entry(w, e);
 }
@@ -437,12 +443,10 @@ int xipc_waitset_add_signals(xipc_waitset *w, const int *sigs, size_t n,
       return xipc__fail(XIPC_EINVAL);
     set |= SIG_BIT(sigs[i]);
   }
-  int rc = check_new(w, XIPC__WE_SIGNALS, NULL, 0, user);
+  went *e = NULL;
+  int rc = new_checked(w, XIPC__WE_SIGNALS, XIPC_WAIT_READABLE, NULL, 0, user, &e);
   if (rc != 0)
-    return xipc__fail(rc);
-  went *e = new_entry(XIPC__WE_SIGNALS, XIPC_WAIT_READABLE, user);
-  if (e == NULL)
-    return xipc__fail(XIPC_ENOMEM);
+    return rc;
   e->claim.set = set;
   return add_entry(w, e);
 }
@@ -451,14 +455,13 @@ int xipc_waitset_add_timer(xipc_waitset *w, int after_ms, int interval_ms,
                            void *user) {
   if (w == NULL || after_ms < 0 || interval_ms < 0)
     return xipc__fail(XIPC_EINVAL);
-  if (find_user(w, user) != NULL)
-    return xipc__fail(XIPC_EEXIST);
-  went *e = new_entry(XIPC__WE_TIMER, XIPC_WAIT_READABLE, user);
-  if (e == NULL)
-    return xipc__fail(XIPC_ENOMEM);
+  went *e = NULL;
+  int rc = new_checked(w, XIPC__WE_TIMER, XIPC_WAIT_READABLE, NULL, 0, user, &e);
+  if (rc != 0)
+    return rc;
   e->due = xipc__now_ns() + (uint64_t)after_ms * UINT64_C(1000000);
   e->every = (uint64_t)interval_ms * UINT64_C(1000000);
-  int rc = add_entry(w, e);
+  rc = add_entry(w, e);
   if (rc == 0)
     set_timer(w);
   return rc;
@@ -468,12 +471,10 @@ int xipc_waitset_add_native(xipc_waitset *w, intptr_t fd_or_handle,
                             unsigned events, void *user) {
   if (w == NULL || !rw_events(events))
     return xipc__fail(XIPC_EINVAL);
-  int rc = check_new(w, XIPC__WE_NATIVE, NULL, fd_or_handle, user);
+  went *e = NULL;
+  int rc = new_checked(w, XIPC__WE_NATIVE, events, NULL, fd_or_handle, user, &e);
   if (rc != 0)
-    return xipc__fail(rc);
-  went *e = new_entry(XIPC__WE_NATIVE, events, user);
-  if (e == NULL)
-    return xipc__fail(XIPC_ENOMEM);
+    return rc;
   e->pub.o.native = fd_or_handle;
   return add_entry(w, e);
 }
